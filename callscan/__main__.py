@@ -1,0 +1,5 @@
+"""``python -m callscan`` runs the command line."""
+
+from callscan.cli.app import main
+
+main()

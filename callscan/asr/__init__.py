@@ -1,0 +1,47 @@
+"""Speech recognition: options, model loading and the transcription entry point.
+
+Typical use (models are loaded once and passed in, as in openai-whisper)::
+
+    from callscan import audio, asr
+    model = asr.load_model("base")
+    result = asr.transcribe(model, audio.load("call.wav"), asr.TranscribeOptions(language="id"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callscan.asr.weights import WHISPER_MODELS, load_whisper
+
+__all__ = ["TranscribeOptions", "load_model", "transcribe", "WHISPER_MODELS"]
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """How to transcribe a call."""
+
+    model: str = "base"  # Whisper model name (see WHISPER_MODELS) or a checkpoint path's label
+    language: str = "auto"  # "auto" (detect among `languages`) or a Whisper code such as "id"
+    languages: tuple[str, ...] = ("id", "en")  # what auto-detection may choose from
+    beam_size: int | None = None  # None = greedy decoding (5x faster on CPU than beam 5)
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback on failed decodes
+    condition_on_previous_text: bool = False  # True risks repetition loops on phone audio
+    initial_prompt: str | None = None  # vocabulary hint, e.g. product names
+    hallucination_silence_threshold_s: float | None = 2.0  # skip silences Whisper invents text in
+    threads: int = 0  # torch intra-op threads; 0 = one per physical core
+
+
+def load_model(name: str = "base", *, model_path: str | None = None, device: str = "cpu"):
+    """Load a Whisper model once (offline cache first; see :mod:`callscan.asr.weights`)."""
+    return load_whisper(name, model_path=model_path, device=device)
+
+
+def transcribe(model, audio, options: TranscribeOptions | None = None, *, hook=None):
+    """Transcribe every channel of ``audio`` (a :class:`callscan.audio.Audio`).
+
+    Returns a :class:`callscan.transcript.Transcript`. ``hook(step, completed, total)`` is
+    called as channels finish.
+    """
+    from callscan.asr.whisper_engine import transcribe_audio
+
+    return transcribe_audio(model, audio, options or TranscribeOptions(), hook=hook)

