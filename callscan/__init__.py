@@ -8,7 +8,12 @@ Stages (each a module): :mod:`callscan.audio` (decode, channels, 16 kHz),
 :mod:`callscan.writers` (json/txt/srt/vtt).
 """
 
+import logging
+
 from callscan.errors import AudioError, CallscanError, ConfigError, ModelError, TranscriptError
+
+# A library logs but never prints: without the application's own logging setup, stay quiet.
+logging.getLogger("callscan").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,27 @@
+"""The library stays light and never pulls in the command-line stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHECK = """
+import sys
+import callscan, callscan.asr, callscan.writers, callscan.transcript, callscan.resources
+import callscan.audio, callscan.wer
+bad = sorted(m for m in ("typer", "rich", "click", "torch", "whisper") if m in sys.modules)
+print(",".join(bad))
+"""
+
+
+def test_library_imports_no_cli_and_no_torch():
+    out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_library_never_prints(capsys, data_dir):
+    from callscan.audio import load
+
+    load(str(data_dir / "fw_jfk.flac"))
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -1,0 +1,83 @@
+"""Transcription with the real Whisper base model on real speech."""
+
+from __future__ import annotations
+
+import pytest
+
+from callscan import asr
+from callscan.audio import load
+from callscan.wer import wer
+
+JFK = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+LEFT = (
+    "He began a confused complaint against the wizard, "
+    "who had vanished behind the curtain on the left."
+)
+RIGHT = "The horizon seems extremely distant."
+
+
+@pytest.fixture(scope="module")
+def jfk_result(base_model, data_dir):
+    return asr.transcribe(base_model, load(str(data_dir / "fw_jfk.flac")))
+
+
+def test_jfk_base_wer(jfk_result):
+    assert wer(JFK, jfk_result.text, "en") <= 0.10
+
+
+def test_jfk_language_auto_detected_among_id_en(jfk_result):
+    assert jfk_result.language == "en"
+    assert jfk_result.language_probability > 0.9
+    assert set(jfk_result.language_probs) == {"id", "en"}
+
+
+def test_jfk_identical_channels_decoded_once(jfk_result):
+    # fw_jfk.flac holds the same signal on both channels: one party, decoded once
+    assert jfk_result.n_channels == 1
+    assert {s.channel for s in jfk_result.segments} == {0}
+
+
+def test_words_have_ordered_times_and_probabilities(jfk_result):
+    words = jfk_result.words()
+    assert [w.text for w in words][:4] == ["And", "so", "my", "fellow"]
+    assert all(0.0 <= w.start_s <= w.end_s <= jfk_result.duration_s + 0.05 for w in words)
+    assert all(a.start_s <= b.start_s for a, b in zip(words, words[1:], strict=False))
+    assert all(0.0 < w.probability <= 1.0 for w in words)
+    assert "Americans" in [w.text.strip(",.") for w in words]
+    seg = jfk_result.segments[0]
+    assert -1.0 < seg.avg_logprob < 0.0 and 0.0 <= seg.no_speech_prob < 0.5
+
+
+def test_tiny_en_offline_model_also_transcribes(data_dir):
+    model = asr.load_model("tiny.en")
+    result = asr.transcribe(
+        model, load(str(data_dir / "fw_jfk.flac")), asr.TranscribeOptions(model="tiny.en")
+    )
+    assert result.language == "en"
+    assert wer(JFK, result.text, "en") <= 0.15
+
+
+def test_stereo_channels_transcribed_separately(base_model, data_dir):
+    result = asr.transcribe(base_model, load(str(data_dir / "fw_stereo_diarization.wav")))
+    assert result.n_channels == 2
+    assert wer(LEFT, result.channel_text(0), "en") <= 0.15
+    assert wer(RIGHT, result.channel_text(1), "en") <= 0.15
+
+
+def test_forced_language_is_reported_with_probability_one(base_model, data_dir):
+    options = asr.TranscribeOptions(language="en")
+    result = asr.transcribe(base_model, load(str(data_dir / "fw_jfk.flac")), options)
+    assert (result.language, result.language_probability, result.language_probs) == ("en", 1.0, {})
+
+
+def test_transcript_round_trips_through_json(jfk_result):
+    import json
+
+    from callscan.transcript import Transcript
+
+    again = Transcript.from_dict(json.loads(json.dumps(jfk_result.to_dict())))
+    assert again.text == jfk_result.text
+    assert again.words()[3].text == "fellow"
