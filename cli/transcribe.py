@@ -20,7 +20,9 @@ class Format(str, Enum):
 
 def transcribe(
     call: Annotated[Path, typer.Argument(help="Recording: WAV, FLAC, OGG/Opus, MP3, ...")],
-    model: Annotated[str, typer.Option(help="Whisper model: tiny, base, small, ... turbo.")] = "base",
+    model: Annotated[
+        str, typer.Option(help="Whisper model: tiny, base, small, ... turbo.")
+    ] = "base",
     model_path: Annotated[
         Path | None, typer.Option("--model-path", help="A local openai-whisper checkpoint (.pt).")
     ] = None,
@@ -47,7 +49,9 @@ def transcribe(
 
 
 @library_errors
-def _run(call, model, model_path, language, languages, fmt, output, beam_size, threads, max_duration):
+def _run(
+    call, model, model_path, language, languages, fmt, output, beam_size, threads, max_duration
+):
     from callscan import asr
     from callscan import audio as audio_mod
     from callscan.asr.language import parse_languages

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from callscan.cli.app import app
 from typer.testing import CliRunner
+
+from callscan.cli.app import app
 
 runner = CliRunner()
 

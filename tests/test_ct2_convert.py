@@ -108,7 +108,9 @@ def test_truncated_model_bin_is_a_clear_error(ct2_base_dir, tmp_path):
 
 
 def test_unknown_offline_model_names_the_choices():
-    with pytest.raises(ModelError, match=r"no offline source for model 'large-v3' \(offline models"):
+    with pytest.raises(
+        ModelError, match=r"no offline source for model 'large-v3' \(offline models"
+    ):
         weights.install("large-v3")
 
 

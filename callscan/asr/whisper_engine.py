@@ -32,7 +32,9 @@ def _resolve_language(model, audio, options) -> tuple[str, float, dict[str, floa
     if options.language and options.language != "auto":
         (code,) = parse_languages(options.language)
         if not model.is_multilingual and code != "en":
-            raise CallscanError(f"model '{options.model}' is English-only; it cannot decode '{code}'")
+            raise CallscanError(
+                f"model '{options.model}' is English-only; it cannot decode '{code}'"
+            )
         return code, 1.0, {}
     allowed = parse_languages(options.languages)
     channels = [audio.channel(i) for i in range(audio.n_channels)]
