@@ -36,12 +36,16 @@ def load_model(name: str = "base", *, model_path: str | None = None, device: str
     return load_whisper(name, model_path=model_path, device=device)
 
 
-def transcribe(model, audio, options: TranscribeOptions | None = None, *, hook=None):
+def transcribe(model, audio, options: TranscribeOptions | None = None, *, regions=None, hook=None):
     """Transcribe every channel of ``audio`` (a :class:`callscan.audio.Audio`).
 
-    Returns a :class:`callscan.transcript.Transcript`. ``hook(step, completed, total)`` is
-    called as channels finish.
+    ``regions`` (optional): per channel, the speech regions ``[(start_s, end_s), ...]`` to
+    decode; silence between them is never decoded. Returns a
+    :class:`callscan.transcript.Transcript`. ``hook(step, completed, total)`` is called as
+    channels finish.
     """
     from callscan.asr.whisper_engine import transcribe_audio
 
-    return transcribe_audio(model, audio, options or TranscribeOptions(), hook=hook)
+    return transcribe_audio(
+        model, audio, options or TranscribeOptions(), regions=regions, hook=hook
+    )

@@ -101,8 +101,34 @@ def transcribe_channel(model, y: np.ndarray, language: str, options, *, channel:
     return _segments_from_result(result, channel)
 
 
-def transcribe_audio(model, audio, options, *, hook=None) -> Transcript:
-    """Transcribe every channel of ``audio`` separately and merge the segments in time order."""
+def _shift(segments: list[Segment], window) -> list[Segment]:
+    """Map the times of segments decoded from a packed window back to the channel."""
+    for seg in segments:
+        for w in seg.words:
+            w.start_s, w.end_s = window.to_source(w.start_s), window.to_source(w.end_s)
+        seg.start_s = seg.words[0].start_s if seg.words else window.to_source(seg.start_s)
+        seg.end_s = seg.words[-1].end_s if seg.words else window.to_source(seg.end_s)
+    return segments
+
+
+def transcribe_regions(model, y: np.ndarray, regions, language: str, options, *, channel: int = 0):
+    """Transcribe only the speech ``regions`` of one channel, packed into Whisper windows."""
+    from callscan.asr.chunking import pack, render
+
+    segments: list[Segment] = []
+    for window in pack(regions):
+        chunk = render(window, y, 16000)
+        decoded = transcribe_channel(model, chunk, language, options, channel=channel)
+        segments += _shift(decoded, window)
+    return segments
+
+
+def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Transcript:
+    """Transcribe every channel of ``audio`` separately and merge the segments in time order.
+
+    ``regions``, when given, holds each channel's speech regions ``[(start_s, end_s), ...]``
+    (from :func:`callscan.vad.speech_regions`); only those are decoded.
+    """
     import torch
 
     if audio.sr != 16000:
@@ -116,7 +142,11 @@ def transcribe_audio(model, audio, options, *, hook=None) -> Transcript:
         channels = [0] if same else list(range(audio.n_channels))
         segments: list[Segment] = []
         for done, ch in enumerate(channels):
-            segments += transcribe_channel(model, audio.channel(ch), language, options, channel=ch)
+            y = audio.channel(ch)
+            if regions is None:
+                segments += transcribe_channel(model, y, language, options, channel=ch)
+            else:
+                segments += transcribe_regions(model, y, regions[ch], language, options, channel=ch)
             if hook:
                 hook("transcribe", done + 1, len(channels))
     finally:

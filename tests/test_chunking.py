@@ -1,0 +1,49 @@
+"""Packing speech regions into Whisper windows, and mapping times back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callscan.asr.chunking import pack, render, split_long
+
+
+def test_regions_pack_in_order_with_spacers():
+    windows = pack([(1.0, 3.0), (10.0, 12.5), (40.0, 41.0)], max_window_s=29.0, spacer_s=0.5)
+    assert len(windows) == 1
+    (w,) = windows
+    assert [(p.src_start_s, p.dst_start_s) for p in w.pieces] == [
+        (1.0, 0.0),
+        (10.0, 2.5),
+        (40.0, 5.5),
+    ]
+    assert w.duration_s == pytest.approx(6.5)
+    assert w.to_source(0.5) == pytest.approx(1.5)
+    assert w.to_source(3.0) == pytest.approx(10.5)
+    assert w.to_source(2.2) == pytest.approx(3.0)  # in a spacer: snaps to the piece before
+    assert w.to_source(6.0) == pytest.approx(40.5)
+
+
+def test_a_full_window_starts_a_new_one():
+    windows = pack([(0.0, 20.0), (30.0, 40.0), (50.0, 55.0)], max_window_s=29.0, spacer_s=0.4)
+    assert [len(w.pieces) for w in windows] == [1, 2]
+    assert windows[1].pieces[1].dst_start_s == pytest.approx(10.4)
+
+
+def test_long_regions_are_split():
+    assert split_long([(0.0, 70.0)], 29.0) == [
+        (0.0, pytest.approx(70 / 3)),
+        (pytest.approx(70 / 3), pytest.approx(140 / 3)),
+        (pytest.approx(140 / 3), 70.0),
+    ]
+    assert all(w.duration_s <= 29.0 for w in pack([(0.0, 100.0)]))
+
+
+def test_render_places_each_piece():
+    sr = 100
+    y = np.arange(1000, dtype=np.float32)
+    (w,) = pack([(1.0, 1.5), (5.0, 5.2)], spacer_s=0.3)
+    out = render(w, y, sr)
+    assert out[0] == 100 and out[49] == 149
+    assert not out[50:80].any()  # the spacer is silent
+    assert out[80] == 500 and out[99] == 519
