@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import typer.main
 
 from callscan.cli.app import app
@@ -12,10 +11,10 @@ from callscan.cli.app import app
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
-def _commands(group: click.Group, prefix: str = "callscan"):
+def _commands(group, prefix: str = "callscan"):
     for name, cmd in group.commands.items():
         full = f"{prefix} {name}"
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):  # a group (typer vendors its own click)
             yield from _commands(cmd, full)
         else:
             yield full, cmd
@@ -38,5 +37,5 @@ def test_every_command_has_help_and_a_readme_section():
 def test_every_option_has_help():
     for name, cmd in COMMANDS:
         for param in cmd.params:
-            if isinstance(param, click.Option) and param.name != "help":
+            if param.param_type_name == "option" and param.name != "help":
                 assert (param.help or "").strip(), f"{name} {param.opts[0]} has no help"
