@@ -45,10 +45,12 @@ def _root(
 
 
 def _register() -> None:
-    from callscan.cli import analyze, models, transcribe
+    from callscan.cli import analyze, models, playbook, rescore, transcribe
 
     analyze.register(app)
     transcribe.register(app)
+    rescore.register(app)
+    playbook.register(app)
     models.register(app)
 
 

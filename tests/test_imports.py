@@ -8,7 +8,8 @@ import sys
 CHECK = """
 import sys
 import callscan, callscan.asr, callscan.writers, callscan.transcript, callscan.resources
-import callscan.audio, callscan.wer
+import callscan.audio, callscan.wer, callscan.conversation, callscan.pipeline
+import callscan.modality, callscan.stages, callscan.playbook
 bad = sorted(m for m in ("typer", "rich", "click", "torch", "whisper") if m in sys.modules)
 print(",".join(bad))
 """

@@ -1,0 +1,550 @@
+"""Playbooks: call stages, complaint steps and conduct rules as data (``models/playbook_*.yaml``).
+
+A playbook is read and validated once; every regex is compiled here, so
+:func:`callscan.stages.check` only matches. Any mistake in the file raises a one-line
+:class:`~callscan.errors.ConfigError` that names the file, the key and the valid choices,
+for example::
+
+    'team.yaml': stages.contact.elements.greeting.strength: 'medium' is not valid (valid: strong, weak)
+
+The schema is documented at the top of ``models/playbook_id.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from callscan.errors import ConfigError
+from callscan.resources import data_path, load_data, load_yaml
+
+LANGUAGES = ("id", "en")
+CALL_TYPES = ("sales", "complaint", "service")
+STRENGTHS = ("strong", "weak")
+SPEAKERS = ("agent", "caller", "any")
+WINDOWS = ("any", "start", "end", "not_start", "last_half")
+ANCHOR_MODES = ("first", "last")
+GROUPS = ("conduct", "hold", "negotiation")
+RULE_KINDS = ("forbidden", "required", "bonus", "max_count", "before", "silence", "name_use")
+
+_TOP_KEYS = (
+    "meta",
+    "settings",
+    "macros",
+    "clitics",
+    "fillers",
+    "call_types",
+    "triggers",
+    "stages",
+    "complaint_steps",
+    "rules",
+)
+_CUE_KEYS = (
+    "patterns",
+    "phrases",
+    "lemmas",
+    "strength",
+    "speaker",
+    "window",
+    "required",
+    "weight",
+    "unless",
+)
+_STAGE_KEYS = (
+    "order",
+    "call_types",
+    "weight",
+    "required",
+    "late_after_turns",
+    "applies_if",
+    "anchor",
+    "present_when",
+    "anchors",
+    "elements",
+)
+_RULE_KEYS = (
+    "group",
+    "kind",
+    "weight",
+    "call_types",
+    "applies_if",
+    "cues",
+    "max",
+    "then",
+    "all",
+    "excused_by",
+    "name_patterns",
+    "ask_name",
+    "stopwords",
+    "honorifics",
+)
+_CALL_TYPE_KEYS = ("min_score", "cues")
+_MACRO_REF = re.compile(r"<([A-Z][A-Z0-9_]*)>")
+
+
+@dataclass(frozen=True)
+class PlaybookSettings:
+    """Numbers a team may tune; defaults are the bundled playbooks' values."""
+
+    start_turns: int = 3  # a speaker's first N turns form the 'start' window
+    end_turns: int = 3  # a speaker's last N turns form the 'end' window
+    start_window_s: float = (
+        30.0  # with timed turns, anything starting in the first N s is 'start' too
+    )
+    end_window_s: float = 45.0  # with timed turns, anything in the last N s is 'end' too
+    hold_silence_s: float = 30.0  # a gap between turns longer than this needs a hold notice
+    partial_credit: float = 0.5  # share of a stage's weight when it is out_of_order or late
+    max_apologies: int = 2  # default limit of kind max_count rules (apologies per call)
+    semantic_min_prob: float = 0.55  # embedding class probability that confirms a weak cue
+    semantic_margin: float = 0.15  # extra probability over min_prob that alone proves a step
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One compiled cue: what to look for, who must say it, and where."""
+
+    id: str  # dotted id, e.g. "contact.introduce_self" or "blame_colleague.blame"
+    regex: re.Pattern | None  # all patterns and phrases as one alternation (None: lemmas only)
+    lemmas: tuple[tuple[str, ...], ...] = ()  # stem sequences, matched on consecutive words
+    strength: str = "strong"  # "strong" (alone proves the element) or "weak"
+    speaker: str = "agent"  # "agent", "caller" or "any"
+    window: str = "any"  # "any", "start", "end", "not_start" or "last_half"
+    required: bool = False  # for kind "required" rules with all: true
+    weight: float = 1.0  # relative weight (call-type scores)
+    unless: re.Pattern | None = None  # a turn that matches this is skipped
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A sales stage or a complaint step."""
+
+    id: str  # "contact", "needs", ..., "acknowledge", ...
+    group: str  # "stages" (sales flow) or "complaint_steps"
+    order: int  # expected order; equal numbers are not compared
+    call_types: tuple[str, ...]  # call types the stage applies to
+    weight: float  # scorecard weight
+    required: bool  # False: absent is not counted against the agent
+    elements: dict[str, Cue]  # element id -> cue
+    present_when: tuple[tuple[str, ...], ...] = ()  # alternatives of element ids (all must hold)
+    late_after_turns: int | None = None  # late when first seen after this many agent turns
+    applies_if: str | None = None  # trigger id; N/A when the trigger is not heard
+    anchor: str = "first"  # which hit places the stage for order checks: "first" or "last"
+    anchors: tuple[str, ...] = ()  # example sentences for the semantic signal
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A conduct, hold-etiquette or negotiation rule."""
+
+    id: str  # "blame_colleague", ...
+    group: str  # "conduct", "hold" or "negotiation"
+    kind: str  # one of RULE_KINDS
+    weight: float  # scorecard weight
+    cues: dict[str, Cue] = field(default_factory=dict)  # cue id -> cue
+    call_types: tuple[str, ...] = CALL_TYPES  # call types the rule applies to
+    applies_if: str | None = None  # trigger id; N/A when the trigger is not heard
+    max: int | None = None  # kind max_count: more hits than this fail
+    then: str | None = None  # kind before: the trigger the cues must come before
+    all: bool = False  # kind required: every cue with required: true must be heard
+    excused_by: str | None = None  # kind silence: trigger that excuses a long gap
+    name_patterns: tuple[re.Pattern, ...] = ()  # kind name_use: regexes with a (?P<name>) group
+    ask_name: re.Pattern | None = None  # kind name_use: an agent turn that asks for the name
+    stopwords: frozenset[str] = frozenset()  # kind name_use: words that are never names
+    honorifics: str = ""  # kind name_use: regex of forms of address before a name
+
+
+@dataclass(frozen=True)
+class CallType:
+    """Cues that vote for one call type."""
+
+    name: str  # "sales", "complaint" or "service"
+    min_score: float  # score needed to choose this type
+    cues: dict[str, Cue]  # cue id -> cue (weight = votes per turn)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A validated, compiled playbook."""
+
+    path: str  # file it was read from
+    language: str  # "id" or "en"
+    version: str  # meta.version
+    name: str  # meta.name
+    sources: tuple[str, ...]  # meta.sources
+    settings: PlaybookSettings  # tunable numbers
+    fillers: re.Pattern | None  # blanked out before matching
+    call_types: dict[str, CallType]  # detection cues per type
+    default_call_type: str  # chosen when no type reaches its min_score
+    triggers: dict[str, Cue]  # trigger id -> cue
+    stages: tuple[Stage, ...]  # sales stages then complaint steps
+    rules: tuple[Rule, ...]  # conduct, hold and negotiation rules
+    uses_lemmas: bool = False  # any cue needs stems
+
+    def stage(self, stage_id: str) -> Stage:
+        """The stage called ``stage_id`` (KeyError if none)."""
+        for s in self.stages:
+            if s.id == stage_id:
+                return s
+        raise KeyError(stage_id)
+
+    def summary(self) -> str:
+        """``N stages, M conduct rules`` for messages."""
+        return f"{len(self.stages)} stages, {len(self.rules)} conduct rules"
+
+
+class _Loader:
+    """Validates one parsed YAML file; every error names the file and the key."""
+
+    def __init__(self, path: str, data: dict):
+        self.path = path
+        self.data = data
+        self.macros: dict[str, str] = {}
+        self.clitics = ""
+
+    def fail(self, key: str, message: str, choices: Any = None) -> ConfigError:
+        valid = f" (valid: {', '.join(str(c) for c in choices)})" if choices else ""
+        return ConfigError(f"'{self.path}': {key}: {message}{valid}")
+
+    def mapping(self, value: Any, key: str, allowed: tuple[str, ...] | None = None) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a mapping, not {type(value).__name__}")
+        if allowed is not None:
+            for k in value:
+                if k not in allowed:
+                    raise self.fail(f"{key}.{k}" if key else str(k), "unknown key", allowed)
+        return value
+
+    def strings(self, value: Any, key: str) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list of strings, not {type(value).__name__}")
+        for i, v in enumerate(value):
+            if not isinstance(v, str):
+                raise self.fail(f"{key}[{i}]", f"{v!r} is not a string (quote it)")
+        return value
+
+    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            raise self.fail(key, f"{value!r} is not valid", choices)
+        return value
+
+    def number(self, value: Any, key: str, *, integer: bool = False, minimum: float = 0.0):
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or value < minimum:
+            kind = "an integer" if integer else "a number"
+            raise self.fail(key, f"must be {kind} >= {minimum:g}, not {value!r}")
+        return int(value) if integer else float(value)
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"{value!r} is not valid", ("true", "false"))
+        return value
+
+    def regex(self, pattern: str, key: str, flags: int = re.IGNORECASE) -> re.Pattern:
+        text = self.expand(pattern, key)
+        try:
+            return re.compile(text, flags)
+        except re.error as e:
+            raise self.fail(key, f"invalid regex ({e})") from None
+
+    def expand(self, pattern: str, key: str) -> str:
+        def sub(m: re.Match) -> str:
+            name = m.group(1)
+            if name not in self.macros:
+                raise self.fail(key, f"unknown macro <{name}>", sorted(self.macros) or ["(none)"])
+            return self.macros[name]
+
+        return _MACRO_REF.sub(sub, pattern)
+
+    def phrase(self, text: str) -> str:
+        words = [re.escape(w) for w in text.lower().split()]
+        suffix = f"(?:{self.clitics})?" if self.clitics else ""
+        return r"\b" + r"\s+".join(w + suffix for w in words) + r"\b"
+
+    def cue(self, raw: Any, key: str, cue_id: str, *, default_speaker: str = "agent") -> Cue:
+        raw = self.mapping(raw, key, _CUE_KEYS)
+        parts: list[str] = []
+        for i, p in enumerate(self.strings(raw.get("patterns", []), f"{key}.patterns")):
+            parts.append(self.regex(p, f"{key}.patterns[{i}]").pattern)
+        for p in self.strings(raw.get("phrases", []), f"{key}.phrases"):
+            parts.append(self.phrase(p))
+        lemmas = tuple(
+            tuple(s.lower().split()) for s in self.strings(raw.get("lemmas", []), f"{key}.lemmas")
+        )
+        if not parts and not lemmas:
+            raise self.fail(key, "needs at least one of patterns, phrases or lemmas")
+        regex = None
+        if parts:
+            regex = self.regex("|".join(f"(?:{p})" for p in parts), f"{key}.patterns")
+        unless = None
+        if "unless" in raw:
+            u = self.strings(raw["unless"], f"{key}.unless")
+            unless = self.regex("|".join(f"(?:{self.expand(p, key)})" for p in u), f"{key}.unless")
+        return Cue(
+            id=cue_id,
+            regex=regex,
+            lemmas=lemmas,
+            strength=self.choice(raw.get("strength", "strong"), f"{key}.strength", STRENGTHS),
+            speaker=self.choice(raw.get("speaker", default_speaker), f"{key}.speaker", SPEAKERS),
+            window=self.choice(raw.get("window", "any"), f"{key}.window", WINDOWS),
+            required=self.boolean(raw.get("required", False), f"{key}.required"),
+            weight=self.number(raw.get("weight", 1.0), f"{key}.weight"),
+            unless=unless,
+        )
+
+    def cues(self, raw: Any, key: str, prefix: str, *, default_speaker: str = "agent") -> dict:
+        raw = self.mapping(raw, key)
+        if not raw:
+            raise self.fail(key, "needs at least one cue")
+        return {
+            str(k): self.cue(v, f"{key}.{k}", f"{prefix}.{k}", default_speaker=default_speaker)
+            for k, v in raw.items()
+        }
+
+    def call_type_list(self, value: Any, key: str) -> tuple[str, ...]:
+        items = self.strings(value, key)
+        for i, v in enumerate(items):
+            self.choice(v, f"{key}[{i}]", CALL_TYPES)
+        return tuple(items)
+
+    def trigger_ref(self, value: Any, key: str, triggers: dict) -> str | None:
+        if value is None:
+            return None
+        if value not in triggers:
+            raise self.fail(key, f"{value!r} is not a trigger", sorted(triggers) or ["(none)"])
+        return str(value)
+
+    def load(self) -> Playbook:
+        d = self.mapping(self.data, "", _TOP_KEYS)
+        for req in ("meta", "stages", "rules"):
+            if req not in d:
+                raise self.fail(req, "missing (a playbook needs meta, stages and rules)")
+        meta = self.mapping(d["meta"], "meta", ("language", "version", "name", "sources"))
+        language = self.choice(meta.get("language"), "meta.language", LANGUAGES)
+        settings = self.settings(d.get("settings", {}))
+        macros = self.mapping(d.get("macros", {}), "macros")
+        for k, v in macros.items():
+            if not isinstance(v, str):
+                raise self.fail(f"macros.{k}", "must be a string")
+        self.macros = {str(k): v for k, v in macros.items()}
+        clitics = self.strings(d.get("clitics", []), "clitics")
+        self.clitics = "|".join(re.escape(c) for c in clitics)
+        fillers = self.strings(d.get("fillers", []), "fillers")
+        filler_re = None
+        if fillers:
+            filler_re = self.regex("|".join(f"(?:{f})" for f in fillers), "fillers")
+        triggers = {
+            str(k): self.cue(v, f"triggers.{k}", f"trigger.{k}")
+            for k, v in self.mapping(d.get("triggers", {}), "triggers").items()
+        }
+        call_types, default = self.call_types(d.get("call_types", {}))
+        stages = self.stages(d["stages"], "stages", triggers)
+        stages += self.stages(d.get("complaint_steps", {}), "complaint_steps", triggers)
+        ids = [s.id for s in stages]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise self.fail(f"complaint_steps.{dup[0]}", "the same id is also a sales stage")
+        rules = self.rules(d["rules"], triggers)
+        everything = [*triggers.values()]
+        everything += [c for s in stages for c in s.elements.values()]
+        everything += [c for r in rules for c in r.cues.values()]
+        everything += [c for t in call_types.values() for c in t.cues.values()]
+        return Playbook(
+            path=self.path,
+            language=language,
+            version=str(meta.get("version", "")),
+            name=str(meta.get("name", Path(self.path).stem)),
+            sources=tuple(self.strings(meta.get("sources", []), "meta.sources")),
+            settings=settings,
+            fillers=filler_re,
+            call_types=call_types,
+            default_call_type=default,
+            triggers=triggers,
+            stages=tuple(stages),
+            rules=tuple(rules),
+            uses_lemmas=any(c.lemmas for c in everything),
+        )
+
+    def settings(self, raw: Any) -> PlaybookSettings:
+        defaults = PlaybookSettings()
+        names = tuple(defaults.__dataclass_fields__)
+        raw = self.mapping(raw, "settings", names)
+        values = {}
+        for k, v in raw.items():
+            integer = isinstance(getattr(defaults, k), int)
+            values[k] = self.number(v, f"settings.{k}", integer=integer)
+        if not 0.0 <= values.get("partial_credit", 0.5) <= 1.0:
+            raise self.fail("settings.partial_credit", "must be between 0 and 1")
+        return PlaybookSettings(**values)
+
+    def call_types(self, raw: Any) -> tuple[dict[str, CallType], str]:
+        raw = self.mapping(raw, "call_types", (*CALL_TYPES, "default"))
+        default = self.choice(raw.get("default", "service"), "call_types.default", CALL_TYPES)
+        out = {}
+        for name in CALL_TYPES:
+            if name not in raw:
+                continue
+            key = f"call_types.{name}"
+            spec = self.mapping(raw[name], key, _CALL_TYPE_KEYS)
+            out[name] = CallType(
+                name=name,
+                min_score=self.number(spec.get("min_score", 1.0), f"{key}.min_score"),
+                cues=self.cues(spec.get("cues", {}), f"{key}.cues", f"call_type.{name}"),
+            )
+        return out, default
+
+    def stages(self, raw: Any, group: str, triggers: dict) -> list[Stage]:
+        out = []
+        for sid, spec in self.mapping(raw, group).items():
+            key = f"{group}.{sid}"
+            spec = self.mapping(spec, key, _STAGE_KEYS)
+            if "elements" not in spec:
+                raise self.fail(f"{key}.elements", "missing (a stage needs at least one element)")
+            elements = self.cues(spec["elements"], f"{key}.elements", str(sid))
+            present_when = []
+            for i, alt in enumerate(spec.get("present_when", []) or []):
+                ids = self.strings(alt, f"{key}.present_when[{i}]")
+                for e in ids:
+                    if e not in elements:
+                        raise self.fail(
+                            f"{key}.present_when[{i}]", f"{e!r} is not an element", list(elements)
+                        )
+                present_when.append(tuple(ids))
+            late = spec.get("late_after_turns")
+            out.append(
+                Stage(
+                    id=str(sid),
+                    group=group,
+                    order=self.number(spec.get("order", 0), f"{key}.order", integer=True),
+                    call_types=self.call_type_list(
+                        spec.get("call_types", list(CALL_TYPES)), f"{key}.call_types"
+                    ),
+                    weight=self.number(spec.get("weight", 1.0), f"{key}.weight"),
+                    required=self.boolean(spec.get("required", True), f"{key}.required"),
+                    elements=elements,
+                    present_when=tuple(present_when),
+                    late_after_turns=None
+                    if late is None
+                    else self.number(late, f"{key}.late_after_turns", integer=True, minimum=1),
+                    applies_if=self.trigger_ref(
+                        spec.get("applies_if"), f"{key}.applies_if", triggers
+                    ),
+                    anchor=self.choice(spec.get("anchor", "first"), f"{key}.anchor", ANCHOR_MODES),
+                    anchors=tuple(self.strings(spec.get("anchors", []), f"{key}.anchors")),
+                )
+            )
+        return out
+
+    def rules(self, raw: Any, triggers: dict) -> list[Rule]:
+        out = []
+        for rid, spec in self.mapping(raw, "rules").items():
+            key = f"rules.{rid}"
+            spec = self.mapping(spec, key, _RULE_KEYS)
+            kind = self.choice(spec.get("kind"), f"{key}.kind", RULE_KINDS)
+            cues = {}
+            if kind not in ("silence", "name_use") or "cues" in spec:
+                if "cues" not in spec:
+                    raise self.fail(f"{key}.cues", f"missing (kind {kind} needs cues)")
+                cues = self.cues(spec["cues"], f"{key}.cues", str(rid))
+            then = self.trigger_ref(spec.get("then"), f"{key}.then", triggers)
+            if kind == "before" and then is None:
+                raise self.fail(f"{key}.then", "missing (kind before needs a trigger)", triggers)
+            names, ask = (), None
+            if kind == "name_use":
+                pats = self.strings(spec.get("name_patterns", []), f"{key}.name_patterns")
+                names = tuple(
+                    self.regex(p, f"{key}.name_patterns[{i}]") for i, p in enumerate(pats)
+                )
+                for i, p in enumerate(names):
+                    if "name" not in p.groupindex:
+                        raise self.fail(f"{key}.name_patterns[{i}]", "needs a (?P<name>...) group")
+                if "ask_name" in spec:
+                    ask = self.regex(spec["ask_name"], f"{key}.ask_name")
+            honor = spec.get("honorifics", "")
+            if honor:
+                self.regex(honor, f"{key}.honorifics")
+            out.append(
+                Rule(
+                    id=str(rid),
+                    group=self.choice(spec.get("group", "conduct"), f"{key}.group", GROUPS),
+                    kind=kind,
+                    weight=self.number(spec.get("weight", 1.0), f"{key}.weight"),
+                    cues=cues,
+                    call_types=self.call_type_list(
+                        spec.get("call_types", list(CALL_TYPES)), f"{key}.call_types"
+                    ),
+                    applies_if=self.trigger_ref(
+                        spec.get("applies_if"), f"{key}.applies_if", triggers
+                    ),
+                    max=None
+                    if spec.get("max") is None
+                    else self.number(spec["max"], f"{key}.max", integer=True),
+                    then=then,
+                    all=self.boolean(spec.get("all", False), f"{key}.all"),
+                    excused_by=self.trigger_ref(
+                        spec.get("excused_by"), f"{key}.excused_by", triggers
+                    ),
+                    name_patterns=names,
+                    ask_name=ask,
+                    stopwords=frozenset(
+                        w.lower()
+                        for w in self.strings(spec.get("stopwords", []), f"{key}.stopwords")
+                    ),
+                    honorifics=self.expand(honor, f"{key}.honorifics"),
+                )
+            )
+        return out
+
+
+def _load_path(path: str) -> Playbook:
+    p = Path(path)
+    return _compiled(str(p), p.stat().st_mtime_ns if p.is_file() else 0)
+
+
+@lru_cache(maxsize=16)
+def _compiled(path: str, mtime_ns: int) -> Playbook:
+    data = load_yaml(path)
+    return _Loader(path, data).load()
+
+
+def load_playbook(path: str | Path | None = None, language: str = "id") -> Playbook:
+    """Read, validate and compile a playbook (cached per file and modification time).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A team's own playbook YAML. ``None`` reads the bundled ``playbook_<language>.yaml``
+        (or the override in ``$CALLSCAN_MODELS_DIR``).
+    language : {"id", "en"}
+        Which bundled playbook to read when ``path`` is None.
+
+    Returns
+    -------
+    Playbook
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, the key and the valid choices.
+    """
+    if path is not None:
+        return _load_path(str(path))
+    if language not in LANGUAGES:
+        raise ConfigError(
+            f"no bundled playbook for language {language!r} (valid: {', '.join(LANGUAGES)}); "
+            "pass --playbook FILE"
+        )
+    name = f"playbook_{language}.yaml"
+    found = data_path(name)
+    if found is None:
+        load_data(name)  # raises the ConfigError that names the missing file
+    return _load_path(str(found))
+
+
+def validate_file(path: str | Path) -> Playbook:
+    """Validate a playbook file; returns it compiled or raises :class:`ConfigError`."""
+    return load_playbook(path)

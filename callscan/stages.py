@@ -1,0 +1,586 @@
+"""Stage coverage, complaint steps, conduct, hold etiquette and negotiation rules of one call.
+
+:func:`check` matches a :class:`~callscan.playbook.Playbook` against a
+:class:`~callscan.conversation.Conversation` and returns a :class:`StageResult`:
+
+* the call type (sales / complaint / service), detected from cues or given;
+* per stage and complaint step: ``present``, ``absent``, ``out_of_order``, ``late`` or ``n/a``,
+  with evidence (speaker, turn, start/end time, the exact text matched, the rule id);
+* per conduct / hold / negotiation rule: ``pass``, ``fail`` or ``n/a`` with the hits;
+* a scorecard: score / potential with N/A items excluded (as in Google's QA scorecards).
+
+Everything here is plain regex matching on precompiled patterns (no model), so it runs at
+hundreds of calls per second. ``StageOptions(semantic=True)`` adds a second signal from an
+offline sentence-embedding model for turns the rules leave undecided (:mod:`callscan.semantic`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from callscan.conversation import AGENT, CALLER, Conversation, Turn
+from callscan.errors import CallscanError
+from callscan.playbook import CALL_TYPES, Cue, Playbook, Rule, Stage, load_playbook
+
+log = logging.getLogger("callscan")
+
+PRESENT, ABSENT, OUT_OF_ORDER, LATE, NA = "present", "absent", "out_of_order", "late", "n/a"
+PASS, FAIL = "pass", "fail"
+_PUNCT = re.compile(r"[,.;:!\"()\[\]{}…“”«»]")  # blanked (same length: offsets stay exact)
+_TIE_ORDER = ("complaint", "sales", "service")
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """How :func:`check` runs."""
+
+    call_type: str = "auto"  # "auto" (detect from cues) or "sales", "complaint", "service"
+    semantic: bool = False  # add the embedding signal for undecided turns (callscan[semantic])
+    semantic_threads: int = 1  # CPU threads of the embedding model (1 is fastest on shared CPUs)
+    max_evidence: int = 5  # evidence items kept per element / rule in the result
+
+
+@dataclass
+class Evidence:
+    """One matched cue: who said what, where."""
+
+    rule: str  # cue id, e.g. "contact.introduce_self" or "blame_colleague.blame"
+    speaker: str  # "agent", "caller" or "unknown"
+    turn: int  # turn index in the conversation
+    start_s: float | None  # turn start in the call (None for text input)
+    end_s: float | None  # turn end in the call
+    text: str  # the exact words matched, as written in the turn
+    strength: str = "strong"  # "strong", "weak" or "semantic"
+    offset: int = 0  # character offset in the turn (orders hits inside one turn)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("offset")
+        for k in ("start_s", "end_s"):
+            d[k] = None if d[k] is None else round(d[k], 3)
+        return d
+
+
+@dataclass
+class StageStatus:
+    """Outcome of one sales stage or complaint step."""
+
+    id: str  # stage id
+    group: str  # "stages" or "complaint_steps"
+    status: str  # present, absent, out_of_order, late or n/a
+    required: bool  # False: absence is not counted
+    weight: float  # scorecard weight
+    turn: int | None = None  # turn that places the stage (first or last hit)
+    elements: dict[str, list[Evidence]] = field(default_factory=dict)  # satisfied element -> hits
+    note: str = ""  # why n/a, out_of_order or late
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "group": self.group,
+            "status": self.status,
+            "required": self.required,
+            "weight": self.weight,
+            "turn": self.turn,
+            "note": self.note,
+            "elements": {k: [e.to_dict() for e in v] for k, v in self.elements.items()},
+        }
+
+
+@dataclass
+class RuleOutcome:
+    """Outcome of one conduct, hold or negotiation rule."""
+
+    id: str  # rule id
+    group: str  # "conduct", "hold" or "negotiation"
+    kind: str  # forbidden, required, bonus, max_count, before, silence or name_use
+    status: str  # pass, fail or n/a
+    weight: float  # scorecard weight
+    count: int = 0  # number of hits (apologies for max_count)
+    hits: list[Evidence] = field(default_factory=list)  # evidence
+    note: str = ""  # what is missing or why n/a
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "group": self.group,
+            "kind": self.kind,
+            "status": self.status,
+            "weight": self.weight,
+            "count": self.count,
+            "note": self.note,
+            "hits": [e.to_dict() for e in self.hits],
+        }
+
+
+@dataclass
+class StageResult:
+    """Stages, rules and scorecard of one call."""
+
+    language: str  # playbook language
+    playbook: str  # playbook file
+    call_type: str  # sales, complaint or service
+    call_type_source: str  # "given" or "detected"
+    call_type_scores: dict[str, float]  # detection votes per type
+    stages: list[StageStatus]  # sales stages then complaint steps
+    rules: list[RuleOutcome]  # conduct, hold and negotiation rules
+    score: float  # points earned
+    potential: float  # points possible (N/A excluded)
+    semantic: bool = False  # whether the embedding signal was used
+
+    @property
+    def percent(self) -> float | None:
+        """Score as a percentage of the potential (None when nothing applies)."""
+        return round(100.0 * self.score / self.potential, 1) if self.potential else None
+
+    def stage(self, stage_id: str) -> StageStatus:
+        return next(s for s in self.stages if s.id == stage_id)
+
+    def rule(self, rule_id: str) -> RuleOutcome:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def violations(self) -> list[str]:
+        """Ids of the rules that failed."""
+        return [r.id for r in self.rules if r.status == FAIL]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "playbook": self.playbook,
+            "call_type": self.call_type,
+            "call_type_source": self.call_type_source,
+            "call_type_scores": self.call_type_scores,
+            "semantic": self.semantic,
+            "scorecard": {
+                "score": round(self.score, 3),
+                "potential": round(self.potential, 3),
+                "percent": self.percent,
+            },
+            "stages": [s.to_dict() for s in self.stages],
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+
+@dataclass
+class _Call:
+    """A conversation prepared once for matching."""
+
+    turns: list[Turn]
+    norm: list[str]  # lowercased, fillers and punctuation blanked (same length as the text)
+    windows: dict[str, dict[str, frozenset[int]]]  # speaker -> window -> turn indexes
+    language: str
+    stems: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # lazily filled
+    cache: dict[str, list[Evidence]] = field(default_factory=dict)  # cue id -> hits
+
+
+def _normalize(text: str, fillers: re.Pattern | None) -> str:
+    low = text.lower()
+    if len(low) != len(text):  # a rare character changed length: keep offsets exact
+        low = text
+    low = _PUNCT.sub(" ", low)
+    if fillers is not None:
+        low = fillers.sub(lambda m: " " * len(m.group()), low)
+    return low
+
+
+def _speaker_turns(turns: list[Turn], speaker: str) -> list[Turn]:
+    if speaker == "any":
+        return turns
+    return [t for t in turns if t.role in (speaker, "unknown")]
+
+
+def _windows(turns: list[Turn], pb: Playbook) -> dict[str, dict[str, frozenset[int]]]:
+    st = pb.settings
+    timed = [t for t in turns if t.start_s is not None and t.end_s is not None]
+    t0 = min((t.start_s for t in timed), default=None)
+    t1 = max((t.end_s for t in timed), default=None)
+    n = len(turns)
+    out = {}
+    for speaker in ("agent", "caller", "any"):
+        own = [t.index for t in _speaker_turns(turns, speaker)]
+        # short calls: the windows split the turns, so an opening greeting is never a closing
+        n_start = min(st.start_turns, (len(own) + 1) // 2)
+        n_end = min(st.end_turns, len(own) // 2)
+        start = set(own[:n_start])
+        end = set(own[len(own) - n_end :])
+        if t0 is not None:
+            for t in _speaker_turns(turns, speaker):
+                if t.start_s is not None and t.start_s - t0 <= st.start_window_s:
+                    start.add(t.index)
+                if t.end_s is not None and t1 - t.end_s <= st.end_window_s:
+                    end.add(t.index)
+            end = (end - start) or end
+        every = frozenset(own)
+        out[speaker] = {
+            "any": every,
+            "start": frozenset(start),
+            "end": frozenset(end),
+            "not_start": every - start,
+            "last_half": frozenset(i for i in own if i >= n // 2) | frozenset(end),
+        }
+    return out
+
+
+@lru_cache(maxsize=50_000)
+def _stem(word: str, language: str) -> str:
+    if language == "id":
+        return _id_stemmer().stem(word) or word
+    from lemminflect import getLemma
+
+    for pos in ("VERB", "NOUN", "ADJ"):
+        lemmas = getLemma(word, upos=pos)
+        if lemmas and lemmas[0] != word:
+            return lemmas[0].lower()
+    return word
+
+
+@lru_cache(maxsize=1)
+def _id_stemmer():
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer()
+
+
+def _turn_stems(call: _Call, i: int) -> list[tuple[str, int, int]]:
+    if i not in call.stems:
+        call.stems[i] = [
+            (_stem(m.group(), call.language), m.start(), m.end())
+            for m in _WORD.finditer(call.norm[i])
+        ]
+    return call.stems[i]
+
+
+def _match(call: _Call, cue: Cue) -> list[Evidence]:
+    """All hits of ``cue`` in the call (cached per cue id)."""
+    if cue.id in call.cache:
+        return call.cache[cue.id]
+    hits: list[Evidence] = []
+    for i in sorted(call.windows[cue.speaker][cue.window]):
+        text = call.norm[i]
+        if cue.unless is not None and cue.unless.search(text):
+            continue
+        spans: list[tuple[int, int]] = []
+        if cue.regex is not None:
+            spans += [m.span() for m in cue.regex.finditer(text) if m.end() > m.start()]
+        if cue.lemmas:
+            stems = _turn_stems(call, i)
+            words = [s for s, _, _ in stems]
+            for seq in cue.lemmas:
+                for k in range(len(words) - len(seq) + 1):
+                    if tuple(words[k : k + len(seq)]) == seq:
+                        span = (stems[k][1], stems[k + len(seq) - 1][2])
+                        if not any(a <= span[0] < b for a, b in spans):
+                            spans.append(span)
+        t = call.turns[i]
+        for a, b in sorted(spans):
+            hits.append(
+                Evidence(
+                    cue.id, t.role, i, t.start_s, t.end_s, t.text[a:b].strip(), cue.strength, a
+                )
+            )
+    call.cache[cue.id] = hits
+    return hits
+
+
+def prepare(conversation: Conversation, playbook: Playbook) -> _Call:
+    """Normalise the turns and compute the windows once per call (used by :func:`check`)."""
+    turns = conversation.turns
+    return _Call(
+        turns=turns,
+        norm=[_normalize(t.text, playbook.fillers) for t in turns],
+        windows=_windows(turns, playbook),
+        language=playbook.language,
+    )
+
+
+def detect_call_type(call: _Call, pb: Playbook) -> tuple[str, dict[str, float]]:
+    """Vote from the playbook's call-type cues: each turn with a hit adds the cue's weight."""
+    scores: dict[str, float] = {}
+    for name, ct in pb.call_types.items():
+        total = 0.0
+        for cue in ct.cues.values():
+            turns = {h.turn for h in _match(call, cue)}
+            total += cue.weight * min(len(turns), 3)
+        scores[name] = round(total, 3)
+    # ties go to complaint: a complaint call that mentions a price is still a complaint
+    ok = [n for n in _TIE_ORDER if n in scores and scores[n] >= pb.call_types[n].min_score]
+    if not ok:
+        return pb.default_call_type, scores
+    return max(ok, key=lambda n: scores[n]), scores
+
+
+def _trigger_turn(call: _Call, pb: Playbook, trigger: str | None) -> int | None:
+    """Turn of the first hit of ``trigger`` (0 when there is no trigger, None when unheard)."""
+    if trigger is None:
+        return 0
+    hits = _match(call, pb.triggers[trigger])
+    return hits[0].turn if hits else None
+
+
+def _satisfied(stage: Stage, hits: dict[str, list[Evidence]], semantic_turns: set[int]) -> dict:
+    """Elements that hold: a strong hit, or a weak hit backed by another cue or the embedding."""
+    out = {}
+    for eid, ev in hits.items():
+        if not ev:
+            continue
+        strong = [e for e in ev if e.strength == "strong"]
+        if strong:
+            out[eid] = strong
+            continue
+        others = {e.turn for k, v in hits.items() if k != eid for e in v}
+        backed = [
+            e for e in ev if e.turn in semantic_turns or others or len({x.turn for x in ev}) > 1
+        ]
+        if backed:
+            out[eid] = backed
+    return out
+
+
+def _check_stage(call, pb, stage, call_type, semantic) -> StageStatus:
+    res = StageStatus(stage.id, stage.group, NA, stage.required, stage.weight)
+    if call_type not in stage.call_types:
+        res.note = f"not a step of {call_type} calls"
+        return res
+    start = _trigger_turn(call, pb, stage.applies_if)
+    if start is None:
+        res.note = f"no {stage.applies_if} heard"
+        return res
+    hits = {
+        eid: [e for e in _match(call, c) if e.turn >= start] for eid, c in stage.elements.items()
+    }
+    sem = [e for e in semantic.get(stage.id, []) if e.turn >= start]
+    sat = _satisfied(stage, hits, {e.turn for e in sem})
+    alternatives = stage.present_when or (
+        tuple(k for k, c in stage.elements.items() if c.required),
+    )
+    done = [alt for alt in alternatives if all(e in sat for e in alt) and (alt or sat)]
+    margin_hits = [e for e in sem if e.strength == "semantic"]
+    if not done and not stage.present_when and margin_hits:
+        sat["semantic"] = margin_hits
+        done = [()]
+    if not done:
+        res.status = ABSENT
+        res.elements = sat
+        res.note = "not heard" if not sat else f"only {', '.join(sat)}"
+        return res
+    used = {e for alt in done for e in alt} or set(sat)
+    turns = [e.turn for k in used for e in sat[k]]
+    res.turn = max(turns) if stage.anchor == "last" else min(turns)
+    res.elements = sat
+    res.status = PRESENT
+    if stage.late_after_turns is not None:
+        agent_before = [i for i in call.windows["agent"]["any"] if start <= i < min(turns)]
+        if len(agent_before) >= stage.late_after_turns:
+            res.status = LATE
+            res.note = f"first heard after {len(agent_before)} agent turns"
+    return res
+
+
+def _order(stages: list[StageStatus], pb: Playbook) -> None:
+    """A stage heard after a stage that should follow it is out_of_order."""
+    spec = {s.id: s for s in pb.stages}
+    done = [s for s in stages if s.status in (PRESENT, LATE) and s.turn is not None]
+
+    def after(s: StageStatus, t: StageStatus) -> bool:
+        # a step the caller triggers (an objection) only orders steps of the same trigger
+        a, b = spec[s.id], spec[t.id]
+        same = b.applies_if is None or b.applies_if == a.applies_if
+        return same and b.order > a.order and t.turn < s.turn
+
+    for s in done:
+        later = [t for t in done if t is not s and after(s, t)]
+        if later:
+            s.status = OUT_OF_ORDER
+            s.note = f"heard after {', '.join(t.id for t in later)}"
+
+
+def _rule(call: _Call, pb: Playbook, rule: Rule, call_type: str, keep: int) -> RuleOutcome:
+    out = RuleOutcome(rule.id, rule.group, rule.kind, NA, rule.weight)
+    if call_type not in rule.call_types:
+        out.note = f"not checked in {call_type} calls"
+        return out
+    if rule.applies_if is not None and _trigger_turn(call, pb, rule.applies_if) is None:
+        out.note = f"no {rule.applies_if} heard"
+        return out
+    hits = {cid: _match(call, c) for cid, c in rule.cues.items()}
+    every = sorted((e for v in hits.values() for e in v), key=lambda e: (e.turn, e.offset))
+    out.count = len(every)
+    if rule.kind == "forbidden":
+        out.status = FAIL if every else PASS
+    elif rule.kind == "bonus":
+        out.status = PASS if every else NA
+    elif rule.kind == "required":
+        needed = [cid for cid, c in rule.cues.items() if c.required] if rule.all else []
+        missing = [cid for cid in needed if not hits[cid]]
+        ok = not missing if rule.all else bool(every)
+        out.status = PASS if ok else FAIL
+        out.note = f"missing: {', '.join(missing)}" if missing else ("" if ok else "not heard")
+    elif rule.kind == "max_count":
+        limit = rule.max if rule.max is not None else pb.settings.max_apologies
+        out.status = FAIL if len(every) > limit else PASS
+        out.note = f"{len(every)} heard, at most {limit} allowed"
+    elif rule.kind == "before":
+        then = _match(call, pb.triggers[rule.then])
+        if not then:
+            out.status = PASS if every else NA
+        else:
+            first = (then[0].turn, then[0].offset)
+            before = [e for e in every if (e.turn, e.offset) < first]
+            out.status = PASS if before else FAIL
+            out.note = "" if before else f"{rule.then} came first"
+            every = before or then[:1]
+    elif rule.kind == "silence":
+        return _silence(call, pb, rule, out)
+    elif rule.kind == "name_use":
+        every = _name_hits(call, rule)
+        out.count = len(every)
+        out.status = PASS if every else NA
+    out.hits = every[:keep]
+    return out
+
+
+def _silence(call: _Call, pb: Playbook, rule: Rule, out: RuleOutcome) -> RuleOutcome:
+    turns = call.turns
+    if not any(t.start_s is not None for t in turns):
+        out.note = "needs turn times (audio input)"
+        return out
+    excused = set()
+    if rule.excused_by:
+        excused = {e.turn for e in _match(call, pb.triggers[rule.excused_by])}
+    gaps = []
+    for a, b in zip(turns, turns[1:], strict=False):
+        if a.end_s is None or b.start_s is None:
+            continue
+        gap = b.start_s - a.end_s
+        if gap > pb.settings.hold_silence_s and not ({a.index, a.index - 1} & excused):
+            text = f"{gap:.1f} s of silence with no hold notice"
+            gaps.append(Evidence(f"{rule.id}.gap", a.role, b.index, a.end_s, b.start_s, text))
+    out.status = FAIL if gaps else PASS
+    out.count = len(gaps)
+    out.hits = gaps
+    return out
+
+
+def _name_hits(call: _Call, rule: Rule) -> list[Evidence]:
+    """Agent turns that address the caller by a name the caller gave (or a capitalised name)."""
+    names: set[str] = set()
+    prev_agent = ""
+    for t, norm in zip(call.turns, call.norm, strict=True):
+        if t.role == AGENT:
+            prev_agent = norm
+            continue
+        if t.role != CALLER:
+            continue
+        for p in rule.name_patterns:
+            m = p.search(norm)
+            bare = p.pattern.startswith("^")  # a whole-turn answer: only after "what name?"
+            if m and (not bare or rule.ask_name is None or rule.ask_name.search(prev_agent)):
+                names.add(m.group("name").lower())
+    names -= rule.stopwords
+    honor = rule.honorifics or "(?!)"
+    pats = []
+    if names:
+        alt = "|".join(re.escape(n) for n in sorted(names))
+        pats.append(re.compile(rf"\b(?:{honor}\s+)?(?:{alt})\b", re.IGNORECASE))
+    capital = re.compile(rf"\b(?i:{honor})\s+([A-Z][a-z]+)\b")
+    hits = []
+    for t, norm in zip(call.turns, call.norm, strict=True):
+        if t.role not in (AGENT, "unknown"):
+            continue
+        spans = [m.span() for p in pats for m in p.finditer(norm)]
+        spans += [
+            m.span() for m in capital.finditer(t.text) if m.group(1).lower() not in rule.stopwords
+        ]
+        for a, b in sorted(set(spans))[:1]:
+            hits.append(
+                Evidence(f"{rule.id}.name", t.role, t.index, t.start_s, t.end_s, t.text[a:b])
+            )
+    return hits
+
+
+def _scorecard(stages: list[StageStatus], rules: list[RuleOutcome], pb: Playbook):
+    score = potential = 0.0
+    credit = {
+        PRESENT: 1.0,
+        OUT_OF_ORDER: pb.settings.partial_credit,
+        LATE: pb.settings.partial_credit,
+    }
+    for s in stages:
+        if s.status == NA or (not s.required and s.status == ABSENT):
+            continue
+        potential += s.weight
+        score += s.weight * credit.get(s.status, 0.0)
+    for r in rules:
+        if r.status == NA:
+            continue
+        potential += r.weight
+        score += r.weight if r.status == PASS else 0.0
+    return score, potential
+
+
+def check(
+    conversation: Conversation,
+    playbook: Playbook | None = None,
+    options: StageOptions | None = None,
+) -> StageResult:
+    """Check one call against a playbook.
+
+    Parameters
+    ----------
+    conversation : Conversation
+        Turns with roles (``agent``/``caller``; ``unknown`` turns count for both) and, from
+        audio, ``start_s``/``end_s`` in seconds (used by the time windows and silent holds).
+    playbook : Playbook, optional
+        Default: the bundled playbook of ``conversation.language``.
+    options : StageOptions, optional
+
+    Returns
+    -------
+    StageResult
+
+    Raises
+    ------
+    CallscanError
+        Bad ``call_type``; ``semantic=True`` without the optional extra installed.
+    """
+    options = options or StageOptions()
+    pb = playbook or load_playbook(language=conversation.language)
+    if options.call_type not in ("auto", *CALL_TYPES):
+        raise CallscanError(
+            f"call type {options.call_type!r} is not valid (valid: auto, {', '.join(CALL_TYPES)})"
+        )
+    call = prepare(conversation, pb)
+    if options.call_type == "auto":
+        call_type, scores = detect_call_type(call, pb)
+        source = "detected"
+    else:
+        call_type, scores, source = options.call_type, {}, "given"
+    semantic: dict[str, list[Evidence]] = {}
+    if options.semantic:
+        from callscan import semantic as sem
+
+        semantic = sem.stage_hits(call, pb, call_type, threads=options.semantic_threads)
+    stages = [_check_stage(call, pb, s, call_type, semantic) for s in pb.stages]
+    _order(stages, pb)
+    for s in stages:
+        s.elements = {k: v[: options.max_evidence] for k, v in s.elements.items()}
+    rules = [_rule(call, pb, r, call_type, options.max_evidence) for r in pb.rules]
+    score, potential = _scorecard(stages, rules, pb)
+    log.debug("stages: %s call, score %.2f / %.2f", call_type, score, potential)
+    return StageResult(
+        language=pb.language,
+        playbook=pb.path,
+        call_type=call_type,
+        call_type_source=source,
+        call_type_scores=scores,
+        stages=stages,
+        rules=rules,
+        score=score,
+        potential=potential,
+        semantic=options.semantic,
+    )

@@ -1,0 +1,216 @@
+"""Playbooks load, validate with one-line errors (file, key, valid choices) and can be overridden."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from callscan.conversation import parse_text
+from callscan.errors import ConfigError
+from callscan.playbook import load_playbook, validate_file
+from callscan.stages import check
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+def bundled(lang: str = "id") -> dict:
+    return yaml.safe_load((MODELS / f"playbook_{lang}.yaml").read_text(encoding="utf-8"))
+
+
+def write(tmp_path: Path, data: dict, name: str = "team.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_bundled_playbooks_load(lang):
+    pb = load_playbook(language=lang)
+    assert pb.language == lang and pb.sources
+    assert [s.id for s in pb.stages] == [
+        "contact", "needs", "presentation", "objection", "closing",
+        "acknowledge", "clarify", "resolve", "escalate", "recheck",
+    ]  # fmt: skip
+    groups = {r.group for r in pb.rules}
+    assert groups == {"conduct", "hold", "negotiation"}
+    assert pb.summary() == "10 stages, 17 conduct rules"
+    assert all(s.anchors for s in pb.stages)  # semantic signal anchors for every step
+    assert load_playbook(language=lang) is pb  # compiled once, cached
+
+
+def test_unknown_language():
+    with pytest.raises(ConfigError) as e:
+        load_playbook(language="fr")
+    assert (
+        str(e.value)
+        == "no bundled playbook for language 'fr' (valid: id, en); pass --playbook FILE"
+    )
+
+
+def mutate(tmp_path, fn, lang="id") -> str:
+    data = bundled(lang)
+    fn(data)
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as e:
+        validate_file(path)
+    return str(e.value).replace(str(path), "FILE")
+
+
+def test_error_bad_strength(tmp_path):
+    def fn(d):
+        d["stages"]["contact"]["elements"]["greeting"]["strength"] = "medium"
+
+    assert mutate(tmp_path, fn) == (
+        "'FILE': stages.contact.elements.greeting.strength: 'medium' is not valid (valid: strong, weak)"
+    )
+
+
+def test_error_unknown_key(tmp_path):
+    def fn(d):
+        d["rules"]["blame_customer"]["severity"] = 3
+
+    msg = mutate(tmp_path, fn)
+    assert msg.startswith("'FILE': rules.blame_customer.severity: unknown key (valid: group, kind,")
+
+
+def test_error_bad_kind_window_speaker_call_type(tmp_path):
+    def kind(d):
+        d["rules"]["bare_no"]["kind"] = "forbid"
+
+    assert mutate(tmp_path, kind) == (
+        "'FILE': rules.bare_no.kind: 'forbid' is not valid "
+        "(valid: forbidden, required, bonus, max_count, before, silence, name_use)"
+    )
+
+    def window(d):
+        d["rules"]["farewell"]["cues"]["farewell"]["window"] = "ending"
+
+    assert mutate(tmp_path, window) == (
+        "'FILE': rules.farewell.cues.farewell.window: 'ending' is not valid "
+        "(valid: any, start, end, not_start, last_half)"
+    )
+
+    def speaker(d):
+        d["triggers"]["objection"]["speaker"] = "customer"
+
+    assert mutate(tmp_path, speaker) == (
+        "'FILE': triggers.objection.speaker: 'customer' is not valid (valid: agent, caller, any)"
+    )
+
+    def call_type(d):
+        d["stages"]["needs"]["call_types"] = ["sales", "billing"]
+
+    assert mutate(tmp_path, call_type) == (
+        "'FILE': stages.needs.call_types[1]: 'billing' is not valid (valid: sales, complaint, service)"
+    )
+
+
+def test_error_bad_regex_and_unknown_macro(tmp_path):
+    def regex(d):
+        d["rules"]["bare_no"]["cues"]["refusal"]["patterns"][0] = "(tidak"
+
+    assert mutate(tmp_path, regex) == (
+        "'FILE': rules.bare_no.cues.refusal.patterns[0]: "
+        "invalid regex (missing ), unterminated subpattern at position 0)"
+    )
+
+    def macro(d):
+        d["stages"]["needs"]["elements"]["open_question"]["patterns"] = ["<CUSTOMER> mau apa"]
+
+    assert mutate(tmp_path, macro) == (
+        "'FILE': stages.needs.elements.open_question.patterns[0]: unknown macro <CUSTOMER> "
+        "(valid: CL, HON, NAME, NOTNAME, TIME, WE)"
+    )
+
+
+def test_error_references(tmp_path):
+    def present_when(d):
+        d["stages"]["contact"]["present_when"] = [["introduce_self"], ["smile"]]
+
+    assert mutate(tmp_path, present_when) == (
+        "'FILE': stages.contact.present_when[1]: 'smile' is not an element "
+        "(valid: greeting, introduce_self, introduce_company, rapport, offer_help)"
+    )
+
+    def trigger(d):
+        d["complaint_steps"]["recheck"]["applies_if"] = "angry_caller"
+
+    assert mutate(tmp_path, trigger) == (
+        "'FILE': complaint_steps.recheck.applies_if: 'angry_caller' is not a trigger "
+        "(valid: complaint, hold_notice, negotiation, objection, price_cut)"
+    )
+
+
+def test_error_missing_and_unquoted_yes(tmp_path):
+    def meta(d):
+        del d["meta"]
+
+    assert (
+        mutate(tmp_path, meta) == "'FILE': meta: missing (a playbook needs meta, stages and rules)"
+    )
+
+    def yes(d):
+        d["rules"]["name_use"]["stopwords"] = ["ya", True]
+
+    assert (
+        mutate(tmp_path, yes)
+        == "'FILE': rules.name_use.stopwords[1]: True is not a string (quote it)"
+    )
+
+    def lang(d):
+        d["meta"]["language"] = "jv"
+
+    assert mutate(tmp_path, lang) == "'FILE': meta.language: 'jv' is not valid (valid: id, en)"
+
+
+def test_error_no_cue_text_and_bad_numbers(tmp_path):
+    def empty(d):
+        d["rules"]["bare_no"]["cues"]["refusal"] = {"strength": "strong"}
+
+    assert mutate(tmp_path, empty) == (
+        "'FILE': rules.bare_no.cues.refusal: needs at least one of patterns, phrases or lemmas"
+    )
+
+    def weight(d):
+        d["stages"]["contact"]["weight"] = -1
+
+    assert (
+        mutate(tmp_path, weight) == "'FILE': stages.contact.weight: must be a number >= 0, not -1"
+    )
+
+
+def test_error_invalid_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml': line \d+: invalid YAML"):
+        validate_file(bad)
+    with pytest.raises(ConfigError, match="no such file"):
+        validate_file(tmp_path / "nope.yaml")
+
+
+def test_phrases_allow_clitics(tmp_path):
+    data = bundled()
+    data["rules"]["excluded_phrases"]["cues"]["order_word"] = {"phrases": ["pesanan ibu"]}
+    pb = load_playbook(write(tmp_path, data))
+    r = check(parse_text("caller: halo\nagent: pesanannya ibu sudah dikirim", language="id"), pb)
+    assert [h.text for h in r.rule("excluded_phrases").hits] == ["pesanannya ibu"]
+
+
+def test_team_playbook_changes_the_result(tmp_path):
+    text = "caller: rusak\nagent: mohon maaf pak\ncaller: iya\nagent: mohon maaf sekali pak"
+    conv = parse_text(text, language="id")
+    assert "repeated_apology" not in check(conv).violations()
+    data = bundled()
+    data["rules"]["repeated_apology"]["max"] = 1
+    pb = load_playbook(write(tmp_path, data))
+    assert "repeated_apology" in check(conv, pb).violations()
+
+
+def test_models_dir_override(tmp_path, monkeypatch):
+    data = bundled("en")
+    data["meta"]["name"] = "team override"
+    write(tmp_path, data, "playbook_en.yaml")
+    monkeypatch.setenv("CALLSCAN_MODELS_DIR", str(tmp_path))
+    assert load_playbook(language="en").name == "team override"
