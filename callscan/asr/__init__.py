@@ -28,7 +28,8 @@ class TranscribeOptions:
     condition_on_previous_text: bool = False  # True risks repetition loops on phone audio
     initial_prompt: str | None = None  # vocabulary hint, e.g. product names
     hallucination_silence_threshold_s: float | None = 2.0  # skip silences Whisper invents text in
-    threads: int = 0  # torch intra-op threads; 0 = one per physical core
+    threads: int = 0  # torch intra-op threads; 0 = one per two logical CPUs
+    batch_size: int = 8  # packed speech windows decoded together (with speech regions)
 
 
 def load_model(name: str = "base", *, model_path: str | None = None, device: str = "cpu"):

@@ -111,15 +111,22 @@ def _shift(segments: list[Segment], window) -> list[Segment]:
     return segments
 
 
-def transcribe_regions(model, y: np.ndarray, regions, language: str, options, *, channel: int = 0):
-    """Transcribe only the speech ``regions`` of one channel, packed into Whisper windows."""
+def transcribe_regions(model, channels, regions, language: str, options) -> list[Segment]:
+    """Transcribe only the speech ``regions`` of each channel.
+
+    The regions of every channel are packed into Whisper windows, and all windows of all
+    channels are decoded together in batches of ``options.batch_size``.
+    """
+    from callscan.asr.batched import decode_windows
     from callscan.asr.chunking import pack, render
 
+    jobs = [(ch, w) for ch, y in channels for w in pack(regions[ch])]
+    ys = dict(channels)
+    audios = [render(w, ys[ch], 16000) for ch, w in jobs]
+    decoded = decode_windows(model, audios, language, options, batch_size=options.batch_size)
     segments: list[Segment] = []
-    for window in pack(regions):
-        chunk = render(window, y, 16000)
-        decoded = transcribe_channel(model, chunk, language, options, channel=channel)
-        segments += _shift(decoded, window)
+    for (ch, window), result in zip(jobs, decoded, strict=True):
+        segments += _shift(_segments_from_result({"segments": result}, ch), window)
     return segments
 
 
@@ -141,14 +148,16 @@ def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Trans
         same = getattr(audio, "identical_channels", False)
         channels = [0] if same else list(range(audio.n_channels))
         segments: list[Segment] = []
-        for done, ch in enumerate(channels):
-            y = audio.channel(ch)
-            if regions is None:
-                segments += transcribe_channel(model, y, language, options, channel=ch)
-            else:
-                segments += transcribe_regions(model, y, regions[ch], language, options, channel=ch)
-            if hook:
-                hook("transcribe", done + 1, len(channels))
+        if regions is not None:
+            pairs = [(ch, audio.channel(ch)) for ch in channels]
+            segments = transcribe_regions(model, pairs, regions, language, options)
+        else:
+            for done, ch in enumerate(channels):
+                segments += transcribe_channel(
+                    model, audio.channel(ch), language, options, channel=ch
+                )
+                if hook:
+                    hook("transcribe", done + 1, len(channels))
     finally:
         torch.set_num_threads(previous)
     segments.sort(key=lambda s: (s.start_s, s.channel))

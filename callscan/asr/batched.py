@@ -1,0 +1,159 @@
+"""Batched decoding of packed speech windows through openai-whisper's own decoder.
+
+Each window (at most 30 s of packed speech, see :mod:`callscan.asr.chunking`) is one item of
+a batch: the encoder and the greedy decoder run once for the whole batch
+(``whisper.decode`` on a ``(batch, n_mels, 3000)`` mel tensor). Windows whose decode fails
+Whisper's own checks (compression ratio > 2.4 or mean log-probability < -1) are decoded again
+alone with Whisper's temperature fallback. Segments and word timestamps are then built per
+window with openai-whisper's own code (``add_word_timestamps``), as ``whisper.transcribe``
+does for one window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COMPRESSION_RATIO_MAX = 2.4  # whisper.transcribe's default: above this the text is a loop
+LOGPROB_MIN = -1.0  # whisper.transcribe's default: below this the decode failed
+NO_SPEECH_MIN = 0.6  # whisper.transcribe's default: above this (and a low logprob) = silence
+
+
+def _failed(result) -> bool:
+    if result.compression_ratio > COMPRESSION_RATIO_MAX:
+        return True
+    return result.avg_logprob < LOGPROB_MIN and not _silent(result)
+
+
+def _silent(result) -> bool:
+    return result.no_speech_prob > NO_SPEECH_MIN and result.avg_logprob < LOGPROB_MIN
+
+
+def _decode_options(language: str, options, temperature: float):
+    import whisper
+
+    kwargs = dict(language=language, task="transcribe", fp16=False, temperature=temperature)
+    if options.initial_prompt:
+        kwargs["prompt"] = options.initial_prompt
+    if temperature == 0 and options.beam_size:
+        kwargs["beam_size"] = options.beam_size
+    return whisper.DecodingOptions(**kwargs)
+
+
+def _fallback(model, mel, language: str, options, first):
+    """Decode one window again with rising temperature until it passes (whisper's ladder)."""
+    result = first
+    for t in options.temperatures:
+        if t == 0:
+            continue
+        result = model.decode(mel, _decode_options(language, options, t))
+        if not _failed(result):
+            break
+    return result
+
+
+def _segments(result, tokenizer, duration_s: float) -> list[dict]:
+    """Split one window's tokens into segments at timestamp tokens (as whisper.transcribe)."""
+    import torch
+
+    tokens = torch.tensor(result.tokens)
+    is_ts = tokens.ge(tokenizer.timestamp_begin)
+    precision = 0.02  # seconds per timestamp token
+
+    def seg(start: float, end: float, toks) -> dict:
+        toks = toks.tolist()
+        text_tokens = [t for t in toks if t < tokenizer.eot]
+        return {
+            "seek": 0,
+            "start": start,
+            "end": min(end, duration_s),
+            "text": tokenizer.decode(text_tokens),
+            "tokens": toks,
+            "temperature": result.temperature,
+            "avg_logprob": result.avg_logprob,
+            "compression_ratio": result.compression_ratio,
+            "no_speech_prob": result.no_speech_prob,
+        }
+
+    out = []
+    cuts = (torch.where(is_ts[:-1] & is_ts[1:])[0] + 1).tolist()
+    last = 0
+    for cut in cuts:
+        piece = tokens[last:cut]
+        start = (piece[0].item() - tokenizer.timestamp_begin) * precision
+        end = (piece[-1].item() - tokenizer.timestamp_begin) * precision
+        out.append(seg(start, end, piece))
+        last = cut
+    rest = tokens[last:]
+    if any(t < tokenizer.eot for t in rest.tolist()):  # text after the last timestamp pair
+        ts = rest[rest.ge(tokenizer.timestamp_begin)]
+        start = (ts[0].item() - tokenizer.timestamp_begin) * precision if len(ts) else 0.0
+        if out:
+            start = max(start, out[-1]["end"])
+        out.append(seg(start, duration_s, rest))
+    return [s for s in out if s["text"].strip()]
+
+
+def decode_windows(model, audios: list[np.ndarray], language: str, options, *, batch_size: int = 8):
+    """Decode packed windows in batches; return, per window, whisper-style segment dicts.
+
+    Parameters
+    ----------
+    model : whisper.model.Whisper
+    audios : list of np.ndarray
+        1-D float32 16 kHz signals, each at most 30 s.
+    language : str
+        Whisper language code.
+    options : callscan.asr.TranscribeOptions
+        Temperatures, beam size and prompt are used.
+    batch_size : int
+        Windows per batch.
+
+    Returns
+    -------
+    list of list of dict
+        For each window, its segments with ``words`` (``word``, ``start``, ``end``,
+        ``probability``), times relative to the window.
+    """
+    import torch
+    import whisper
+    from whisper.audio import N_FRAMES, N_SAMPLES
+    from whisper.timing import add_word_timestamps
+    from whisper.tokenizer import get_tokenizer
+
+    tokenizer = get_tokenizer(
+        model.is_multilingual, num_languages=model.num_languages, language=language
+    )
+    out: list[list[dict]] = []
+    for start in range(0, len(audios), batch_size):
+        batch = audios[start : start + batch_size]
+        mels = torch.stack(
+            [
+                whisper.log_mel_spectrogram(
+                    torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)),
+                    model.dims.n_mels,
+                    padding=N_SAMPLES,
+                )[:, :N_FRAMES]
+                for a in batch
+            ]
+        ).to(model.device)
+        with torch.no_grad():
+            results = model.decode(mels, _decode_options(language, options, 0.0))
+            for i, (audio, result) in enumerate(zip(batch, results, strict=True)):
+                if _failed(result):
+                    result = _fallback(model, mels[i], language, options, result)
+                duration_s = len(audio) / 16000
+                if _silent(result):
+                    out.append([])
+                    continue
+                segments = _segments(result, tokenizer, duration_s)
+                if segments:
+                    add_word_timestamps(
+                        segments=segments,
+                        model=model,
+                        tokenizer=tokenizer,
+                        mel=mels[i],
+                        num_frames=min(N_FRAMES, int(round(duration_s * 100))),
+                        last_speech_timestamp=0.0,
+                    )
+                out.append(segments)
+    return out
