@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from callscan import __version__
-from callscan.conversation import AGENT, CALLER, Conversation, from_transcript, is_transcript_path
+from callscan.conversation import Conversation, is_transcript_path
 from callscan.conversation import load as load_conversation
+from callscan.speakers import SpeakersOptions
 
 logger = logging.getLogger("callscan")
 
@@ -29,23 +29,49 @@ class AnalyzeOptions:
     languages: tuple[str, ...] = ("id", "en")  # auto-detection candidates
     model: str = "base"  # Whisper model for recordings
     model_path: str | None = None  # local checkpoint instead of `model`
-    agent_channel: int | None = None  # stereo: the agent's channel (0 left, 1 right)
+    threads: int = 0  # torch threads (0 = callscan's default)
+    speakers: SpeakersOptions = field(default_factory=SpeakersOptions)  # separation and roles
     playbook: str | None = None  # a team's playbook file instead of the bundled one
     call_type: str = "auto"  # "auto", "sales", "complaint" or "service"
     max_duration_s: float = 4 * 3600.0  # refuse longer recordings
-    extra: dict[str, Any] = field(default_factory=dict)  # reserved for later stages
 
 
-def _roles_from_channel(conv: Conversation, agent_channel: int | None) -> None:
-    if agent_channel is None:
-        return
-    for turn in conv.turns:
-        if turn.channel is not None:
-            turn.role = AGENT if turn.channel == agent_channel else CALLER
+def process_recording(
+    recording, model, asr_options, speakers_options=None, *, vad_model=None, hook=None
+):
+    """Speech regions, transcription of those regions only, then speakers and roles.
+
+    Parameters
+    ----------
+    recording : callscan.audio.Audio
+    model : whisper.model.Whisper
+        Loaded once by the caller (:func:`callscan.asr.load_model`).
+    asr_options : callscan.asr.TranscribeOptions
+    speakers_options : callscan.speakers.SpeakersOptions, optional
+
+    Returns
+    -------
+    transcript : callscan.transcript.Transcript
+    speakers : callscan.speakers.SpeakersResult
+    """
+    from callscan import asr
+    from callscan.speakers import assign_speakers, check_options
+    from callscan.vad import load_vad, speech_regions
+
+    speakers_options = speakers_options or SpeakersOptions()
+    check_options(recording, speakers_options)  # bad overrides fail before decoding
+    vad_model = vad_model or load_vad()
+    regions = speech_regions(recording, speakers_options.vad, model=vad_model)
+    spans = [[(r.start_s, r.end_s) for r in channel] for channel in regions]
+    transcript = asr.transcribe(model, recording, asr_options, regions=spans, hook=hook)
+    speakers = assign_speakers(
+        recording, transcript, speakers_options, regions=regions, vad_model=vad_model
+    )
+    return transcript, speakers
 
 
 def conversation_from_audio(path: str, options: AnalyzeOptions, *, model=None, hook=None):
-    """Transcribe a recording and turn it into a conversation."""
+    """Transcribe a recording, separate the parties; return the conversation and speakers."""
     from callscan import asr
     from callscan.audio import load
 
@@ -56,14 +82,17 @@ def conversation_from_audio(path: str, options: AnalyzeOptions, *, model=None, h
         model=options.model_path or options.model,
         language=options.language,
         languages=options.languages,
+        threads=options.threads,
     )
-    transcript = asr.transcribe(model, recording, asr_options, hook=hook)
-    conv = from_transcript(transcript, source=path)
-    _roles_from_channel(conv, options.agent_channel)
-    return conv
+    transcript, speakers = process_recording(
+        recording, model, asr_options, options.speakers, hook=hook
+    )
+    return speakers.conversation(transcript, source=path), speakers
 
 
-def analyze_conversation(conv: Conversation, options: AnalyzeOptions | None = None) -> dict:
+def analyze_conversation(
+    conv: Conversation, options: AnalyzeOptions | None = None, *, speakers=None
+) -> dict:
     """Run the text stages on a conversation and assemble the report dictionary."""
     from callscan import modality, stages
     from callscan.playbook import load_playbook
@@ -81,9 +110,18 @@ def analyze_conversation(conv: Conversation, options: AnalyzeOptions | None = No
         "language": conv.language,
         "conversation": conv.to_dict(),
         "transcript": conv.transcript.to_dict() if conv.transcript is not None else None,
+        "speakers": _speakers_summary(speakers),
         "modality": modality.detect(conv).to_dict(),
         "stages": stages.check(conv, playbook, stage_options).to_dict(),
     }
+
+
+def _speakers_summary(speakers) -> dict | None:
+    if speakers is None:
+        return None
+    data = speakers.to_dict()
+    data.pop("turns")  # the conversation holds them
+    return data
 
 
 def analyze(path: str | Path, options: AnalyzeOptions | None = None, *, model=None, hook=None):
@@ -92,7 +130,7 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, *, model=No
     path = str(path)
     if is_transcript_path(path):
         language = None if options.language in ("", "auto") else options.language
-        conv = load_conversation(path, language=language)
+        conv, speakers = load_conversation(path, language=language), None
     else:
-        conv = conversation_from_audio(path, options, model=model, hook=hook)
-    return analyze_conversation(conv, options)
+        conv, speakers = conversation_from_audio(path, options, model=model, hook=hook)
+    return analyze_conversation(conv, options, speakers=speakers)

@@ -1,7 +1,8 @@
-"""Transcript writers: ``get_writer("json" | "txt" | "srt" | "vtt")`` returns ``f(transcript) -> str``.
+"""Transcript writers: ``get_writer(fmt)`` returns ``f(transcript, turns=None, extra=None) -> str``.
 
-Stereo transcripts label each line with its channel (``[L]`` left, ``[R]`` right); mono ones
-carry no label.
+With speaker turns (``turns=``), each line is one turn labelled with its role
+(``[agent]``, ``[caller]``) or speaker; without them, stereo lines carry their channel
+(``[L]`` left, ``[R]`` right) and mono lines no label.
 """
 
 from __future__ import annotations
@@ -30,32 +31,45 @@ def _clock(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def write_json(t: Transcript) -> str:
-    return json.dumps(t.to_dict(), ensure_ascii=False, indent=2) + "\n"
+def _lines(t: Transcript, turns) -> list[tuple[float, float, str, str]]:
+    """(start_s, end_s, label, text) per line: one per turn, or one per segment."""
+    if turns:
+        out = []
+        for turn in turns:
+            label = turn.role if turn.role in ("agent", "caller") else turn.speaker
+            out.append((turn.start_s or 0.0, turn.end_s or 0.0, f"[{label}] ", turn.text))
+        return out
+    return [(s.start_s, s.end_s, _label(t, s.channel), s.text) for s in t.segments]
 
 
-def write_txt(t: Transcript) -> str:
-    lines = [f"{_clock(s.start_s, '.')} {_label(t, s.channel)}{s.text}" for s in t.segments]
+def write_json(t: Transcript, turns=None, extra: dict | None = None) -> str:
+    data = t.to_dict()
+    if turns is not None:
+        data["turns"] = [turn.to_dict() for turn in turns]
+    data.update(extra or {})
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_txt(t: Transcript, turns=None, extra: dict | None = None) -> str:
+    lines = [f"{_clock(a, '.')} {label}{text}" for a, _, label, text in _lines(t, turns)]
     return "\n".join(lines) + "\n"
 
 
-def write_srt(t: Transcript) -> str:
+def write_srt(t: Transcript, turns=None, extra: dict | None = None) -> str:
     blocks = []
-    for i, s in enumerate(t.segments, 1):
-        span = f"{_clock(s.start_s, ',')} --> {_clock(s.end_s, ',')}"
-        blocks.append(f"{i}\n{span}\n{_label(t, s.channel)}{s.text}\n")
+    for i, (a, b, label, text) in enumerate(_lines(t, turns), 1):
+        blocks.append(f"{i}\n{_clock(a, ',')} --> {_clock(b, ',')}\n{label}{text}\n")
     return "\n".join(blocks)
 
 
-def write_vtt(t: Transcript) -> str:
+def write_vtt(t: Transcript, turns=None, extra: dict | None = None) -> str:
     blocks = ["WEBVTT\n"]
-    for s in t.segments:
-        span = f"{_clock(s.start_s, '.')} --> {_clock(s.end_s, '.')}"
-        blocks.append(f"{span}\n{_label(t, s.channel)}{s.text}\n")
+    for a, b, label, text in _lines(t, turns):
+        blocks.append(f"{_clock(a, '.')} --> {_clock(b, '.')}\n{label}{text}\n")
     return "\n".join(blocks)
 
 
-WRITERS: dict[str, Callable[[Transcript], str]] = {
+WRITERS: dict[str, Callable[..., str]] = {
     "json": write_json,
     "txt": write_txt,
     "srt": write_srt,
@@ -63,7 +77,7 @@ WRITERS: dict[str, Callable[[Transcript], str]] = {
 }
 
 
-def get_writer(fmt: str) -> Callable[[Transcript], str]:
+def get_writer(fmt: str) -> Callable[..., str]:
     """The writer for ``fmt``; raises CallscanError naming the valid choices."""
     try:
         return WRITERS[fmt]

@@ -9,6 +9,14 @@ from typing import Annotated
 import typer
 
 from callscan.cli.common import library_errors, progress_hook, write_output
+from callscan.cli.speaker_options import (
+    AgentChannel,
+    AgentPattern,
+    AgentSpeaker,
+    NSpeakers,
+    SwapRoles,
+    speakers_options,
+)
 
 
 def analyze(
@@ -32,10 +40,11 @@ def analyze(
     model_path: Annotated[
         Path | None, typer.Option("--model-path", help="A local openai-whisper checkpoint (.pt).")
     ] = None,
-    agent_channel: Annotated[
-        str | None,
-        typer.Option("--agent-channel", help="Stereo: the agent's channel, left or right."),
-    ] = None,
+    agent_channel: AgentChannel = None,
+    agent_speaker: AgentSpeaker = None,
+    swap_roles: SwapRoles = False,
+    n_speakers: NSpeakers = 2,
+    agent_pattern: AgentPattern = None,
     playbook: Annotated[
         Path | None,
         typer.Option("--playbook", help="A team's playbook YAML instead of the bundled one."),
@@ -58,6 +67,10 @@ def _run(
     model,
     model_path,
     agent_channel,
+    agent_speaker,
+    swap_roles,
+    n_speakers,
+    agent_pattern,
     playbook,
     call_type,
 ):
@@ -65,9 +78,6 @@ def _run(
     from callscan.asr.language import parse_languages
     from callscan.pipeline import AnalyzeOptions, analyze
 
-    channels = {None: None, "left": 0, "right": 1, "0": 0, "1": 1}
-    if agent_channel not in channels:
-        raise CallscanError(f"--agent-channel must be left or right, not '{agent_channel}'")
     if call_type not in ("auto", "sales", "complaint", "service"):
         raise CallscanError(
             f"--call-type must be auto, sales, complaint or service, not '{call_type}'"
@@ -77,7 +87,9 @@ def _run(
         languages=parse_languages(languages),
         model=model,
         model_path=str(model_path) if model_path else None,
-        agent_channel=channels[agent_channel],
+        speakers=speakers_options(
+            agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern
+        ),
         playbook=str(playbook) if playbook else None,
         call_type=call_type,
     )

@@ -45,10 +45,11 @@ def _root(
 
 
 def _register() -> None:
-    from callscan.cli import analyze, models, playbook, rescore, transcribe
+    from callscan.cli import analyze, models, playbook, rescore, speakers, transcribe
 
     analyze.register(app)
     transcribe.register(app)
+    speakers.register(app)
     rescore.register(app)
     playbook.register(app)
     models.register(app)

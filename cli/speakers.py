@@ -82,8 +82,8 @@ def _run(
     from callscan import asr
     from callscan import audio as audio_mod
     from callscan.asr.language import parse_languages
-    from callscan.speakers import SpeakersOptions, assign_speakers, check_options
-    from callscan.vad import load_vad, speech_regions
+    from callscan.pipeline import process_recording
+    from callscan.speakers import SpeakersOptions, check_options
 
     recording = audio_mod.load(str(call))
     options = SpeakersOptions(
@@ -98,20 +98,17 @@ def _run(
     options = replace(
         options, metrics=replace(options.metrics, silence_threshold_s=silence_threshold)
     )
-    check_options(recording, options)  # bad overrides fail before minutes of decoding
     asr_options = asr.TranscribeOptions(
         model=str(model_path) if model_path else model,
         language=language,
         languages=parse_languages(languages),
         threads=threads,
     )
-    vad_model = load_vad()
-    regions = speech_regions(recording, options.vad, model=vad_model)
+    check_options(recording, options)  # bad overrides fail before loading the model
     whisper_model = asr.load_model(model, model_path=str(model_path) if model_path else None)
     progress, hook = progress_hook()
     with progress:
-        transcript = asr.transcribe(whisper_model, recording, asr_options, hook=hook)
-    result = assign_speakers(recording, transcript, options, regions=regions, vad_model=vad_model)
+        _, result = process_recording(recording, whisper_model, asr_options, options, hook=hook)
     if as_json:
         typer.echo(
             json.dumps({"source": str(call), **result.to_dict()}, ensure_ascii=False, indent=2)

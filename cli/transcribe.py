@@ -9,6 +9,14 @@ from typing import Annotated
 import typer
 
 from callscan.cli.common import library_errors, progress_hook, write_output
+from callscan.cli.speaker_options import (
+    AgentChannel,
+    AgentPattern,
+    AgentSpeaker,
+    NSpeakers,
+    SwapRoles,
+    speakers_options,
+)
 
 
 class Format(str, Enum):
@@ -43,18 +51,39 @@ def transcribe(
     max_duration: Annotated[
         float, typer.Option("--max-duration", help="Refuse files longer than this (hours).")
     ] = 4.0,
+    agent_channel: AgentChannel = None,
+    agent_speaker: AgentSpeaker = None,
+    swap_roles: SwapRoles = False,
+    n_speakers: NSpeakers = 2,
+    agent_pattern: AgentPattern = None,
 ) -> None:
-    """Transcribe a call with Whisper: segments, word timestamps and confidences per channel."""
+    """Transcribe a call with Whisper: turns (speaker, role, channel), segments, word timestamps."""
     _run(**locals())
 
 
 @library_errors
 def _run(
-    call, model, model_path, language, languages, fmt, output, beam_size, threads, max_duration
+    call,
+    model,
+    model_path,
+    language,
+    languages,
+    fmt,
+    output,
+    beam_size,
+    threads,
+    max_duration,
+    agent_channel,
+    agent_speaker,
+    swap_roles,
+    n_speakers,
+    agent_pattern,
 ):
     from callscan import asr
     from callscan import audio as audio_mod
     from callscan.asr.language import parse_languages
+    from callscan.pipeline import process_recording
+    from callscan.speakers import check_options
     from callscan.writers import get_writer
 
     options = asr.TranscribeOptions(
@@ -64,12 +93,17 @@ def _run(
         beam_size=beam_size,
         threads=threads,
     )
+    speakers = speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern)
     recording = audio_mod.load(str(call), max_duration_s=max_duration * 3600.0)
+    check_options(recording, speakers)
     whisper_model = asr.load_model(model, model_path=str(model_path) if model_path else None)
     progress, hook = progress_hook()
     with progress:
-        result = asr.transcribe(whisper_model, recording, options, hook=hook)
-    write_output(get_writer(fmt.value)(result), output)
+        transcript, result = process_recording(
+            recording, whisper_model, options, speakers, hook=hook
+        )
+    extra = {"speakers": {"mode": result.mode, "roles": result.roles.to_dict()}}
+    write_output(get_writer(fmt.value)(transcript, result.turns, extra), output)
 
 
 def register(app: typer.Typer) -> None:

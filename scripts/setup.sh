@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 VENV=${CALLSCAN_VENV:-.venv}
 PY=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
-WHISPER_SPEC="openai-whisper==20250625"
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV" >&2
@@ -17,13 +16,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 stamp="$VENV/.callscan-setup"
-want="$(cat requirements/runtime.txt requirements/test.txt pyproject.toml | sha256sum | cut -c1-16)${1:-}"
+want="$(cat requirements/*.txt pyproject.toml | sha256sum | cut -c1-16)${1:-}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # torch first, alone: a bare requirement would otherwise pull a CUDA build (several GB).
   "$VENV/bin/python" -c "import torch" 2>/dev/null || "${PIP[@]}" "$TORCH_SPEC"
   "${PIP[@]}" -r requirements/runtime.txt
-  # openai-whisper without its triton requirement; its other needs are in runtime.txt.
-  "${PIP[@]}" --no-deps "$WHISPER_SPEC"
+  # openai-whisper without triton, resemblyzer without webrtcvad (see requirements/nodeps.txt).
+  "${PIP[@]}" --no-deps -r requirements/nodeps.txt
   "${PIP[@]}" --no-deps -e .
   if [ "${1:-}" = "--test" ]; then
     "${PIP[@]}" -r requirements/test.txt

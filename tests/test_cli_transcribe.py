@@ -23,14 +23,20 @@ def test_transcribe_json_to_file(data_dir, tmp_path):
     assert set(word) == {"text", "start_s", "end_s", "probability"}
 
 
-def test_transcribe_stereo_srt_and_vtt_label_channels(data_dir, tmp_path):
+def test_transcribe_stereo_srt_and_vtt_label_roles(data_dir, tmp_path):
     wav = str(data_dir / "fw_stereo_diarization.wav")
-    srt = runner.invoke(app, ["transcribe", wav, "--language", "en", "--format", "srt"])
+    args = ["transcribe", wav, "--language", "en", "--agent-channel", "right"]
+    srt = runner.invoke(app, [*args, "--format", "srt"])
     assert srt.exit_code == 0, srt.stderr
     assert srt.stdout.startswith("1\n00:00:0")
-    assert "[L] He began" in srt.stdout and "[R] The horizon" in srt.stdout
-    vtt = runner.invoke(app, ["transcribe", wav, "--language", "en", "-f", "vtt"])
+    assert "[caller] He began" in srt.stdout and "[agent] The horizon" in srt.stdout
+    vtt = runner.invoke(app, [*args, "-f", "vtt"])
     assert vtt.stdout.startswith("WEBVTT\n") and " --> " in vtt.stdout
+    data = json.loads(runner.invoke(app, args).stdout)
+    turns = {t["channel"]: t for t in data["turns"]}
+    assert turns[0]["role"] == "caller" and turns[1]["role"] == "agent"
+    assert turns[1]["text"].startswith("The horizon") and turns[1]["speaker"] == "ch1"
+    assert data["speakers"]["roles"]["method"] == "override"
 
 
 def test_transcribe_txt(data_dir):

@@ -1,0 +1,243 @@
+"""Which speaker is the agent: text cues, who speaks first, and explicit overrides.
+
+Each speaker's turns are matched against the cues of ``models/roles.yaml`` (Indonesian and
+English): the agent greets with the time of day and introduces themselves, offers help
+("ada yang bisa saya bantu", "how can I help"), asks for identity and needs, asks the caller
+to hold; the caller states a request ("saya mau tanya", "I'm calling about") and owns the
+problem ("kartu saya", "my account"). A speaker's score is the sum of its agent cues minus
+its caller cues (each cue counted once per speaker), plus a point for speaking first (the
+agent answers the phone). The highest score is the agent; the confidence is a logistic
+function of the lead over the runner-up. Below :data:`LOW_CONFIDENCE` the decision is
+flagged, and the reasons say so, instead of guessing silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from callscan.conversation import AGENT, CALLER
+from callscan.errors import ConfigError
+
+__all__ = ["LOW_CONFIDENCE", "RoleDecision", "RoleOptions", "decide_roles", "load_cues"]
+
+LOW_CONFIDENCE = 0.6  # below this the role decision is flagged as a guess
+ROLES_FILE = "roles.yaml"  # cue file in callscan.models
+_WHERE = ("opening", "any")
+_LANGS = ("id", "en")
+
+
+@dataclass(frozen=True)
+class RoleOptions:
+    """How roles are decided."""
+
+    language: str | None = None  # "id" or "en": use only that language's cues; None = both
+    cues_path: str | None = None  # a roles YAML file instead of the bundled models/roles.yaml
+    agent_speaker: str | None = None  # override: this speaker label is the agent
+    override_reason: str = ""  # why the override was given, e.g. "--agent-channel right"
+    swap: bool = False  # swap agent and caller after deciding (two speakers)
+
+
+@dataclass
+class RoleDecision:
+    """Who is the agent, how sure, and why."""
+
+    agent: str | None  # speaker label of the agent (None when nobody spoke)
+    roles: dict[str, str]  # speaker label -> "agent" | "caller"
+    confidence: float  # 0.5 (a coin toss) to 1.0 (certain); 1.0 for an override
+    method: str  # "cues" (decided from the text) or "override"
+    reasons: list[str] = field(default_factory=list)  # human-readable evidence, strongest first
+    scores: dict[str, float] = field(default_factory=dict)  # speaker -> agent score
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.confidence < LOW_CONFIDENCE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "roles": dict(self.roles),
+            "confidence": round(self.confidence, 3),
+            "low_confidence": self.low_confidence,
+            "method": self.method,
+            "reasons": list(self.reasons),
+            "scores": {k: round(v, 2) for k, v in self.scores.items()},
+        }
+
+
+@dataclass(frozen=True)
+class _Cue:
+    id: str
+    role: str
+    weight: float
+    where: str
+    lang: str
+    pattern: re.Pattern
+
+
+@dataclass(frozen=True)
+class _Cues:
+    cues: tuple[_Cue, ...]
+    scale: float
+    first_speaker: float
+    opening_s: float
+
+
+def _bad(path: str, key: str, msg: str) -> ConfigError:
+    return ConfigError(f"'{path}': {key}: {msg}")
+
+
+@lru_cache(maxsize=8)
+def load_cues(path: str | None = None) -> _Cues:
+    """Read and validate a roles cue file (default: the bundled ``models/roles.yaml``)."""
+    from callscan.resources import data_path, load_data, load_yaml
+
+    data = load_yaml(path) if path else load_data(ROLES_FILE)
+    where = path or str(data_path(ROLES_FILE))
+    cues = []
+    raw = data.get("cues")
+    if not isinstance(raw, list) or not raw:
+        raise _bad(where, "cues", "must be a non-empty list")
+    for i, c in enumerate(raw):
+        key = f"cues[{i}]"
+        if not isinstance(c, dict):
+            raise _bad(where, key, "must be a mapping")
+        missing = [k for k in ("id", "role", "weight", "pattern") if k not in c]
+        if missing:
+            raise _bad(where, key, f"missing {', '.join(missing)}")
+        if c["role"] not in (AGENT, CALLER):
+            raise _bad(where, f"{key}.role", f"'{c['role']}' is not one of agent, caller")
+        if c.get("where", "any") not in _WHERE:
+            raise _bad(where, f"{key}.where", f"'{c['where']}' is not one of {', '.join(_WHERE)}")
+        if c.get("lang", "id") not in _LANGS:
+            raise _bad(where, f"{key}.lang", f"'{c['lang']}' is not one of {', '.join(_LANGS)}")
+        try:
+            pattern = re.compile(str(c["pattern"]))
+            weight = float(c["weight"])
+        except re.error as e:
+            raise _bad(where, f"{key}.pattern", f"invalid regular expression ({e})") from e
+        except (TypeError, ValueError) as e:
+            raise _bad(where, f"{key}.weight", "must be a number") from e
+        cues.append(
+            _Cue(
+                str(c["id"]), c["role"], weight, c.get("where", "any"), c.get("lang", "id"), pattern
+            )
+        )
+    try:
+        scale, first, opening = (
+            float(data.get(k, d))
+            for k, d in (("scale", 2.0), ("first_speaker", 0.5), ("opening_s", 20.0))
+        )
+    except (TypeError, ValueError) as e:
+        raise _bad(where, "scale/first_speaker/opening_s", "must be numbers") from e
+    if scale <= 0:
+        raise _bad(where, "scale", "must be positive")
+    return _Cues(tuple(cues), scale, first, opening)
+
+
+def normalise(text: str) -> str:
+    """Lower case, apostrophes dropped, other punctuation as spaces, single spaces."""
+    t = text.lower().replace("'", "").replace("\u2019", "")
+    return " ".join(re.sub(r"[^\w]+", " ", t).split())
+
+
+def _score_speakers(turns, cues: _Cues, language: str | None):
+    """Agent score and evidence per speaker label, in order of first appearance."""
+    first_start = {}
+    texts: dict[str, list[str]] = {}
+    opening: dict[str, list[str]] = {}
+    for t in sorted(turns, key=lambda t: t.start_s if t.start_s is not None else 0.0):
+        text = normalise(t.text)
+        if not text:
+            continue
+        is_first = t.speaker not in texts
+        texts.setdefault(t.speaker, []).append(text)
+        first_start.setdefault(t.speaker, t.start_s)
+        in_opening = t.start_s is not None and t.start_s < cues.opening_s
+        if is_first or in_opening:
+            opening.setdefault(t.speaker, []).append(text)
+    scores: dict[str, float] = {}
+    evidence: dict[str, list[tuple[float, str]]] = {}
+    for speaker, parts in texts.items():
+        score, found = 0.0, []
+        every, start = " | ".join(parts), " | ".join(opening.get(speaker, []))
+        for cue in cues.cues:
+            if language and cue.lang != language:
+                continue
+            m = cue.pattern.search(start if cue.where == "opening" else every)
+            if m:
+                sign = 1.0 if cue.role == AGENT else -1.0
+                score += sign * cue.weight
+                found.append((cue.weight, f'{speaker} {cue.role} cue {cue.id}: "{m.group(0)}"'))
+        scores[speaker] = score
+        evidence[speaker] = found
+    if texts:
+        first = next(iter(texts))  # turns were sorted by start: the first speaker
+        scores[first] += cues.first_speaker
+        evidence[first].append((cues.first_speaker, f"{first} speaks first (answers the call)"))
+    return scores, evidence
+
+
+def _swap(roles: dict[str, str]) -> dict[str, str]:
+    return {s: CALLER if r == AGENT else AGENT for s, r in roles.items()}
+
+
+def decide_roles(turns, options: RoleOptions | None = None) -> RoleDecision:
+    """Decide which speaker is the agent.
+
+    Parameters
+    ----------
+    turns : list of callscan.conversation.Turn
+        Turns with ``speaker``, ``text`` and (for the opening cues) ``start_s``.
+    options : RoleOptions, optional
+        Cue language, cue file and overrides.
+
+    Returns
+    -------
+    RoleDecision
+        ``roles`` maps every speaker to agent or caller; ``confidence`` and ``reasons`` say
+        how sure the decision is and why.
+    """
+    options = options or RoleOptions()
+    cues = load_cues(options.cues_path)
+    speakers = list(dict.fromkeys(t.speaker for t in turns))
+    scores, evidence = _score_speakers(turns, cues, options.language)
+    if options.agent_speaker is not None:
+        agent = options.agent_speaker
+        roles = {s: AGENT if s == agent else CALLER for s in speakers}
+        roles.setdefault(agent, AGENT)
+        reasons = [f"{agent} is the agent by override ({options.override_reason or 'given'})"]
+        decision = RoleDecision(agent, roles, 1.0, "override", reasons, scores)
+    elif not scores:
+        roles = {s: CALLER for s in speakers}
+        reasons = ["nobody said anything recognisable: roles unknown (low confidence)"]
+        decision = RoleDecision(None, roles, 0.5, "cues", reasons, scores)
+    else:
+        ranked = sorted(scores, key=lambda s: -scores[s])  # stable: ties go to the first speaker
+        agent = ranked[0]
+        lead = scores[agent] - (scores[ranked[1]] if len(ranked) > 1 else 0.0)
+        if len(ranked) == 1:
+            lead = abs(scores[agent])
+            agent = agent if scores[agent] >= 0 else None
+        confidence = 1.0 / (1.0 + math.exp(-lead / cues.scale))
+        roles = {s: AGENT if s == agent else CALLER for s in speakers}
+        found = sorted((e for s in scores for e in evidence[s]), key=lambda e: -e[0])
+        reasons = [text for _, text in found]
+        if agent is not None:
+            reasons.insert(0, f"{agent} is the agent: score {scores[agent]:+.1f}, lead {lead:.1f}")
+        decision = RoleDecision(agent, roles, confidence, "cues", reasons, scores)
+        if decision.low_confidence:
+            decision.reasons.insert(
+                0,
+                f"low confidence ({confidence:.2f}): few role cues; check the roles or set them "
+                "with --agent-channel / --agent-speaker",
+            )
+    if options.swap:
+        decision.roles = _swap(decision.roles)
+        agents = [s for s, r in decision.roles.items() if r == AGENT]
+        decision.agent = agents[0] if len(agents) == 1 else None
+        decision.reasons.insert(0, "roles swapped by --swap-roles")
+    return decision

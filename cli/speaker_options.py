@@ -1,0 +1,50 @@
+"""Speaker and role options shared by ``transcribe``, ``speakers`` and ``analyze``."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+
+class Channel(str, Enum):
+    left = "left"
+    right = "right"
+
+
+AgentChannel = Annotated[
+    Channel | None,
+    typer.Option("--agent-channel", help="Stereo: the agent's channel (skips detection)."),
+]
+AgentSpeaker = Annotated[
+    int | None,
+    typer.Option("--agent-speaker", help="Mono: the agent is speaker N (1 = first to talk)."),
+]
+SwapRoles = Annotated[
+    bool, typer.Option("--swap-roles", help="Swap agent and caller after deciding.")
+]
+NSpeakers = Annotated[
+    int, typer.Option("--speakers", min=1, max=8, help="Mono: number of speakers.")
+]
+AgentPattern = Annotated[
+    str | None,
+    typer.Option(
+        "--agent-pattern", help="Regex on the file name with named groups agent, call, date."
+    ),
+]
+
+
+def speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern):
+    """Build :class:`callscan.speakers.SpeakersOptions` from the shared flags."""
+    from callscan.speakers import SpeakersOptions
+
+    return SpeakersOptions(
+        n_speakers=n_speakers,
+        agent_channel=None
+        if agent_channel is None
+        else ("left", "right").index(agent_channel.value),
+        agent_speaker=agent_speaker,
+        swap_roles=swap_roles,
+        agent_pattern=agent_pattern,
+    )

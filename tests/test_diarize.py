@@ -1,0 +1,99 @@
+"""Mono diarization on real telephone speech, and the diarization error rate itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callscan import audio as audio_mod
+from callscan import diarize, vad
+from callscan.errors import CallscanError
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    import torch
+
+    torch.set_num_threads(1)
+    return diarize.load_encoder()
+
+
+def test_der_on_real_two_speaker_call_is_at_most_8_percent(data_dir, encoder):
+    call = audio_mod.load(data_dir / "sample.wav")
+    regions = vad.speech_regions(call, model=vad.load_vad())[0]
+    hyp = diarize.diarize(call.mono(), regions, encoder=encoder)
+    assert {r.speaker for r in hyp} == {"S1", "S2"}
+    result = diarize.der(data_dir / "sample.rttm", hyp, collar_s=0.25)
+    assert result.der <= 0.08, result.to_dict()
+    assert result.total_s > 10.0 and len(result.mapping) == 2
+    assert [(r.start_s <= s.start_s) for r, s in zip(hyp, hyp[1:], strict=False)]  # time order
+
+
+def test_encoder_gives_unit_vectors_that_tell_speakers_apart(data_dir, encoder):
+    y = audio_mod.load(data_dir / "sample.wav").mono()
+    # speaker90 at 18.1-21.5 s and 27.9-30 s, speaker91 at 21.8-28.5 s (sample.rttm)
+    windows = [(18.2, 19.7), (19.9, 21.4), (28.3, 29.8), (22.0, 23.5), (24.0, 25.5), (26.0, 27.5)]
+    x = diarize.embed(y, windows, encoder)
+    assert x.shape == (6, 256)
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+    sim = x @ x.T
+    within = (sim[:3, :3].sum() - 3 + sim[3:, 3:].sum() - 3) / 12
+    across = sim[:3, 3:].mean()
+    assert within > across + 0.05
+
+
+def test_der_known_answers():
+    ref = [(0.0, 10.0, "A"), (10.0, 20.0, "B")]
+    assert diarize.der(ref, ref, collar_s=0.0).der == 0.0
+    # other names, same split: the mapping makes it perfect
+    renamed = diarize.der(ref, [(0.0, 10.0, "x"), (10.0, 20.0, "y")], collar_s=0.0)
+    assert renamed.der == 0.0 and renamed.mapping == {"x": "A", "y": "B"}
+    # everything one speaker: 10 s of 20 s confused
+    one = diarize.der(ref, [(0.0, 20.0, "x")], collar_s=0.0)
+    assert one.der == pytest.approx(0.5) and one.confusion_s == pytest.approx(10.0)
+    # 2 s missed, 3 s false alarm
+    part = diarize.der(ref, [(2.0, 10.0, "x"), (10.0, 23.0, "y")], collar_s=0.0)
+    assert part.missed_s == pytest.approx(2.0) and part.false_alarm_s == pytest.approx(3.0)
+    assert part.der == pytest.approx(5.0 / 20.0)
+    # the collar forgives a boundary 0.2 s off: ±0.25 s around 0, 10 and 20 s is not scored
+    shifted = diarize.der(ref, [(0.0, 10.2, "x"), (10.2, 20.0, "y")], collar_s=0.25)
+    assert shifted.der == 0.0 and shifted.total_s == pytest.approx(20.0 - 1.0)
+
+
+def test_der_scores_or_skips_overlap():
+    ref = [(0.0, 10.0, "A"), (5.0, 10.0, "B")]
+    hyp = [(0.0, 10.0, "x")]  # overlap 5-10 s: one of two speakers missed
+    scored = diarize.der(ref, hyp, collar_s=0.0)
+    assert scored.missed_s == pytest.approx(5.0) and scored.der == pytest.approx(5.0 / 15.0)
+    assert diarize.der(ref, hyp, collar_s=0.0, skip_overlap=True).der == 0.0
+
+
+def test_read_rttm(data_dir, tmp_path):
+    segments = diarize.read_rttm(data_dir / "sample.rttm")
+    assert segments[0] == pytest.approx((6.69, 7.12, "speaker90"))
+    assert {s[2] for s in segments} == {"speaker90", "speaker91"}
+    bad = tmp_path / "bad.rttm"
+    bad.write_text("SPEAKER x 1 zero\n")
+    with pytest.raises(CallscanError, match="line 1: not an RTTM SPEAKER line"):
+        diarize.read_rttm(bad)
+
+
+def test_one_speaker_and_bad_count(data_dir):
+    y = audio_mod.load(data_dir / "sample.wav").mono()
+    regions = [vad.Region(7.6, 17.9), vad.Region(18.05, 21.6)]
+    one = diarize.diarize(y, regions, diarize.DiarizeOptions(n_speakers=1))
+    assert {r.speaker for r in one} == {"S1"} and one[0].start_s == pytest.approx(7.6)
+    with pytest.raises(CallscanError, match="number of speakers must be 1 or more"):
+        diarize.diarize(y, regions, diarize.DiarizeOptions(n_speakers=0))
+
+
+def test_spectral_clustering_separates_two_groups():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(16), rng.standard_normal(16)
+    x = np.stack(
+        [a + 0.1 * rng.standard_normal(16) for _ in range(10)]
+        + [b + 0.1 * rng.standard_normal(16) for _ in range(10)]
+    )
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = diarize.spectral_labels(x, 2)
+    assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
