@@ -33,6 +33,7 @@ class AnalyzeOptions:
     speakers: SpeakersOptions = field(default_factory=SpeakersOptions)  # separation and roles
     playbook: str | None = None  # a team's playbook file instead of the bundled one
     call_type: str = "auto"  # "auto", "sales", "complaint" or "service"
+    opening_seconds: float | None = None  # the opening window (None = the profile's 20 s)
     max_duration_s: float = 4 * 3600.0  # refuse longer recordings
 
 
@@ -71,7 +72,11 @@ def process_recording(
 
 
 def conversation_from_audio(path: str, options: AnalyzeOptions, *, model=None, hook=None):
-    """Transcribe a recording, separate the parties; return the conversation and speakers."""
+    """Transcribe a recording and separate the parties.
+
+    Returns the conversation, the :class:`callscan.speakers.SpeakersResult` and the decoded
+    recording.
+    """
     from callscan import asr
     from callscan.audio import load
 
@@ -87,13 +92,32 @@ def conversation_from_audio(path: str, options: AnalyzeOptions, *, model=None, h
     transcript, speakers = process_recording(
         recording, model, asr_options, options.speakers, hook=hook
     )
-    return speakers.conversation(transcript, source=path), speakers
+    return speakers.conversation(transcript, source=path), speakers, recording
+
+
+def score_opening_of(recording, conv: Conversation, speakers, options: AnalyzeOptions):
+    """The agent's opening (tone, clarity, content) from the recording and its turns."""
+    from callscan.opening import OpeningOptions, score_opening
+
+    agent = speakers.roles.agent or ""
+    agent_channel = int(agent[2:]) if speakers.mode == "stereo" and agent.startswith("ch") else None
+    opening_options = OpeningOptions(window_s=options.opening_seconds, language=conv.language)
+    return score_opening(
+        recording,
+        conv,
+        agent_channel=agent_channel,
+        regions=speakers.regions,
+        options=opening_options,
+    )
 
 
 def analyze_conversation(
-    conv: Conversation, options: AnalyzeOptions | None = None, *, speakers=None
+    conv: Conversation, options: AnalyzeOptions | None = None, *, speakers=None, opening=None
 ) -> dict:
-    """Run the text stages on a conversation and assemble the report dictionary."""
+    """Run the text stages on a conversation and assemble the report dictionary.
+
+    ``speakers`` and ``opening`` are the audio-only results, when the call was a recording.
+    """
     from callscan import modality, stages
     from callscan.playbook import load_playbook
 
@@ -111,6 +135,7 @@ def analyze_conversation(
         "conversation": conv.to_dict(),
         "transcript": conv.transcript.to_dict() if conv.transcript is not None else None,
         "speakers": _speakers_summary(speakers),
+        "opening": opening.to_dict() if opening is not None else None,
         "modality": modality.detect(conv).to_dict(),
         "stages": stages.check(conv, playbook, stage_options).to_dict(),
     }
@@ -130,7 +155,8 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, *, model=No
     path = str(path)
     if is_transcript_path(path):
         language = None if options.language in ("", "auto") else options.language
-        conv, speakers = load_conversation(path, language=language), None
-    else:
-        conv, speakers = conversation_from_audio(path, options, model=model, hook=hook)
-    return analyze_conversation(conv, options, speakers=speakers)
+        conv = load_conversation(path, language=language)
+        return analyze_conversation(conv, options)
+    conv, speakers, recording = conversation_from_audio(path, options, model=model, hook=hook)
+    opening = score_opening_of(recording, conv, speakers, options)
+    return analyze_conversation(conv, options, speakers=speakers, opening=opening)

@@ -49,11 +49,16 @@ def analyze(
         Path | None,
         typer.Option("--playbook", help="A team's playbook YAML instead of the bundled one."),
     ] = None,
+    opening_seconds: Annotated[
+        float | None,
+        typer.Option("--opening-seconds", help="Length of the scored opening (default 20 s)."),
+    ] = None,
     call_type: Annotated[
         str, typer.Option("--call-type", help="auto, sales, complaint or service.")
     ] = "auto",
 ) -> None:
-    """Analyse a call: transcript, caller modality and stage coverage, as a JSON report."""
+    """Analyse a call: speakers and roles, the agent's opening, caller modality and stage
+    coverage, as a JSON report."""
     _run(**locals())
 
 
@@ -72,6 +77,7 @@ def _run(
     n_speakers,
     agent_pattern,
     playbook,
+    opening_seconds,
     call_type,
 ):
     from callscan import CallscanError
@@ -92,6 +98,7 @@ def _run(
         ),
         playbook=str(playbook) if playbook else None,
         call_type=call_type,
+        opening_seconds=opening_seconds,
     )
     progress, hook = progress_hook()
     with progress:
