@@ -51,7 +51,9 @@ def progress_hook():
     from rich.console import Console
     from rich.progress import Progress
 
-    progress = Progress(console=Console(stderr=True), transient=True)
+    console = Console(stderr=True)
+    # only on a terminal: piped or captured stderr gets messages, not bar redraws
+    progress = Progress(console=console, transient=True, disable=not console.is_terminal)
     tasks: dict[str, int] = {}
 
     def hook(step: str, completed: int, total: int) -> None:
