@@ -3,6 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
+# The HTML report is tested in a real headless browser: Debian's chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing Debian's chromium for the report tests" >&2
+    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "[test] the report tests need chromium: apt-get install chromium (as root)" >&2
+  fi
+fi
 VENV=${CALLSCAN_VENV:-.venv}
 "$VENV/bin/ruff" check callscan cli models tests bench scripts
 "$VENV/bin/ruff" format --check callscan cli models tests bench scripts
