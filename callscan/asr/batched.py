@@ -39,13 +39,13 @@ def _decode_options(language: str, options, temperature: float):
     return whisper.DecodingOptions(**kwargs)
 
 
-def _fallback(model, mel, language: str, options, first):
+def _fallback(model, features, language: str, options, first):
     """Decode one window again with rising temperature until it passes (whisper's ladder)."""
     result = first
     for t in options.temperatures:
         if t == 0:
             continue
-        result = model.decode(mel, _decode_options(language, options, t))
+        result = model.decode(features[None], _decode_options(language, options, t))[0]
         if not _failed(result):
             break
     return result
@@ -93,6 +93,24 @@ def _segments(result, tokenizer, duration_s: float) -> list[dict]:
     return [s for s in out if s["text"].strip()]
 
 
+class _EncodedModel:
+    """The model, seen by whisper's ``find_alignment`` with its encoder output cached.
+
+    ``find_alignment`` calls ``model(mel, tokens)``, which would run the encoder again for
+    every window (half the decoding time); here the call reuses the window's features.
+    """
+
+    def __init__(self, model, features):
+        self._model = model
+        self._features = features  # (1, n_audio_ctx, n_audio_state)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def __call__(self, mel, tokens):
+        return self._model.decoder(tokens, self._features)
+
+
 def decode_windows(model, audios: list[np.ndarray], language: str, options, *, batch_size: int = 8):
     """Decode packed windows in batches; return, per window, whisper-style segment dicts.
 
@@ -137,10 +155,11 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
             ]
         ).to(model.device)
         with torch.no_grad():
-            results = model.decode(mels, _decode_options(language, options, 0.0))
+            features = model.embed_audio(mels)  # the encoder, once per window
+            results = model.decode(features, _decode_options(language, options, 0.0))
             for i, (audio, result) in enumerate(zip(batch, results, strict=True)):
                 if _failed(result):
-                    result = _fallback(model, mels[i], language, options, result)
+                    result = _fallback(model, features[i], language, options, result)
                 duration_s = len(audio) / 16000
                 if _silent(result):
                     out.append([])
@@ -149,7 +168,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
                 if segments:
                     add_word_timestamps(
                         segments=segments,
-                        model=model,
+                        model=_EncodedModel(model, features[i : i + 1]),
                         tokenizer=tokenizer,
                         mel=mels[i],
                         num_frames=min(N_FRAMES, int(round(duration_s * 100))),
