@@ -18,7 +18,7 @@ from callscan.speakers import SpeakersOptions
 
 logger = logging.getLogger("callscan")
 
-REPORT_SCHEMA_VERSION = "0.1"
+REPORT_SCHEMA_VERSION = "1.0"  # models/report.schema.json
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class AnalyzeOptions:
     languages: tuple[str, ...] = ("id", "en")  # auto-detection candidates
     model: str = "base"  # Whisper model for recordings
     model_path: str | None = None  # local checkpoint instead of `model`
+    engine: str = "openai-whisper"  # ASR engine: "openai-whisper" or "faster-whisper"
     threads: int = 0  # torch threads (0 = callscan's default)
     speakers: SpeakersOptions = field(default_factory=SpeakersOptions)  # separation and roles
     playbook: str | None = None  # a team's playbook file instead of the bundled one
@@ -82,12 +83,13 @@ def conversation_from_audio(path: str, options: AnalyzeOptions, *, model=None, h
 
     recording = load(path, max_duration_s=options.max_duration_s)
     if model is None:
-        model = asr.load_model(options.model, model_path=options.model_path)
+        model = asr.load_model(options.model, model_path=options.model_path, engine=options.engine)
     asr_options = asr.TranscribeOptions(
         model=options.model_path or options.model,
         language=options.language,
         languages=options.languages,
         threads=options.threads,
+        engine=options.engine,
     )
     transcript, speakers = process_recording(
         recording, model, asr_options, options.speakers, hook=hook
@@ -159,4 +161,10 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, *, model=No
         return analyze_conversation(conv, options)
     conv, speakers, recording = conversation_from_audio(path, options, model=model, hook=hook)
     opening = score_opening_of(recording, conv, speakers, options)
-    return analyze_conversation(conv, options, speakers=speakers, opening=opening)
+    report = analyze_conversation(conv, options, speakers=speakers, opening=opening)
+    if report["opening"] is not None:  # per-frame data for the report's opening plot
+        from callscan.report_plot import opening_plot
+
+        turns = report["conversation"]["turns"]
+        report["opening"]["plot"] = opening_plot(recording, report["opening"], turns)
+    return report

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,16 +19,58 @@ from callscan.cli.speaker_options import (
 )
 
 
+class Format(str, Enum):
+    json = "json"
+    html = "html"
+    md = "md"
+    all = "all"
+
+
+class Audience(str, Enum):
+    supervisor = "supervisor"
+    agent = "agent"
+
+
+class Engine(str, Enum):
+    openai_whisper = "openai-whisper"
+    faster_whisper = "faster-whisper"
+
+
 def analyze(
     call: Annotated[
         Path,
         typer.Argument(help="A recording, or a transcript (.txt 'agent:'/'caller:' lines, .json)."),
     ],
     output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", "-o", help="Folder for NAME.callscan.json.")
+        Path | None,
+        typer.Option(
+            "--output-dir", "-o", help="Folder for NAME.callscan.* (default: the call's)."
+        ),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the report JSON to stdout instead of a file.")
+        bool,
+        typer.Option(
+            "--json", help="Print the report JSON to stdout (no files unless --format is given)."
+        ),
+    ] = False,
+    fmt: Annotated[
+        Format | None,
+        typer.Option(
+            "--format", "-f", help="Files to write: json, html, md or all (default: json and html)."
+        ),
+    ] = None,
+    audience: Annotated[
+        Audience,
+        typer.Option(
+            help="HTML/Markdown for a supervisor, or an agent's self-review with tips first."
+        ),
+    ] = Audience.supervisor,
+    embed_audio: Annotated[
+        bool,
+        typer.Option(
+            "--embed-audio",
+            help="Put the call's audio in the HTML page (16 kHz FLAC); evidence clicks play it.",
+        ),
     ] = False,
     language: Annotated[
         str, typer.Option(help="'auto' or a code such as id, en (ASR and text stages).")
@@ -37,6 +79,9 @@ def analyze(
         str, typer.Option(help="Languages auto-detection chooses from, comma-separated.")
     ] = "id,en",
     model: Annotated[str, typer.Option(help="Whisper model for recordings.")] = "base",
+    engine: Annotated[
+        Engine, typer.Option(help="ASR engine: openai-whisper, or faster-whisper (extra).")
+    ] = Engine.openai_whisper,
     model_path: Annotated[
         Path | None, typer.Option("--model-path", help="A local openai-whisper checkpoint (.pt).")
     ] = None,
@@ -57,8 +102,8 @@ def analyze(
         str, typer.Option("--call-type", help="auto, sales, complaint or service.")
     ] = "auto",
 ) -> None:
-    """Analyse a call: speakers and roles, the agent's opening, caller modality and stage
-    coverage, as a JSON report."""
+    """Analyse a call: speakers and roles, the agent's opening, caller modality, stage coverage
+    and talk metrics, as a JSON report and a self-contained HTML page (or Markdown)."""
     _run(**locals())
 
 
@@ -67,9 +112,13 @@ def _run(
     call,
     output_dir,
     as_json,
+    fmt,
+    audience,
+    embed_audio,
     language,
     languages,
     model,
+    engine,
     model_path,
     agent_channel,
     agent_speaker,
@@ -81,9 +130,13 @@ def _run(
     call_type,
 ):
     from callscan import CallscanError
+    from callscan import report as reports
     from callscan.asr.language import parse_languages
+    from callscan.conversation import is_transcript_path
     from callscan.pipeline import AnalyzeOptions, analyze
 
+    if embed_audio and is_transcript_path(call):
+        raise CallscanError("--embed-audio needs a recording, not a transcript")
     if call_type not in ("auto", "sales", "complaint", "service"):
         raise CallscanError(
             f"--call-type must be auto, sales, complaint or service, not '{call_type}'"
@@ -93,6 +146,7 @@ def _run(
         languages=parse_languages(languages),
         model=model,
         model_path=str(model_path) if model_path else None,
+        engine=engine.value,
         speakers=speakers_options(
             agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern
         ),
@@ -103,13 +157,34 @@ def _run(
     progress, hook = progress_hook()
     with progress:
         report = analyze(call, options, hook=hook)
-    text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    if fmt is None:
+        formats = () if as_json else ("json", "html")
+    else:
+        formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
+    audio_uri = reports.audio_data_uri(call) if embed_audio and "html" in formats else None
+    render_options = reports.ReportOptions(audience=audience.value, audio_uri=audio_uri)
+    written = reports.write_reports(
+        report, reports.report_paths(call, formats, output_dir), render_options
+    )
     if as_json:
-        write_output(text, None)
-        return
-    out = (output_dir or call.parent) / f"{call.stem}.callscan.json"
-    write_output(text, out)
-    typer.echo(f"wrote {out}", err=True)
+        write_output(reports.render_json(report), None)
+    print_summary(reports.summary(report), written)
+
+
+def print_summary(lines: list[tuple[str, str]], written: list[Path]) -> None:
+    """The report's headline on stderr (rich), then the files written."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, highlight=False, soft_wrap=False)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in lines:
+        table.add_row(label, value, style="cyan" if label.startswith("tip") else None)
+    console.print(table)
+    for path in written:
+        typer.echo(f"wrote {path}", err=True)
 
 
 def register(app: typer.Typer) -> None:

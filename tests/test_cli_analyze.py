@@ -24,7 +24,9 @@ def test_analyze_text_transcript_writes_report(tmp_path):
     call.write_text(CALL_ID)
     result = runner.invoke(app, ["analyze", str(call), "--call-type", "sales"])
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == f"wrote {tmp_path / 'call.callscan.json'}\n"
+    assert result.stderr.endswith(
+        f"wrote {tmp_path / 'call.callscan.json'}\nwrote {tmp_path / 'call.callscan.html'}\n"
+    )
     report = json.loads((tmp_path / "call.callscan.json").read_text())
     assert report["input"] == "transcript" and report["language"] == "id"
     roles = [t["role"] for t in report["conversation"]["turns"]]

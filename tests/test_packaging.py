@@ -22,6 +22,8 @@ def test_wheel_installs_under_the_callscan_namespace(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "callscan/cli/app.py" in names
     assert "callscan/models/weights.yaml" in names
+    assert "callscan/models/report_assets/report.js" in names
+    assert "callscan/models/report.schema.json" in names
     assert not any(n.startswith(("cli/", "models/")) for n in names)
 
     env_dir = tmp_path / "venv"

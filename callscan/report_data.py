@@ -1,0 +1,249 @@
+"""What every report page needs from a report dictionary: labels, times, scores, evidence.
+
+Pure functions over the JSON-native report (:func:`callscan.pipeline.analyze`), shared by the
+HTML page, the Markdown output and the agent's tips. Nothing here escapes text: each renderer
+escapes for its own format.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+from callscan.resources import load_data
+
+LABELS_FILE = "report_assets/labels.yaml"
+UI_LANGUAGES = ("en", "id")
+
+
+@lru_cache(maxsize=4)
+def _labels_of(language: str) -> dict[str, dict[str, str]]:
+    data = load_data(LABELS_FILE)
+    base = data.get("en") or {}
+    own = data.get(language) or {}
+    return {k: {**base.get(k, {}), **own.get(k, {})} for k in set(base) | set(own)}
+
+
+class Labels:
+    """Words of the page in one language; ``L("ui", "title")``, unknown ids come back as is."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in UI_LANGUAGES else "en"
+        self._data = _labels_of(self.language)
+
+    def __call__(self, group: str, key: str | None, **fields: Any) -> str:
+        if key is None:
+            return ""
+        text = self._data.get(group, {}).get(key)
+        if text is None:
+            return str(key).replace("_", " ")
+        return text.format(**fields) if fields else text
+
+    def has(self, group: str, key: str) -> bool:
+        return key in self._data.get(group, {})
+
+
+def ui_language(report: dict) -> str:
+    """The page's language: the call's language when callscan has words for it, else English."""
+    lang = str(report.get("language") or "en")
+    return lang if lang in UI_LANGUAGES else "en"
+
+
+def clock(seconds: float | None) -> str:
+    """``m:ss`` (``h:mm:ss`` past an hour); an empty string for None."""
+    if seconds is None or not _num(seconds):
+        return ""
+    s = int(math.floor(float(seconds) + 1e-6))
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def fmt_num(x, digits: int = 1) -> str:
+    """A number for display: ``-`` for None/NaN, no trailing ``.0`` for whole numbers."""
+    if not _num(x):
+        return "–"
+    text = f"{float(x):.{digits}f}"
+    return text[:-2] if digits == 1 and text.endswith(".0") else text
+
+
+def fmt_range(rng) -> str:
+    """A target range ``[lo, hi]`` (either end may be None) as ``lo–hi``, ``≥ lo`` or ``≤ hi``."""
+    lo, hi = (list(rng or []) + [None, None])[:2]
+    if lo is not None and hi is not None:
+        return f"{fmt_num(lo)}–{fmt_num(hi)}"
+    if lo is not None:
+        return f"≥ {fmt_num(lo)}"
+    if hi is not None:
+        return f"≤ {fmt_num(hi)}"
+    return "–"
+
+
+def turns(report: dict) -> list[dict]:
+    """The conversation's turns."""
+    return list(((report.get("conversation") or {}).get("turns")) or [])
+
+
+def is_timed(report: dict) -> bool:
+    """True when the turns carry times (a recording, or a timed transcript)."""
+    return any(t.get("start_s") is not None and t.get("end_s") is not None for t in turns(report))
+
+
+def duration_s(report: dict) -> float | None:
+    """The call's length: the recording's, else the talk metrics', else the last turn's end."""
+    transcript = report.get("transcript") or {}
+    if _num(transcript.get("duration_s")):
+        return float(transcript["duration_s"])
+    metrics = talk_metrics(report)
+    if metrics and _num(metrics.get("duration_s")):
+        return float(metrics["duration_s"])
+    ends = [t["end_s"] for t in turns(report) if _num(t.get("end_s"))]
+    return max(ends) if ends else None
+
+
+def talk_metrics(report: dict) -> dict | None:
+    """Talk metrics: the recording's (``speakers.metrics``), or computed from timed turns."""
+    speakers = report.get("speakers") or {}
+    if speakers.get("metrics"):
+        return speakers["metrics"]
+    if not is_timed(report):
+        return None
+    from callscan.conversation import Turn
+    from callscan.metrics import TalkMetricsOptions
+    from callscan.metrics import talk_metrics as compute
+
+    objs = [
+        Turn(index=t["index"], role=t["role"], text=t["text"], speaker=t.get("speaker") or "",
+             start_s=t.get("start_s"), end_s=t.get("end_s"))
+        for t in turns(report)
+    ]  # fmt: skip
+    ends = [t.end_s for t in objs if t.end_s is not None]
+    lang = "en" if report.get("language") == "en" else "id"
+    return compute(objs, max(ends), TalkMetricsOptions(language=lang)).to_dict()
+
+
+def roles(report: dict) -> dict[str, Any]:
+    """Who is the agent and the caller, and how sure: ``{agent, caller, confidence, method}``."""
+    speakers = report.get("speakers") or {}
+    r = speakers.get("roles") or {}
+    by_role = {v: k for k, v in (r.get("roles") or {}).items()}
+    return {
+        "agent": by_role.get("agent") or ("agent" if not speakers else None),
+        "caller": by_role.get("caller") or ("caller" if not speakers else None),
+        "confidence": r.get("confidence"),
+        "low_confidence": bool(r.get("low_confidence")),
+        "method": r.get("method") or "labels",
+        "reasons": list(r.get("reasons") or []),
+    }
+
+
+def conduct_rules(report: dict) -> list[dict]:
+    """The playbook's rules that were checked (status pass or fail)."""
+    rules = (report.get("stages") or {}).get("rules") or []
+    return [r for r in rules if r.get("status") in ("pass", "fail")]
+
+
+def overall(report: dict) -> dict[str, Any]:
+    """The headline figures: opening tone and clarity, stage score, conduct, caller modality."""
+    opening = report.get("opening") or {}
+    stages = report.get("stages") or {}
+    rules = conduct_rules(report)
+    caller = (report.get("modality") or {}).get("caller") or {}
+    return {
+        "tone": (opening.get("tone") or {}).get("score"),
+        "clarity": (opening.get("clarity") or {}).get("score"),
+        "stages_percent": (stages.get("scorecard") or {}).get("percent"),
+        "call_type": stages.get("call_type"),
+        "conduct_failed": sum(r["status"] == "fail" for r in rules),
+        "conduct_checked": len(rules),
+        "caller_modality": caller.get("leading"),
+        "caller_modality_confidence": caller.get("confidence"),
+    }
+
+
+def stage_evidence(stage: dict) -> list[dict]:
+    """A stage's evidence items, in turn order, one per (turn, text)."""
+    items = [e for hits in (stage.get("elements") or {}).values() for e in hits]
+    return _unique(items)
+
+
+def _unique(items: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for e in sorted(items, key=lambda e: (e.get("turn") is None, e.get("turn") or 0)):
+        key = (e.get("turn"), e.get("text"))
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def evidence_by_turn(report: dict) -> dict[int, list[str]]:
+    """Every evidence text of the report, per turn index (for highlighting the transcript)."""
+    out: dict[int, list[str]] = {}
+
+    def add(turn, text):
+        if isinstance(turn, int) and text:
+            out.setdefault(turn, []).append(str(text))
+
+    stages = report.get("stages") or {}
+    for s in stages.get("stages") or []:
+        for e in stage_evidence(s):
+            add(e.get("turn"), e.get("text"))
+    for r in stages.get("rules") or []:
+        for e in r.get("hits") or []:
+            add(e.get("turn"), e.get("text"))
+    modality = report.get("modality") or {}
+    for who in ("caller", "agent"):
+        for e in (modality.get(who) or {}).get("evidence") or []:
+            add(e.get("turn_index"), e.get("text"))
+    return out
+
+
+def highlight_spans(text: str, needles: list[str]) -> list[tuple[str, bool]]:
+    """Split ``text`` into ``(piece, highlighted)`` pieces, marking each needle found in it.
+
+    Matching is case-insensitive on the text as written; overlapping matches merge.
+    """
+    low = text.lower()
+    marks: list[tuple[int, int]] = []
+    for n in needles:
+        n = n.strip().lower()
+        if not n:
+            continue
+        i = low.find(n)
+        while i >= 0:
+            marks.append((i, i + len(n)))
+            i = low.find(n, i + len(n))
+    if not marks:
+        return [(text, False)] if text else []
+    marks.sort()
+    merged = [list(marks[0])]
+    for a, b in marks[1:]:
+        if a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    pieces, pos = [], 0
+    for a, b in merged:
+        if a > pos:
+            pieces.append((text[pos:a], False))
+        pieces.append((text[a:b], True))
+        pos = b
+    if pos < len(text):
+        pieces.append((text[pos:], False))
+    return pieces
+
+
+def turn_start(report: dict, index: int | None) -> float | None:
+    """Start time of turn ``index`` (None when untimed or unknown)."""
+    if index is None:
+        return None
+    for t in turns(report):
+        if t.get("index") == index:
+            return t.get("start_s")
+    return None
