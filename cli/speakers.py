@@ -3,43 +3,29 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from callscan.cli.common import library_errors, progress_hook
-
-
-class Channel(str, Enum):
-    left = "left"
-    right = "right"
+from callscan.cli.speaker_options import (
+    AgentChannel,
+    AgentPattern,
+    AgentSpeaker,
+    NSpeakers,
+    SwapRoles,
+    speakers_options,
+)
 
 
 def speakers(
     call: Annotated[Path, typer.Argument(help="Recording: WAV, FLAC, OGG/Opus, MP3, ...")],
-    agent_channel: Annotated[
-        Channel | None,
-        typer.Option("--agent-channel", help="Stereo: the agent's channel (skips detection)."),
-    ] = None,
-    agent_speaker: Annotated[
-        int | None,
-        typer.Option("--agent-speaker", help="Mono: the agent is speaker N (1 = first to talk)."),
-    ] = None,
-    swap_roles: Annotated[
-        bool, typer.Option("--swap-roles", help="Swap agent and caller after deciding.")
-    ] = False,
-    n_speakers: Annotated[
-        int, typer.Option("--speakers", min=1, max=8, help="Mono: number of speakers.")
-    ] = 2,
-    agent_pattern: Annotated[
-        str | None,
-        typer.Option(
-            "--agent-pattern",
-            help="Regex on the file name with named groups agent, call, date.",
-        ),
-    ] = None,
+    agent_channel: AgentChannel = None,
+    agent_speaker: AgentSpeaker = None,
+    swap_roles: SwapRoles = False,
+    n_speakers: NSpeakers = 2,
+    agent_pattern: AgentPattern = None,
     silence_threshold: Annotated[
         float, typer.Option("--silence-threshold", help="Non-talk: silences of at least N s.")
     ] = 5.0,
@@ -83,18 +69,10 @@ def _run(
     from callscan import audio as audio_mod
     from callscan.asr.language import parse_languages
     from callscan.pipeline import process_recording
-    from callscan.speakers import SpeakersOptions, check_options
+    from callscan.speakers import check_options
 
     recording = audio_mod.load(str(call))
-    options = SpeakersOptions(
-        n_speakers=n_speakers,
-        agent_channel=None
-        if agent_channel is None
-        else ("left", "right").index(agent_channel.value),
-        agent_speaker=agent_speaker,
-        swap_roles=swap_roles,
-        agent_pattern=agent_pattern,
-    )
+    options = speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern)
     options = replace(
         options, metrics=replace(options.metrics, silence_threshold_s=silence_threshold)
     )
