@@ -46,3 +46,21 @@ def ct2_base_dir(tmp_path_factory) -> Path:
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
         shutil.copy(parts[0].parent / name, out / name)
     return out
+
+
+SAMPLE_NAMES = sorted(p.stem for p in (ROOT / "samples").glob("*.json"))
+
+
+@pytest.fixture(scope="session")
+def sample_reports(base_model):
+    """``callscan analyze`` of each bundled sample (default options), computed once per session."""
+    from callscan.pipeline import analyze
+
+    cache: dict[str, dict] = {}
+
+    def get(name: str) -> dict:
+        if name not in cache:
+            cache[name] = analyze(ROOT / "samples" / f"{name}.wav", model=base_model)
+        return cache[name]
+
+    return get

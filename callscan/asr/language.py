@@ -13,6 +13,8 @@ import numpy as np
 from callscan.errors import CallscanError
 
 DETECT_WINDOW_S = 30.0  # Whisper's window: detection sees at most this much speech
+CHECK_WINDOW_S = 15.0  # speech decoded once per candidate language by the decode check
+CHECK_TEMPERATURE = 0.1  # softmax temperature turning mean token log-probs into shares
 SPEECH_TOP_DB = 35.0  # dB below the peak under which frames count as silence for detection
 
 
@@ -112,5 +114,51 @@ def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...
     if weights == 0:
         return languages[0], 0.0, {}
     probs = {code: v / weights for code, v in totals.items()}
+    if not isinstance(model, FasterWhisper):
+        probs = decode_check(model, channels, probs, sr=sr)
     best = max(probs, key=probs.get)
     return best, probs[best], probs
+
+
+def decode_check(model, channels, probs: dict[str, float], *, sr: int) -> dict[str, float]:
+    """Decide between the two likeliest languages by decoding speech in each.
+
+    Whisper's language token alone picks English (or Thai) for synthetic and accented
+    Indonesian. Decoding the same speech forced to each candidate language and comparing the
+    mean token log-probability is far more reliable: the right language reads fluently, the
+    wrong one is forced into improbable spellings. Returns each candidate's share, a softmax
+    of its mean log-probability (temperature ``CHECK_TEMPERATURE``); other languages keep
+    their acoustic share scaled into what is left.
+    """
+    import torch
+    import whisper
+
+    top = sorted(probs, key=probs.get, reverse=True)[:2]
+    logprob = dict.fromkeys(top, 0.0)
+    total_s = 0.0
+    for y in channels:  # every channel with speech, weighted by its speech
+        excerpt = speech_excerpt(y, sr, max_s=CHECK_WINDOW_S)
+        if excerpt.size < sr:
+            continue
+        mel = whisper.log_mel_spectrogram(
+            torch.from_numpy(np.ascontiguousarray(excerpt)), model.dims.n_mels, padding=480000
+        )[:, :3000].to(model.device)
+        options = {
+            c: whisper.DecodingOptions(language=c, without_timestamps=True, fp16=False) for c in top
+        }
+        with torch.no_grad():
+            features = model.embed_audio(mel[None])
+            for code in top:
+                logprob[code] += (
+                    excerpt.size / sr * model.decode(features, options[code])[0].avg_logprob
+                )
+        total_s += excerpt.size / sr
+    if total_s == 0:
+        return probs
+    logprob = {code: lp / total_s for code, lp in logprob.items()}
+    weights = {code: np.exp(lp / CHECK_TEMPERATURE) for code, lp in logprob.items()}
+    norm = sum(weights.values())
+    mass = sum(probs[c] for c in top)
+    out = {code: p for code, p in probs.items() if code not in top}
+    out.update({code: mass * w / norm for code, w in weights.items()})
+    return out
