@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 VENV=${CALLSCAN_VENV:-.venv}
 SAMPLE=${1:-samples/id_sales_stereo.wav}
-echo "[quickstart] callscan transcribe $SAMPLE --format txt" >&2
-"$VENV/bin/callscan" transcribe "$SAMPLE" --format txt
+OUT=${CALLSCAN_QUICKSTART_OUT:-reports}
+echo "[quickstart] callscan analyze $SAMPLE -o $OUT" >&2
+"$VENV/bin/callscan" analyze "$SAMPLE" -o "$OUT"
