@@ -1,11 +1,24 @@
-"""Speaker and role options shared by ``transcribe``, ``speakers`` and ``analyze``."""
+"""Options shared by ``transcribe``, ``speakers`` and ``analyze``: model, language, speakers."""
 
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
+
+Model = Annotated[str, typer.Option(help="Whisper model: tiny, base, small, ... turbo.")]
+ModelPath = Annotated[
+    Path | None, typer.Option("--model-path", help="A local openai-whisper checkpoint (.pt).")
+]
+Language = Annotated[
+    str, typer.Option(help="'auto' (detect among --languages) or a code such as id, en.")
+]
+Languages = Annotated[
+    str, typer.Option(help="Languages auto-detection chooses from, comma-separated.")
+]
+Threads = Annotated[int, typer.Option(help="Torch threads (0 = one per two CPUs).")]
 
 
 class Channel(str, Enum):

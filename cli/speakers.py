@@ -13,8 +13,13 @@ from callscan.cli.speaker_options import (
     AgentChannel,
     AgentPattern,
     AgentSpeaker,
+    Language,
+    Languages,
+    Model,
+    ModelPath,
     NSpeakers,
     SwapRoles,
+    Threads,
     speakers_options,
 )
 
@@ -30,17 +35,11 @@ def speakers(
         float, typer.Option("--silence-threshold", help="Non-talk: silences of at least N s.")
     ] = 5.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-    model: Annotated[str, typer.Option(help="Whisper model: tiny, base, small, ...")] = "base",
-    model_path: Annotated[
-        Path | None, typer.Option("--model-path", help="A local openai-whisper checkpoint (.pt).")
-    ] = None,
-    language: Annotated[
-        str, typer.Option(help="'auto' (detect among --languages) or a code such as id, en.")
-    ] = "auto",
-    languages: Annotated[
-        str, typer.Option(help="Languages auto-detection chooses from, comma-separated.")
-    ] = "id,en",
-    threads: Annotated[int, typer.Option(help="Torch threads (0 = one per two CPUs).")] = 0,
+    model: Model = "base",
+    model_path: ModelPath = None,
+    language: Language = "auto",
+    languages: Languages = "id,en",
+    threads: Threads = 0,
 ) -> None:
     """Separate the parties, decide who is the agent (with confidence and reasons) and print
     the talk metrics: talk time, non-talk time, interruptions, monologues, pace, latency."""

@@ -13,8 +13,13 @@ from callscan.cli.speaker_options import (
     AgentChannel,
     AgentPattern,
     AgentSpeaker,
+    Language,
+    Languages,
+    Model,
+    ModelPath,
     NSpeakers,
     SwapRoles,
+    Threads,
     speakers_options,
 )
 
@@ -28,18 +33,10 @@ class Format(str, Enum):
 
 def transcribe(
     call: Annotated[Path, typer.Argument(help="Recording: WAV, FLAC, OGG/Opus, MP3, ...")],
-    model: Annotated[
-        str, typer.Option(help="Whisper model: tiny, base, small, ... turbo.")
-    ] = "base",
-    model_path: Annotated[
-        Path | None, typer.Option("--model-path", help="A local openai-whisper checkpoint (.pt).")
-    ] = None,
-    language: Annotated[
-        str, typer.Option(help="'auto' (detect among --languages) or a code such as id, en.")
-    ] = "auto",
-    languages: Annotated[
-        str, typer.Option(help="Languages auto-detection chooses from, comma-separated.")
-    ] = "id,en",
+    model: Model = "base",
+    model_path: ModelPath = None,
+    language: Language = "auto",
+    languages: Languages = "id,en",
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
@@ -47,7 +44,7 @@ def transcribe(
     beam_size: Annotated[
         int | None, typer.Option("--beam-size", help="Beam search width (default: greedy).")
     ] = None,
-    threads: Annotated[int, typer.Option(help="Torch threads (0 = one per two CPUs).")] = 0,
+    threads: Threads = 0,
     max_duration: Annotated[
         float, typer.Option("--max-duration", help="Refuse files longer than this (hours).")
     ] = 4.0,
