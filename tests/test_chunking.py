@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from callscan.asr.chunking import pack, render, split_long
+from callscan.asr.chunking import pack, pad_regions, render, split_long
 
 
 def test_regions_pack_in_order_with_spacers():
-    windows = pack([(1.0, 3.0), (10.0, 12.5), (40.0, 41.0)], max_window_s=29.0, spacer_s=0.5)
+    windows = pack([(1.0, 3.0), (10.0, 12.5), (40.0, 41.0)], max_window_s=29.0, spacer_s=0.5, pad_s=0.0)
     assert len(windows) == 1
     (w,) = windows
     assert [(p.src_start_s, p.dst_start_s) for p in w.pieces] == [
@@ -25,7 +25,7 @@ def test_regions_pack_in_order_with_spacers():
 
 
 def test_a_full_window_starts_a_new_one():
-    windows = pack([(0.0, 20.0), (30.0, 40.0), (50.0, 55.0)], max_window_s=29.0, spacer_s=0.4)
+    windows = pack([(0.0, 20.0), (30.0, 40.0), (50.0, 55.0)], max_window_s=29.0, spacer_s=0.4, pad_s=0.0)
     assert [len(w.pieces) for w in windows] == [1, 2]
     assert windows[1].pieces[1].dst_start_s == pytest.approx(10.4)
 
@@ -42,8 +42,19 @@ def test_long_regions_are_split():
 def test_render_places_each_piece():
     sr = 100
     y = np.arange(1000, dtype=np.float32)
-    (w,) = pack([(1.0, 1.5), (5.0, 5.2)], spacer_s=0.3)
+    (w,) = pack([(1.0, 1.5), (5.0, 5.2)], spacer_s=0.3, pad_s=0.0)
     out = render(w, y, sr)
     assert out[0] == 100 and out[49] == 149
     assert not out[50:80].any()  # the spacer is silent
     assert out[80] == 500 and out[99] == 519
+
+
+def test_regions_are_padded_and_merged_before_packing():
+    # Whisper drops a word that starts its audio cold: each region keeps 0.2 s around it
+    assert pad_regions([(0.1, 1.0), (1.3, 2.0), (5.0, 6.0)], 0.2) == [
+        (0.0, pytest.approx(2.2)),
+        (pytest.approx(4.8), pytest.approx(6.2)),
+    ]
+    (w,) = pack([(1.0, 2.0), (5.0, 6.0)], spacer_s=0.4)  # default pad 0.2 s
+    assert [p.src_start_s for p in w.pieces] == [pytest.approx(0.8), pytest.approx(4.8)]
+    assert w.to_source(0.2) == pytest.approx(1.0)

@@ -15,6 +15,7 @@ import numpy as np
 
 MAX_WINDOW_S = 15.0  # packed speech per window: base drops or merges fewer words than at 29 s
 SPACER_S = 0.4  # silence between packed regions, so Whisper sees a pause
+PAD_S = 0.2  # audio kept around each region: Whisper drops a word that starts the audio cold
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,19 @@ class Window:
         return best.src_start_s + offset
 
 
+def pad_regions(regions, pad_s: float = PAD_S) -> list[tuple[float, float]]:
+    """Widen each ``(start_s, end_s)`` region by ``pad_s`` on both sides (not before 0) and
+    merge the regions that then touch."""
+    out: list[tuple[float, float]] = []
+    for start, end in regions:
+        start, end = max(0.0, start - pad_s), end + pad_s
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def split_long(regions, max_s: float = MAX_WINDOW_S) -> list[tuple[float, float]]:
     """Cut regions longer than ``max_s`` into equal parts no longer than ``max_s``."""
     out = []
@@ -63,7 +77,11 @@ def split_long(regions, max_s: float = MAX_WINDOW_S) -> list[tuple[float, float]
 
 
 def pack(
-    regions, *, max_window_s: float = MAX_WINDOW_S, spacer_s: float = SPACER_S
+    regions,
+    *,
+    max_window_s: float = MAX_WINDOW_S,
+    spacer_s: float = SPACER_S,
+    pad_s: float = PAD_S,
 ) -> list[Window]:
     """Pack ``(start_s, end_s)`` speech regions, in order, into windows.
 
@@ -75,11 +93,14 @@ def pack(
         Longest packed window.
     spacer_s : float
         Silence inserted between two regions in a window.
+    pad_s : float
+        Audio kept before and after each region (see :func:`pad_regions`); a region that
+        starts its window cold loses its first word.
     """
     windows: list[Window] = []
     pieces: list[Piece] = []
     cursor = 0.0
-    for start, end in split_long(regions, max_window_s):
+    for start, end in split_long(pad_regions(regions, pad_s), max_window_s):
         length = end - start
         if pieces and cursor + spacer_s + length > max_window_s:
             windows.append(Window(tuple(pieces)))
