@@ -9,7 +9,9 @@ from callscan.asr.chunking import pack, pad_regions, render, split_long
 
 
 def test_regions_pack_in_order_with_spacers():
-    windows = pack([(1.0, 3.0), (10.0, 12.5), (40.0, 41.0)], max_window_s=29.0, spacer_s=0.5, pad_s=0.0)
+    windows = pack(
+        [(1.0, 3.0), (10.0, 12.5), (40.0, 41.0)], max_window_s=29.0, spacer_s=0.5, pad_s=0.0
+    )
     assert len(windows) == 1
     (w,) = windows
     assert [(p.src_start_s, p.dst_start_s) for p in w.pieces] == [
@@ -25,7 +27,9 @@ def test_regions_pack_in_order_with_spacers():
 
 
 def test_a_full_window_starts_a_new_one():
-    windows = pack([(0.0, 20.0), (30.0, 40.0), (50.0, 55.0)], max_window_s=29.0, spacer_s=0.4, pad_s=0.0)
+    windows = pack(
+        [(0.0, 20.0), (30.0, 40.0), (50.0, 55.0)], max_window_s=29.0, spacer_s=0.4, pad_s=0.0
+    )
     assert [len(w.pieces) for w in windows] == [1, 2]
     assert windows[1].pieces[1].dst_start_s == pytest.approx(10.4)
 
