@@ -55,8 +55,10 @@ def test_render_places_each_piece():
 
 def test_regions_are_padded_and_merged_before_packing():
     # Whisper drops a word that starts its audio cold: each region keeps 0.2 s around it
+    # ... but never more than half the pause to the next region: regions never merge
     assert pad_regions([(0.1, 1.0), (1.3, 2.0), (5.0, 6.0)], 0.2) == [
-        (0.0, pytest.approx(2.2)),
+        (0.0, pytest.approx(1.15)),
+        (pytest.approx(1.15), pytest.approx(2.2)),
         (pytest.approx(4.8), pytest.approx(6.2)),
     ]
     (w,) = pack([(1.0, 2.0), (5.0, 6.0)], spacer_s=0.4)  # default pad 0.2 s
