@@ -45,9 +45,10 @@ def _root(
 
 
 def _register() -> None:
-    from callscan.cli import analyze, models, playbook, rescore, speakers, transcribe
+    from callscan.cli import analyze, batch, models, playbook, rescore, speakers, transcribe
 
     analyze.register(app)
+    batch.register(app)
     transcribe.register(app)
     speakers.register(app)
     rescore.register(app)
