@@ -147,6 +147,25 @@ def _snap(start: float, end: float, spans, snap_s: float) -> tuple[float, float]
     return start, max(end, start)
 
 
+def _extend(start, end, spans, max_gap_s: float, lo: float, hi: float, min_span_s: float = 0.2):
+    """Widen a turn over the speaker's speech spans that lie within ``max_gap_s`` of its edges
+    but hold no words (Whisper dropped a word there: "So," before "to sum up"), staying after
+    ``lo`` and before ``hi`` (the speaker's previous and next turns). Spans shorter than
+    ``min_span_s`` (less than a word: a diarization boundary slip) are not followed."""
+    changed = True
+    while changed:
+        changed = False
+        for a, b in spans:
+            if b - a < min_span_s:
+                continue
+            # a span between two turns goes to the nearer one
+            if lo < a < start and b >= start - max_gap_s and start - b <= a - lo:
+                start, changed = a, True
+            if end < b < hi and a <= end + max_gap_s and a - end < hi - b:
+                end, changed = b, True
+    return start, end
+
+
 def build_turns(
     labelled: list[tuple[str, int | None, Word]],
     spans_by_speaker: dict[str, list[tuple[float, float]]],
@@ -170,11 +189,13 @@ def build_turns(
                 groups[-1].append(item)
             else:
                 groups.append([item])
-        for g in groups:
+        spans = spans_by_speaker.get(speaker, [])
+        for i, g in enumerate(groups):
             words = [w for _, w in g]
-            start, end = _snap(
-                words[0].start_s, words[-1].end_s, spans_by_speaker.get(speaker, []), snap_s
-            )
+            start, end = _snap(words[0].start_s, words[-1].end_s, spans, snap_s)
+            lo = groups[i - 1][-1][1].end_s if i else float("-inf")
+            hi = groups[i + 1][0][1].start_s if i + 1 < len(groups) else float("inf")
+            start, end = _extend(start, end, spans, max_pause_s, lo, hi)
             turns.append(
                 Turn(
                     index=0,

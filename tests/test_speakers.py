@@ -224,3 +224,21 @@ def test_file_metadata():
     }
     assert file_metadata("/calls/other.wav", pattern) == {}
     assert file_metadata("/calls/other.wav", None) == {}
+
+
+def test_turn_edges_follow_speech_whisper_left_without_words():
+    from callscan.speakers import build_turns
+
+    def word(text, a, b):
+        return Word(text=text, start_s=a, end_s=b, probability=0.9)
+
+    # "So," (10.0-10.4) was spoken but not transcribed; "to sum up" follows 0.5 s later
+    words = [("ch1", 1, word("to", 10.9, 11.1)), ("ch1", 1, word("sum", 11.1, 11.4))]
+    spans = {"ch1": [(5.0, 8.0), (10.0, 10.4), (10.9, 11.5), (11.6, 11.65)]}
+    (turn,) = build_turns(words, spans, max_pause_s=1.0)
+    assert (turn.start_s, turn.end_s) == (10.0, 11.5)  # not the 5-8 s span (too far), nor the
+    # 0.05 s sliver after the turn (a diarization slip, shorter than a word)
+    earlier = [("ch1", 1, word("yes", 5.2, 7.9))]
+    first, second = build_turns(earlier + words, spans, max_pause_s=3.0)
+    assert (first.start_s, first.end_s) == (5.0, 8.0)
+    assert second.start_s == 10.0  # a span is never taken from the turn before
