@@ -40,15 +40,22 @@ def _decode_options(language: str, options, temperature: float):
 
 
 def _fallback(model, features, language: str, options, first):
-    """Decode one window again with rising temperature until it passes (whisper's ladder)."""
-    result = first
+    """Decode one window again with rising temperature until it passes (whisper's ladder).
+
+    When no temperature passes, whisper.transcribe keeps the last try (sampled at T=1.0: on
+    poor audio, words of other languages and scripts). Here the try with the best mean
+    log-probability among those that are not repetition loops is kept, as faster-whisper does.
+    """
+    tries = [first]
     for t in options.temperatures:
         if t == 0:
             continue
         result = model.decode(features[None], _decode_options(language, options, t))[0]
         if not _failed(result):
-            break
-    return result
+            return result
+        tries.append(result)
+    no_loop = [r for r in tries if r.compression_ratio <= COMPRESSION_RATIO_MAX] or tries
+    return max(no_loop, key=lambda r: r.avg_logprob)
 
 
 def _segments(result, tokenizer, duration_s: float) -> list[dict]:
