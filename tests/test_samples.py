@@ -2,9 +2,8 @@
 
 Each sample's sidecar (``samples/NAME.json``) holds the script, the exact time of every turn,
 the layout (which channel is the agent) and the stages it covers. ``callscan analyze`` must
-recover them: language, transcript (WER), roles and talk times. (Stage coverage on the
-samples is measured and reported in the issue notes, not asserted yet: the English samples
-miss `resolve` and `objection`, the Indonesian transcripts are too garbled.)
+recover them: language, transcript (WER), roles with their confidence, turn times and talk
+times.
 """
 
 from __future__ import annotations
@@ -19,10 +18,13 @@ from callscan.wer import wer
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NAMES = sorted(p.stem for p in (ROOT / "samples").glob("*.json"))
 
-WER_MAX = 0.35  # synthetic espeak-ng speech; issue 2's bar for Whisper base
-# The Indonesian samples do not reach that bar yet (0.40-0.71 with base; tuning the espeak-ng
-# voices is open work): their transcripts, role confidence and stages are not asserted here.
-ENGLISH = [n for n in SAMPLE_NAMES if n.startswith("en_")]
+WER_MAX = 0.35  # synthetic espeak-ng speech; the bar for Whisper base
+EDGE_S = 0.3  # turn starts and ends, against the script's exact times
+# Known limit (open work): on the two Indonesian mono calls, whose two male synthetic voices
+# are close, diarization gives a few one-word turns ("Baik.", "Tidak.") to the other speaker,
+# so some turn edges there are 0.4-1.6 s off, and talk times up to 2.2 s. Their language, WER
+# and roles are asserted.
+EXACT_TURNS = [n for n in SAMPLE_NAMES if n not in ("id_complaint_mono", "id_flat_missing_mono")]
 
 
 def sidecar(name: str) -> dict:
@@ -47,8 +49,7 @@ def test_there_are_at_least_four_samples_in_both_languages_and_layouts():
     assert {c["layout"]["channels"] for c in cards} == {1, 2}
     assert any(c["layout"]["sample_rate_hz"] == 8000 for c in cards)
     assert all(c["synthetic"] is True for c in cards)
-    # the spec asks for 60-120 s calls; id_flat_missing_mono is 59.3 s (open work, issue 2)
-    assert all(55.0 <= c["turns"][-1]["end_s"] <= 125.0 for c in cards)
+    assert all(60.0 <= c["turns"][-1]["end_s"] <= 120.0 for c in cards)
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
@@ -60,7 +61,7 @@ def test_language_detected_among_id_en(name, sample_reports):
     assert report["transcript"]["language_probability"] > 0.8
 
 
-@pytest.mark.parametrize("name", ENGLISH)
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_transcript(name, sample_reports):
     card, report = sidecar(name), sample_reports(name)
     reference = " ".join(t["text"] for t in card["turns"])
@@ -72,8 +73,7 @@ def test_transcript(name, sample_reports):
 def test_roles_are_right(name, sample_reports):
     card, report = sidecar(name), sample_reports(name)
     roles = report["speakers"]["roles"]
-    if name in ENGLISH:
-        assert roles["confidence"] >= 0.8 and not roles["low_confidence"]
+    assert roles["confidence"] >= 0.8 and not roles["low_confidence"]
     agent_channel = card["layout"]["agent_channel"]
     if agent_channel is not None:
         assert roles["agent"] == f"ch{agent_channel}"
@@ -82,12 +82,30 @@ def test_roles_are_right(name, sample_reports):
     assert heard and abs(heard[0]["start_s"] - first_agent["start_s"]) <= 0.3
 
 
-@pytest.mark.parametrize("name", ENGLISH)
+@pytest.mark.parametrize("name", EXACT_TURNS)
+def test_turn_times_match_the_script(name, sample_reports):
+    card, report = sidecar(name), sample_reports(name)
+    heard = report["conversation"]["turns"]
+    for t in card["turns"]:
+        # the report's turns of the same role over this scripted turn (a pause may split one)
+        hits = [
+            u
+            for u in heard
+            if u["role"] == t["role"] and u["end_s"] > t["start_s"] and u["start_s"] < t["end_s"]
+        ]
+        assert hits, f"no {t['role']} turn at {t['start_s']} s: {t['text']}"
+        assert min(u["start_s"] for u in hits) == pytest.approx(t["start_s"], abs=EDGE_S)
+        assert max(u["end_s"] for u in hits) == pytest.approx(t["end_s"], abs=EDGE_S)
+
+
+@pytest.mark.parametrize("name", EXACT_TURNS)
 def test_talk_times_match_the_script(name, sample_reports):
     card, report = sidecar(name), sample_reports(name)
     parties = report["speakers"]["metrics"]["parties"]
     for role in ("agent", "caller"):
+        n_turns = len([t for t in card["turns"] if t["role"] == role])
+        # each turn's edges are within EDGE_S of the script (test above), so the talk time
+        # is within EDGE_S per turn
         assert parties[role]["talk_time_s"] == pytest.approx(
-            party_time(card["turns"], role),
-            abs=0.3 * len([t for t in card["turns"] if t["role"] == role]),
+            party_time(card["turns"], role), abs=EDGE_S * n_turns
         )

@@ -45,15 +45,22 @@ def _fallback(model, features, language: str, options, first):
     When no temperature passes, whisper.transcribe keeps the last try (sampled at T=1.0: on
     poor audio, words of other languages and scripts). Here the try with the best mean
     log-probability among those that are not repetition loops is kept, as faster-whisper does.
+    Sampling is seeded: the same call gives the same transcript every time.
     """
+    import torch
+
     tries = [first]
-    for t in options.temperatures:
-        if t == 0:
-            continue
-        result = model.decode(features[None], _decode_options(language, options, t))[0]
-        if not _failed(result):
-            return result
-        tries.append(result)
+    # sampling is seeded, so the same call gives the same report every time (the caller's
+    # random state is left as it was)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        for t in options.temperatures:
+            if t == 0:
+                continue
+            result = model.decode(features[None], _decode_options(language, options, t))[0]
+            if not _failed(result):
+                return result
+            tries.append(result)
     no_loop = [r for r in tries if r.compression_ratio <= COMPRESSION_RATIO_MAX] or tries
     return max(no_loop, key=lambda r: r.avg_logprob)
 

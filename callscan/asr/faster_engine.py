@@ -69,6 +69,9 @@ def language_probs(fw: FasterWhisper, excerpt: np.ndarray) -> dict[str, float]:
 
 def transcribe_windows(fw: FasterWhisper, channels, regions, language: str, options):
     """Decode every channel's packed speech windows with the batched pipeline."""
+    import ctranslate2
+
+    ctranslate2.set_random_seed(0)  # temperature fallback samples: same call, same transcript
     segments: list[Segment] = []
     for ch, y in channels:
         windows = pack(regions[ch])
