@@ -1,0 +1,37 @@
+"""The encoder on a trimmed input (15 s context for 15 s windows) is whisper's own encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from callscan.asr.batched import _TrimmedModel, audio_context
+
+
+def test_audio_context_is_half_for_15_second_windows_else_whole():
+    assert audio_context([3.2, 14.9]) == 750
+    assert audio_context([15.0]) == 750
+    assert audio_context([15.2]) == 1500
+    assert audio_context([]) == 750
+
+
+def test_full_context_matches_whisper_and_half_context_is_its_first_half_input(
+    base_model, data_dir
+):
+    import whisper
+
+    from callscan.audio import load
+
+    y = load(data_dir / "fw_jfk.flac").mono()
+    mel = whisper.log_mel_spectrogram(torch.from_numpy(y), padding=whisper.audio.N_SAMPLES)
+    mel = mel[:, : whisper.audio.N_FRAMES][None]
+    with torch.no_grad():
+        full = _TrimmedModel(base_model, 1500).encode(mel)
+        assert torch.allclose(full, base_model.embed_audio(mel), atol=1e-5)
+        half = _TrimmedModel(base_model, 750)
+        features = half.encode(mel[:, :, :1500])
+        assert features.shape == (1, 750, base_model.dims.n_audio_state)
+        options = whisper.DecodingOptions(language="en", fp16=False, without_timestamps=True)
+        text = half.decode(features, options)[0].text.lower()
+    assert "ask not what your country can do for you" in text
+    assert np.isfinite(features.numpy()).all()
