@@ -31,7 +31,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -267,14 +267,10 @@ def _write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(options, threads: int) -> None:
-    """Set up a worker: its options and torch threads (the model loads on first need)."""
+def _init_worker(options) -> None:
+    """Set up a worker with its options (the model loads on first need)."""
     _WORKER.clear()
-    _WORKER.update(options=options, threads=threads, model=None, model_error=None)
-    if options.engine == "openai-whisper":
-        import torch
-
-        torch.set_num_threads(threads)
+    _WORKER.update(options=options, model=None, model_error=None)
 
 
 def _model():
@@ -288,7 +284,7 @@ def _model():
                 options.model,
                 model_path=options.model_path,
                 engine=options.engine,
-                threads=_WORKER["threads"],
+                threads=options.threads,
             )
         except CallscanError as e:
             _WORKER["model_error"] = str(e)
@@ -391,7 +387,8 @@ def run_batch(
             continue
         todo.append((call, paths))
 
-    threads = max(1, (os.cpu_count() or 2) // (2 * workers))
+    if not options.threads:  # each worker's share of the CPUs (transcription sets them)
+        options = replace(options, threads=max(1, (os.cpu_count() or 2) // (2 * workers)))
     total = len(calls)
     completed = result.skipped
     if hook:
@@ -427,11 +424,11 @@ def run_batch(
                 hook("calls", completed, total)
 
         if todo and workers == 1:
-            _init_worker(options, threads)
+            _init_worker(options)
             for call, paths in todo:
                 record(call, _analyze_one(str(call.path), paths, render_options))
         elif todo:
-            _run_pool(todo, options, threads, workers, render_options, record)
+            _run_pool(todo, options, workers, render_options, record)
     finally:
         manifest.close()
         _WORKER.clear()
@@ -444,7 +441,7 @@ def run_batch(
     return result
 
 
-def _run_pool(todo, options, threads, workers, render_options, record) -> None:
+def _run_pool(todo, options, workers, render_options, record) -> None:
     """Analyse ``todo`` in ``workers`` processes; a dead worker fails only its own call."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -454,7 +451,7 @@ def _run_pool(todo, options, threads, workers, render_options, record) -> None:
     pending = list(todo)
     while pending:
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(options, threads)
+            workers, mp_context=context, initializer=_init_worker, initargs=(options,)
         ) as pool:
             futures = {
                 pool.submit(_analyze_one, str(call.path), paths, render_options): (call, paths)

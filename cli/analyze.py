@@ -13,8 +13,11 @@ from callscan.cli.speaker_options import (
     AgentChannel,
     AgentPattern,
     AgentSpeaker,
+    CallType,
     NSpeakers,
+    PlaybookPath,
     SwapRoles,
+    analyze_options,
     speakers_options,
 )
 
@@ -90,17 +93,12 @@ def analyze(
     swap_roles: SwapRoles = False,
     n_speakers: NSpeakers = 2,
     agent_pattern: AgentPattern = None,
-    playbook: Annotated[
-        Path | None,
-        typer.Option("--playbook", help="A team's playbook YAML instead of the bundled one."),
-    ] = None,
+    playbook: PlaybookPath = None,
     opening_seconds: Annotated[
         float | None,
         typer.Option("--opening-seconds", help="Length of the scored opening (default 20 s)."),
     ] = None,
-    call_type: Annotated[
-        str, typer.Option("--call-type", help="auto, sales, complaint or service.")
-    ] = "auto",
+    call_type: CallType = "auto",
 ) -> None:
     """Analyse a call: speakers and roles, the agent's opening, caller modality, stage coverage
     and talk metrics, as a JSON report and a self-contained HTML page (or Markdown)."""
@@ -131,26 +129,21 @@ def _run(
 ):
     from callscan import CallscanError
     from callscan import report as reports
-    from callscan.asr.language import parse_languages
     from callscan.conversation import is_transcript_path
-    from callscan.pipeline import AnalyzeOptions, analyze
+    from callscan.pipeline import analyze
 
     if embed_audio and is_transcript_path(call):
         raise CallscanError("--embed-audio needs a recording, not a transcript")
-    if call_type not in ("auto", "sales", "complaint", "service"):
-        raise CallscanError(
-            f"--call-type must be auto, sales, complaint or service, not '{call_type}'"
-        )
-    options = AnalyzeOptions(
+    options = analyze_options(
         language=language,
-        languages=parse_languages(languages),
+        languages=languages,
         model=model,
-        model_path=str(model_path) if model_path else None,
-        engine=engine.value,
+        model_path=model_path,
+        engine=engine,
         speakers=speakers_options(
             agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern
         ),
-        playbook=str(playbook) if playbook else None,
+        playbook=playbook,
         call_type=call_type,
         opening_seconds=opening_seconds,
     )

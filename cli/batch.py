@@ -12,11 +12,14 @@ from callscan.cli.common import library_errors, progress_hook
 from callscan.cli.speaker_options import (
     AgentChannel,
     AgentPattern,
+    CallType,
     Language,
     Languages,
     Model,
     ModelPath,
     NSpeakers,
+    PlaybookPath,
+    analyze_options,
     speakers_options,
 )
 
@@ -54,13 +57,8 @@ def batch(
     agent_channel: AgentChannel = None,
     n_speakers: NSpeakers = 2,
     agent_pattern: AgentPattern = None,
-    playbook: Annotated[
-        Path | None,
-        typer.Option("--playbook", help="A team's playbook YAML instead of the bundled one."),
-    ] = None,
-    call_type: Annotated[
-        str, typer.Option("--call-type", help="auto, sales, complaint or service.")
-    ] = "auto",
+    playbook: PlaybookPath = None,
+    call_type: CallType = "auto",
 ) -> None:
     """Analyse many calls into DIR: NAME.callscan.json per call, summary.csv (one row per
     call, failures included), agents.csv (per agent id from --agent-pattern) and batch.jsonl
@@ -88,24 +86,17 @@ def _run(
     playbook,
     call_type,
 ):
-    from callscan import CallscanError
     from callscan import report as reports
-    from callscan.asr.language import parse_languages
     from callscan.batch import run_batch
-    from callscan.pipeline import AnalyzeOptions
 
-    if call_type not in ("auto", "sales", "complaint", "service"):
-        raise CallscanError(
-            f"--call-type must be auto, sales, complaint or service, not '{call_type}'"
-        )
-    options = AnalyzeOptions(
+    options = analyze_options(
         language=language,
-        languages=parse_languages(languages),
+        languages=languages,
         model=model,
-        model_path=str(model_path) if model_path else None,
-        engine=engine.value,
+        model_path=model_path,
+        engine=engine,
         speakers=speakers_options(agent_channel, None, False, n_speakers, agent_pattern),
-        playbook=str(playbook) if playbook else None,
+        playbook=playbook,
         call_type=call_type,
     )
     formats = reports.FORMATS if fmt is Format.all else (fmt.value,)

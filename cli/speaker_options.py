@@ -1,4 +1,4 @@
-"""Options shared by ``transcribe``, ``speakers`` and ``analyze``: model, language, speakers."""
+"""Options shared by the commands: model, language, speakers, playbook, call type."""
 
 from __future__ import annotations
 
@@ -60,4 +60,36 @@ def speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent
         agent_speaker=agent_speaker,
         swap_roles=swap_roles,
         agent_pattern=agent_pattern,
+    )
+
+
+PlaybookPath = Annotated[
+    Path | None,
+    typer.Option("--playbook", help="A team's playbook YAML instead of the bundled one."),
+]
+CallType = Annotated[str, typer.Option("--call-type", help="auto, sales, complaint or service.")]
+
+
+def analyze_options(
+    *, language, languages, model, model_path, engine, speakers, playbook, call_type, **extra
+):
+    """Build :class:`callscan.pipeline.AnalyzeOptions` from ``analyze``/``batch`` flags."""
+    from callscan import CallscanError
+    from callscan.asr.language import parse_languages
+    from callscan.pipeline import AnalyzeOptions
+
+    if call_type not in ("auto", "sales", "complaint", "service"):
+        raise CallscanError(
+            f"--call-type must be auto, sales, complaint or service, not '{call_type}'"
+        )
+    return AnalyzeOptions(
+        language=language,
+        languages=parse_languages(languages),
+        model=model,
+        model_path=str(model_path) if model_path else None,
+        engine=engine.value,
+        speakers=speakers,
+        playbook=str(playbook) if playbook else None,
+        call_type=call_type,
+        **extra,
     )

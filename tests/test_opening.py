@@ -360,8 +360,7 @@ def test_bad_profile_names_file_and_key(tmp_path, patch, message):
 
 def _sample(samples_dir, name):
     wav, side = samples_dir / f"{name}.wav", samples_dir / f"{name}.json"
-    if not (wav.is_file() and side.is_file()):
-        pytest.skip(f"bundled sample {name} not built yet")
+    assert wav.is_file() and side.is_file(), f"bundled sample {name} is missing"
     from callscan.audio import load
 
     meta = json.loads(side.read_text())

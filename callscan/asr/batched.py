@@ -182,7 +182,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
     """
     import torch
     import whisper
-    from whisper.audio import N_FRAMES, N_SAMPLES
+    from whisper.audio import N_SAMPLES
     from whisper.timing import add_word_timestamps
     from whisper.tokenizer import get_tokenizer
 
@@ -221,7 +221,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
                         model=_TrimmedModel(model, n_ctx, features[i : i + 1]),
                         tokenizer=tokenizer,
                         mel=mels[i],
-                        num_frames=min(2 * n_ctx, N_FRAMES, int(round(duration_s * 100))),
+                        num_frames=min(2 * n_ctx, int(round(duration_s * 100))),
                         last_speech_timestamp=0.0,
                     )
                 out.append(segments)
