@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from callscan.asr.guards import decode_guard
+
 COMPRESSION_RATIO_MAX = 2.4  # whisper.transcribe's default: above this the text is a loop
 LOGPROB_MIN = -1.0  # whisper.transcribe's default: below this the decode failed
 NO_SPEECH_MIN = 0.6  # whisper.transcribe's default: above this (and a low logprob) = silence
 
 
-def _failed(result) -> bool:
-    if result.compression_ratio > COMPRESSION_RATIO_MAX:
+def _failed(result, looped: bool = False) -> bool:
+    if looped or result.compression_ratio > COMPRESSION_RATIO_MAX:
         return True
     return result.avg_logprob < LOGPROB_MIN and not _silent(result)
 
@@ -39,7 +41,7 @@ def _decode_options(language: str, options, temperature: float):
     return whisper.DecodingOptions(**kwargs)
 
 
-def _fallback(model, features, language: str, options, first):
+def _fallback(model, features, language: str, options, first, duration_s=None):
     """Decode one window again with rising temperature until it passes (whisper's ladder).
 
     When no temperature passes, whisper.transcribe keeps the last try (sampled at T=1.0: on
@@ -49,7 +51,7 @@ def _fallback(model, features, language: str, options, first):
     """
     import torch
 
-    tries = [first]
+    tries = [first]  # (result, looped)
     # sampling is seeded, so the same call gives the same report every time (the caller's
     # random state is left as it was)
     with torch.random.fork_rng(devices=[]):
@@ -57,11 +59,17 @@ def _fallback(model, features, language: str, options, first):
         for t in options.temperatures:
             if t == 0:
                 continue
-            result = model.decode(features[None], _decode_options(language, options, t))[0]
-            if not _failed(result):
-                return result
-            tries.append(result)
-    no_loop = [r for r in tries if r.compression_ratio <= COMPRESSION_RATIO_MAX] or tries
+            results, looped = model.decode(
+                features[None],
+                _decode_options(language, options, t),
+                None if duration_s is None else [duration_s],
+            )
+            if not _failed(results[0], looped[0]):
+                return results[0]
+            tries.append((results[0], looped[0]))
+    no_loop = [
+        r for r, loop in tries if not loop and r.compression_ratio <= COMPRESSION_RATIO_MAX
+    ] or [r for r, _ in tries]
     return max(no_loop, key=lambda r: r.avg_logprob)
 
 
@@ -132,11 +140,21 @@ class _TrimmedModel:
     def __call__(self, mel, tokens):
         return self._model.decoder(tokens, self._features)
 
-    def decode(self, features, options):
-        """``whisper.decoding.decode`` on encoder features of this context."""
-        from whisper.decoding import decode
+    def decode(self, features, options, durations_s=None):
+        """``whisper.decoding.decode`` on encoder features of this context, with the decoder
+        guards of :mod:`callscan.asr.guards` (``durations_s``: per row, the window's length).
 
-        return decode(self, features, options)
+        Returns the results and, per result, whether it was ended as a repetition loop.
+        """
+        from whisper.decoding import DecodingTask
+
+        task = DecodingTask(self, options)
+        stop = None
+        if not options.beam_size:  # one row per window (greedy or one sample)
+            stop = decode_guard(task.tokenizer, task.sample_begin, durations_s)
+            task.logit_filters.append(stop)
+        results = task.run(features)
+        return results, [bool(stop and i in stop.looped) for i in range(len(results))]
 
     def encode(self, mels):
         """The encoder on ``mels`` (batch, n_mels, 2 * n_audio_ctx)."""
@@ -206,11 +224,15 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         ).to(model.device)
         with torch.no_grad():
             features = trimmed.encode(mels)  # the encoder, once per window
-            results = trimmed.decode(features, _decode_options(language, options, 0.0))
+            durations = [len(a) / 16000 for a in batch]
+            results, looped = trimmed.decode(
+                features, _decode_options(language, options, 0.0), durations
+            )
             for i, (audio, result) in enumerate(zip(batch, results, strict=True)):
-                if _failed(result):
-                    result = _fallback(trimmed, features[i], language, options, result)
-                duration_s = len(audio) / 16000
+                duration_s = durations[i]
+                if _failed(result, looped[i]):
+                    first = (result, looped[i])
+                    result = _fallback(trimmed, features[i], language, options, first, duration_s)
                 if _silent(result):
                     out.append([])
                     continue

@@ -1,0 +1,93 @@
+"""Decoder guards: no timestamps past a window's end, and repetition loops ended early.
+
+Whisper sometimes repeats a phrase until its 224-token limit, and with a window shorter than
+its 30 s input it may go on "transcribing" past the audio's end (timestamps up to 29 s for a
+14 s window, with the window's text again). In a batch every window then waits for that one:
+the batch runs all 224 decoder steps, and the temperature fallback that follows runs them
+again per try (two such windows cost 20 s of a 5-minute call's 68 s). ``whisper.transcribe``
+notices loops only afterwards (gzip compression ratio > 2.4). The logit filter here, per row:
+
+* forbids timestamps later than the window's end (plus ``END_MARGIN_S``) and ends the row
+  once a timestamp reaches the end (``END_S`` before the last sample): no audio follows;
+* ends the row with end-of-text once its text tail is one unit repeated (``MIN_REPEATS``
+  times or more, ``MIN_LOOP_TOKENS`` tokens or more); such rows are reported as loops, so
+  the caller treats them as failed decodes.
+"""
+
+from __future__ import annotations
+
+import math
+
+MIN_REPEATS = 3  # consecutive copies of the unit
+MIN_LOOP_TOKENS = 30  # tokens in the repeated tail: "no, no, no" in real speech stays below
+MAX_PERIOD = 60  # longest unit looked for, in text tokens (a sentence or two)
+CHECK_EVERY = 4  # decoder steps between loop checks (the check costs Python time per row)
+END_MARGIN_S = 0.2  # timestamps allowed past the window's last sample
+END_S = 0.1  # a timestamp this close to the last sample ends the row
+PRECISION_S = 0.02  # seconds per timestamp token
+
+
+def looping(text_tokens: list[int]) -> bool:
+    """True when the tail of ``text_tokens`` is one unit repeated (see module constants)."""
+    n = len(text_tokens)
+    if n < MIN_LOOP_TOKENS:
+        return False
+    for period in range(1, min(MAX_PERIOD, n // MIN_REPEATS) + 1):
+        unit = text_tokens[n - period :]
+        repeats = 1
+        end = n - period
+        while end - period >= 0 and text_tokens[end - period : end] == unit:
+            repeats += 1
+            end -= period
+        if repeats >= MIN_REPEATS and repeats * period >= MIN_LOOP_TOKENS:
+            return True
+    return False
+
+
+def decode_guard(tokenizer, sample_begin: int, durations_s=None):
+    """A ``whisper.decoding.LogitFilter`` for the rows of one greedy or sampled batch.
+
+    ``durations_s``: per row, the window's audio length in seconds (None: no end rules).
+    After decoding, the filter's ``looped`` holds the rows it ended as loops.
+    """
+    from whisper.decoding import LogitFilter
+
+    ts_begin = tokenizer.timestamp_begin
+    eot = tokenizer.eot
+    caps = ends = None
+    if durations_s is not None:
+        caps = [ts_begin + math.ceil((d + END_MARGIN_S) / PRECISION_S) for d in durations_s]
+        ends = [ts_begin + math.floor(max(d - END_S, 0.0) / PRECISION_S) for d in durations_s]
+
+    class DecodeGuard(LogitFilter):
+        def __init__(self):
+            self.looped: set[int] = set()
+            self._step = 0
+
+        @staticmethod
+        def _end(logits, row: int) -> None:
+            logits[row, :] = float("-inf")
+            logits[row, eot] = 0.0
+
+        def apply(self, logits, tokens) -> None:
+            self._step += 1
+            if caps is not None:
+                for row, last in enumerate(tokens[:, -1].tolist()):
+                    if last == eot:
+                        continue
+                    if last >= max(ends[row], ts_begin + 1):
+                        self._end(logits, row)  # a timestamp at the audio's end
+                        continue
+                    logits[row, caps[row] + 1 :] = float("-inf")
+                    if not bool(logits[row].isfinite().any()):
+                        self._end(logits, row)
+            if self._step % CHECK_EVERY or tokens.shape[1] - sample_begin < MIN_LOOP_TOKENS:
+                return
+            for row, seq in enumerate(tokens[:, sample_begin:].tolist()):
+                if seq[-1] == eot:
+                    continue
+                if row in self.looped or looping([t for t in seq if t < eot]):
+                    self.looped.add(row)
+                    self._end(logits, row)
+
+    return DecodeGuard()
