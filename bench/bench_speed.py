@@ -82,6 +82,7 @@ print(json.dumps({"load_s": load_s, "times_s": times, "audio_s": rec.duration_s,
     "words": words, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+
 def reference_bench() -> str:
     from callscan.wer import normalize  # noqa: F401  (checks the venv)
 

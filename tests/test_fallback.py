@@ -51,5 +51,7 @@ def test_a_loop_ended_early_is_a_failed_try_and_never_kept_over_a_non_loop():
     chosen = _fallback(ladder, np.zeros(3), "id", TranscribeOptions(), (result("g", -1.4), False))
     assert chosen.text == "ok" and ladder.temperatures == [0.2, 0.4]
     tries = [result("cut loop", -0.1)] + [result(f"bad {i}", -1.5 - i) for i in range(4)]
-    chosen = _fallback(Ladder(tries), np.zeros(3), "id", TranscribeOptions(), (result("g", -1.4), False))
+    chosen = _fallback(
+        Ladder(tries), np.zeros(3), "id", TranscribeOptions(), (result("g", -1.4), False)
+    )
     assert chosen.text == "g"

@@ -35,19 +35,29 @@ def test_the_filter_ends_only_the_looping_row():
     logits = torch.zeros(2, 51865)
     for _ in range(4):  # the check runs every few steps
         stop.apply(logits, tokens)
-    assert stop.looped == {0}
+    assert stop.failed == {0}
     assert logits[0].argmax().item() == Tok.eot and torch.isinf(logits[0, 0])
     assert torch.all(logits[1] == 0)
 
 
-def test_no_timestamp_past_the_window_and_a_timestamp_at_its_end_ends_the_row():
+def test_timestamps_past_the_window_close_the_segment_or_end_the_row():
     ts = Tok.timestamp_begin
-    guard = decode_guard(Tok(), sample_begin=3, durations_s=[10.0, 10.0])
+    guard = decode_guard(Tok(), sample_begin=3, durations_s=[10.0, 10.0, 10.0, 10.0])
     prefix = [50258, 50259, 50359]
-    tokens = torch.tensor([prefix + [ts, 11, 12], prefix + [ts, 11, ts + 498]])  # 9.96 s
-    logits = torch.zeros(2, 51865)
+    tokens = torch.tensor(
+        [
+            prefix + [ts, 11, 12],  # text: wants to close at 12.0 s
+            prefix + [ts, 11, ts + 400],  # closed at 8 s: wants to open at 12.0 s
+            prefix + [ts, 11, ts + 498],  # closed at 9.96 s: the audio's end
+            prefix + [ts, 11, 12],  # text: wants to go on with text
+        ]
+    )
+    logits = torch.zeros(4, 51865)
+    logits[:3, ts + 600] = 5.0  # 12.0 s, past the 10 s window
+    logits[3, 13] = 5.0
     guard.apply(logits, tokens)
-    assert torch.isinf(logits[0, ts + 511 :]).all()  # 10.22 s and later: past the end
-    assert torch.isfinite(logits[0, : ts + 511]).all()  # up to 10.2 s allowed
-    assert logits[1].argmax().item() == Tok.eot and torch.isinf(logits[1, 0])  # ends now
-    assert guard.looped == set()
+    assert logits[0].argmax().item() == ts + 510  # closed at the end (10 s + margin)
+    assert logits[1].argmax().item() == Tok.eot and torch.isinf(logits[1, ts + 600])
+    assert logits[2].argmax().item() == Tok.eot
+    assert logits[3].argmax().item() == 13 and torch.isfinite(logits[3]).all()  # untouched
+    assert guard.failed == set()  # none of these is a failed decode

@@ -32,7 +32,33 @@ def test_full_context_matches_whisper_and_half_context_is_its_first_half_input(
         features = half.encode(mel[:, :, :1500])
         assert features.shape == (1, 750, base_model.dims.n_audio_state)
         options = whisper.DecodingOptions(language="en", fp16=False, without_timestamps=True)
-        results, looped = half.decode(features, options)
+        results, guarded = half.decode(features, options)
         text = results[0].text.lower()
-    assert "ask not what your country can do for you" in text and looped == [False]
+    assert "ask not what your country can do for you" in text and guarded == [False]
     assert np.isfinite(features.numpy()).all()
+
+
+def test_beam_search_decodes_a_batch_of_windows(base_model, data_dir):
+    # whisper's beam search alone fails on more than one window (features not repeated per
+    # beam); callscan decodes such a batch one window at a time
+    import whisper
+
+    from callscan.audio import load
+
+    y = load(data_dir / "fw_jfk.flac").mono()
+    halves = [y[: len(y) // 2], y[len(y) // 2 :]]
+    mels = torch.stack(
+        [
+            whisper.log_mel_spectrogram(torch.from_numpy(h), padding=whisper.audio.N_SAMPLES)[
+                :, :1500
+            ]
+            for h in halves
+        ]
+    )
+    model = _TrimmedModel(base_model, 750)
+    options = whisper.DecodingOptions(language="en", fp16=False, beam_size=2)
+    with torch.no_grad():
+        results, guarded = model.decode(model.encode(mels), options)
+    assert len(results) == 2 and guarded == [False, False]
+    assert "fellow americans" in results[0].text.lower()
+    assert "your country" in results[1].text.lower()

@@ -20,8 +20,9 @@ LOGPROB_MIN = -1.0  # whisper.transcribe's default: below this the decode failed
 NO_SPEECH_MIN = 0.6  # whisper.transcribe's default: above this (and a low logprob) = silence
 
 
-def _failed(result, looped: bool = False) -> bool:
-    if looped or result.compression_ratio > COMPRESSION_RATIO_MAX:
+def _failed(result, guarded: bool = False) -> bool:
+    """Whisper's checks on a decode; ``guarded``: a decoder guard ended it (loop, overrun)."""
+    if guarded or result.compression_ratio > COMPRESSION_RATIO_MAX:
         return True
     return result.avg_logprob < LOGPROB_MIN and not _silent(result)
 
@@ -46,12 +47,13 @@ def _fallback(model, features, language: str, options, first, duration_s=None):
 
     When no temperature passes, whisper.transcribe keeps the last try (sampled at T=1.0: on
     poor audio, words of other languages and scripts). Here the try with the best mean
-    log-probability among those that are not repetition loops is kept, as faster-whisper does.
+    log-probability among those that are not repetition loops (nor ended by a decoder guard)
+    is kept, as faster-whisper does.
     Sampling is seeded: the same call gives the same transcript every time.
     """
     import torch
 
-    tries = [first]  # (result, looped)
+    tries = [first]  # (result, ended by a guard)
     # sampling is seeded, so the same call gives the same report every time (the caller's
     # random state is left as it was)
     with torch.random.fork_rng(devices=[]):
@@ -59,17 +61,17 @@ def _fallback(model, features, language: str, options, first, duration_s=None):
         for t in options.temperatures:
             if t == 0:
                 continue
-            results, looped = model.decode(
+            results, guarded = model.decode(
                 features[None],
                 _decode_options(language, options, t),
                 None if duration_s is None else [duration_s],
             )
-            if not _failed(results[0], looped[0]):
+            if not _failed(results[0], guarded[0]):
                 return results[0]
-            tries.append((results[0], looped[0]))
-    no_loop = [
-        r for r, loop in tries if not loop and r.compression_ratio <= COMPRESSION_RATIO_MAX
-    ] or [r for r, _ in tries]
+            tries.append((results[0], guarded[0]))
+    no_loop = [r for r, g in tries if not g and r.compression_ratio <= COMPRESSION_RATIO_MAX] or [
+        r for r, _ in tries
+    ]
     return max(no_loop, key=lambda r: r.avg_logprob)
 
 
@@ -144,17 +146,25 @@ class _TrimmedModel:
         """``whisper.decoding.decode`` on encoder features of this context, with the decoder
         guards of :mod:`callscan.asr.guards` (``durations_s``: per row, the window's length).
 
-        Returns the results and, per result, whether it was ended as a repetition loop.
+        Returns the results and, per result, whether a guard ended it (a repetition loop, or
+        text past the window's end): a failed decode.
         """
         from whisper.decoding import DecodingTask
 
+        if options.beam_size and features.shape[0] > 1:
+            # whisper's beam search decodes one window at a time (with more, its audio
+            # features are not repeated per beam and the decode fails)
+            results = [
+                self.decode(features[i : i + 1], options)[0][0] for i in range(len(features))
+            ]
+            return results, [False] * len(results)
         task = DecodingTask(self, options)
         stop = None
         if not options.beam_size:  # one row per window (greedy or one sample)
             stop = decode_guard(task.tokenizer, task.sample_begin, durations_s)
             task.logit_filters.append(stop)
         results = task.run(features)
-        return results, [bool(stop and i in stop.looped) for i in range(len(results))]
+        return results, [bool(stop and i in stop.failed) for i in range(len(results))]
 
     def encode(self, mels):
         """The encoder on ``mels`` (batch, n_mels, 2 * n_audio_ctx)."""
@@ -225,13 +235,12 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         with torch.no_grad():
             features = trimmed.encode(mels)  # the encoder, once per window
             durations = [len(a) / 16000 for a in batch]
-            results, looped = trimmed.decode(
+            results, guarded = trimmed.decode(
                 features, _decode_options(language, options, 0.0), durations
             )
-            for i, (audio, result) in enumerate(zip(batch, results, strict=True)):
-                duration_s = durations[i]
-                if _failed(result, looped[i]):
-                    first = (result, looped[i])
+            for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
+                if _failed(result, guarded[i]):
+                    first = (result, guarded[i])
                     result = _fallback(trimmed, features[i], language, options, first, duration_s)
                 if _silent(result):
                     out.append([])

@@ -18,6 +18,7 @@ from callscan.errors import CallscanError, ModelError
 from callscan.transcript import Segment, Word
 
 FW_COMPUTE_TYPE = "int8"  # CTranslate2 int8 weights on CPU (float16 on disk)
+FW_BEAM_SIZE = 5  # faster-whisper's own default: beam search is cheap in CTranslate2
 
 
 class FasterWhisper:
@@ -67,60 +68,111 @@ def language_probs(fw: FasterWhisper, excerpt: np.ndarray) -> dict[str, float]:
     return {token[2:-2]: float(p) for token, p in pairs}
 
 
+def _options(tokenizer, options):
+    """faster-whisper's options for its batched decode (as its pipeline sets them)."""
+    from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+    return TranscriptionOptions(
+        beam_size=options.beam_size or FW_BEAM_SIZE,
+        best_of=5,
+        patience=1,
+        length_penalty=1,
+        repetition_penalty=1,
+        no_repeat_ngram_size=0,
+        log_prob_threshold=-1.0,
+        no_speech_threshold=0.6,
+        compression_ratio_threshold=2.4,
+        condition_on_previous_text=False,
+        prompt_reset_on_temperature=0.5,
+        temperatures=[0.0],  # the batched pipeline decodes once, without a fallback
+        initial_prompt=options.initial_prompt,
+        prefix=None,
+        suppress_blank=True,
+        suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        without_timestamps=False,
+        max_initial_timestamp=0.0,
+        word_timestamps=True,
+        prepend_punctuations="\"'“¿([{-",
+        append_punctuations="\"'.。,，!！?？:：”)]}、",
+        multilingual=False,
+        max_new_tokens=None,
+        clip_timestamps=[],
+        hallucination_silence_threshold=None,
+        hotwords=None,
+    )
+
+
+def decode_windows(fw: FasterWhisper, audios, language: str, options) -> list[list[dict]]:
+    """Decode packed windows in batches with faster-whisper's batched pipeline step.
+
+    As on the default engine, the encoder reads 15 s (1500 mel frames) when every window of
+    a batch fits in 15 s (CTranslate2 accepts inputs shorter than 30 s), else 30 s. Returns,
+    per window, segment dicts (``start``, ``end``, ``text``, ``words``, scores) with times
+    relative to the window. Text past the window's end (invented after the audio) is dropped.
+    """
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+
+    from callscan.asr.batched import audio_context
+
+    tokenizer = Tokenizer(
+        fw.model.hf_tokenizer, fw.model.model.is_multilingual, task="transcribe", language=language
+    )
+    fw_options = _options(tokenizer, options)
+    out: list[list[dict]] = []
+    for start in range(0, len(audios), options.batch_size):
+        batch = audios[start : start + options.batch_size]
+        durations = [len(a) / 16000 for a in batch]
+        n_frames = 2 * audio_context(durations)
+        features = np.stack(
+            [pad_or_trim(fw.model.feature_extractor(a)[..., :-1], n_frames) for a in batch]
+        )
+        # the aligner reads ceil(duration) seconds of frames: never more than were encoded
+        meta = [
+            {"offset": 0.0, "duration": min(d, n_frames // 100), "segments": []} for d in durations
+        ]
+        fw.pipeline.last_speech_timestamp = 0.0
+        results = fw.pipeline.forward(features, tokenizer, meta, fw_options)
+        for duration, segments in zip(durations, results, strict=True):
+            out.append([seg for seg in segments if seg["start"] < duration - 0.05])
+    return out
+
+
 def transcribe_windows(fw: FasterWhisper, channels, regions, language: str, options):
-    """Decode every channel's packed speech windows with the batched pipeline."""
+    """Decode every channel's packed speech windows, all channels' windows batched together."""
     import ctranslate2
 
-    ctranslate2.set_random_seed(0)  # temperature fallback samples: same call, same transcript
+    ctranslate2.set_random_seed(0)
+    jobs = [(ch, w, render(w, y, 16000)) for ch, y in channels for w in pack(regions[ch])]
+    decoded = decode_windows(fw, [a for _, _, a in jobs], language, options)
     segments: list[Segment] = []
-    for ch, y in channels:
-        windows = pack(regions[ch])
-        if not windows:
-            continue
-        audios = [render(w, y, 16000) for w in windows]
-        offsets = np.concatenate([[0], np.cumsum([len(a) for a in audios])]) / 16000
-        clips = [
-            {"start": float(a), "end": float(b)}
-            for a, b in zip(offsets[:-1], offsets[1:], strict=True)
-        ]
-        result, _ = fw.pipeline.transcribe(
-            np.concatenate(audios),
-            language=language,
-            clip_timestamps=clips,
-            batch_size=options.batch_size,
-            word_timestamps=True,
-            beam_size=options.beam_size or 1,
-            without_timestamps=False,
-            initial_prompt=options.initial_prompt,
-        )
+    for (ch, window, _), result in zip(jobs, decoded, strict=True):
         for seg in result:
-            i = int(np.searchsorted(offsets, seg.start, side="right") - 1)
-            i = min(max(i, 0), len(windows) - 1)
-            window, base = windows[i], offsets[i]
             words = [
                 Word(
-                    text=w.word.strip(),
-                    start_s=window.to_source(w.start - base),
-                    end_s=window.to_source(w.end - base),
-                    probability=float(w.probability),
+                    text=w["word"].strip(),
+                    start_s=window.to_source(w["start"]),
+                    end_s=window.to_source(w["end"]),
+                    probability=float(w["probability"]),
                 )
-                for w in (seg.words or [])
-                if w.word.strip()
+                for w in (seg.get("words") or [])
+                if w["word"].strip()
             ]
-            if not seg.text.strip():
+            text = seg["text"].strip()
+            if not text:
                 continue
             segments.append(
                 Segment(
                     id=0,
                     channel=ch,
-                    start_s=words[0].start_s if words else window.to_source(seg.start - base),
-                    end_s=words[-1].end_s if words else window.to_source(seg.end - base),
-                    text=seg.text.strip(),
+                    start_s=words[0].start_s if words else window.to_source(seg["start"]),
+                    end_s=words[-1].end_s if words else window.to_source(seg["end"]),
+                    text=text,
                     words=words,
-                    avg_logprob=float(seg.avg_logprob),
-                    no_speech_prob=float(seg.no_speech_prob),
-                    compression_ratio=float(seg.compression_ratio),
-                    temperature=float(seg.temperature or 0.0),
+                    avg_logprob=float(seg["avg_logprob"]),
+                    no_speech_prob=float(seg["no_speech_prob"]),
+                    compression_ratio=float(seg["compression_ratio"]),
+                    temperature=0.0,
                 )
             )
     return segments

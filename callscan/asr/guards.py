@@ -7,11 +7,16 @@ the batch runs all 224 decoder steps, and the temperature fallback that follows 
 again per try (two such windows cost 20 s of a 5-minute call's 68 s). ``whisper.transcribe``
 notices loops only afterwards (gzip compression ratio > 2.4). The logit filter here, per row:
 
-* forbids timestamps later than the window's end (plus ``END_MARGIN_S``) and ends the row
-  once a timestamp reaches the end (``END_S`` before the last sample): no audio follows;
-* ends the row with end-of-text once its text tail is one unit repeated (``MIN_REPEATS``
-  times or more, ``MIN_LOOP_TOKENS`` tokens or more); such rows are reported as loops, so
-  the caller treats them as failed decodes.
+* ends the row once a timestamp reaches the window's end (``END_S`` before its last
+  sample): no audio follows;
+* when the next token would be a timestamp past the end (plus ``END_MARGIN_S``): after
+  text, the segment is closed at the end instead (Whisper's closing timestamps run a little
+  late); after a closing timestamp, the row ends: a new segment there would be text
+  invented after the audio. (Only forbidding those timestamps made the decoder squeeze
+  invented repeats into the window's last second.)
+* ends the row once its text tail is one unit repeated (``MIN_REPEATS`` times or more,
+  ``MIN_LOOP_TOKENS`` tokens or more) and reports it (``failed``), so the caller treats it
+  as a failed decode and tries the temperature fallback, as after a 224-token loop.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
     """A ``whisper.decoding.LogitFilter`` for the rows of one greedy or sampled batch.
 
     ``durations_s``: per row, the window's audio length in seconds (None: no end rules).
-    After decoding, the filter's ``looped`` holds the rows it ended as loops.
+    After decoding, the filter's ``failed`` holds the rows it ended as repetition loops.
     """
     from whisper.decoding import LogitFilter
 
@@ -61,7 +66,7 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
 
     class DecodeGuard(LogitFilter):
         def __init__(self):
-            self.looped: set[int] = set()
+            self.failed: set[int] = set()
             self._step = 0
 
         @staticmethod
@@ -78,16 +83,19 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
                     if last >= max(ends[row], ts_begin + 1):
                         self._end(logits, row)  # a timestamp at the audio's end
                         continue
-                    logits[row, caps[row] + 1 :] = float("-inf")
-                    if not bool(logits[row].isfinite().any()):
-                        self._end(logits, row)
+                    if int(logits[row].argmax()) > caps[row]:  # a timestamp after the audio
+                        if last < eot:  # closing a segment: close it at the end
+                            logits[row, :] = float("-inf")
+                            logits[row, caps[row]] = 0.0
+                        else:  # opening one: nothing after the audio is transcribed
+                            self._end(logits, row)
             if self._step % CHECK_EVERY or tokens.shape[1] - sample_begin < MIN_LOOP_TOKENS:
                 return
             for row, seq in enumerate(tokens[:, sample_begin:].tolist()):
                 if seq[-1] == eot:
                     continue
-                if row in self.looped or looping([t for t in seq if t < eot]):
-                    self.looped.add(row)
+                if looping([t for t in seq if t < eot]):
+                    self.failed.add(row)
                     self._end(logits, row)
 
     return DecodeGuard()
