@@ -134,8 +134,14 @@ def _near_speech(w: Word, spans: list[tuple[float, float]], pad_s: float, share:
     return inside >= share * length
 
 
-def _snap(start: float, end: float, spans, snap_s: float) -> tuple[float, float]:
-    """Move turn edges to the edges of the speech spans holding its first and last words."""
+def _snap(
+    start: float, end: float, spans, snap_s: float, min_span_s: float = 0.2
+) -> tuple[float, float]:
+    """Move turn edges to the edges of the speech spans holding its first and last words.
+
+    Spans shorter than ``min_span_s`` (a diarization boundary slip of a few frames) are not
+    snapped to."""
+    spans = [s for s in spans if s[1] - s[0] >= min_span_s]
     if not spans:
         return start, end
     first = min(spans, key=lambda s: _distance(start, start, s))

@@ -26,6 +26,18 @@ def test_regions_pack_in_order_with_spacers():
     assert w.to_source(6.0) == pytest.approx(40.5)
 
 
+def test_word_edges_in_a_spacer_go_to_the_piece_the_word_is_in():
+    (w,) = pack([(1.0, 3.0), (10.0, 12.5)], max_window_s=29.0, spacer_s=0.5, pad_s=0.0)
+    # pieces: window 0-2 s -> file 1-3 s; window 2.5-5 s -> file 10-12.5 s
+    assert w.span_to_source(2.3, 3.0) == pytest.approx((10.0, 10.5))  # starts in the spacer
+    assert w.span_to_source(1.5, 2.2) == pytest.approx((2.5, 3.0))  # ends in the spacer
+    assert w.span_to_source(2.1, 2.2) == pytest.approx((3.0, 3.0))  # inside, nearer before
+    assert w.span_to_source(2.35, 2.45) == pytest.approx((10.0, 10.0))  # nearer after
+    assert w.span_to_source(1.5, 3.0) == pytest.approx((2.5, 3.0))  # across: most is before
+    assert w.span_to_source(1.8, 4.0) == pytest.approx((10.0, 11.5))  # across: most is after
+    assert w.span_to_source(0.5, 1.0) == pytest.approx((1.5, 2.0))
+
+
 def test_a_full_window_starts_a_new_one():
     windows = pack(
         [(0.0, 20.0), (30.0, 40.0), (50.0, 55.0)], max_window_s=29.0, spacer_s=0.4, pad_s=0.0

@@ -52,6 +52,37 @@ class Window:
         offset = min(max(t - best.dst_start_s, 0.0), best.src_end_s - best.src_start_s)
         return best.src_start_s + offset
 
+    def span_to_source(self, start: float, end: float) -> tuple[float, float]:
+        """Map a word's ``(start, end)`` in the window to the original channel.
+
+        A word that starts in a spacer starts with the piece after it, and one that ends in a
+        spacer ends with the piece before it (Whisper's word edges spill into the silence
+        between pieces; snapping a start back to the piece before moved an agent's one-word
+        reply, "Tidak.", into the caller's speech). A word wholly inside a spacer goes to the
+        nearer piece, and a word across a spacer to the piece holding most of it.
+        """
+        pieces = self.pieces
+        for before, after in zip(pieces, pieces[1:], strict=False):
+            lo, hi = before.dst_end_s, after.dst_start_s
+            start_in = lo < start < hi
+            end_in = lo < end < hi
+            if start_in and end_in:  # wholly in this spacer
+                if (start + end) / 2 - lo <= hi - (start + end) / 2:
+                    return before.src_end_s, before.src_end_s
+                return after.src_start_s, after.src_start_s
+            if start_in:
+                start = hi
+            if end_in:
+                end = lo
+        # a word across a spacer lies in two speech regions: keep it in the one holding
+        # most of it (Whisper stretched a last word over the pause into the next region)
+        shares = [min(end, p.dst_end_s) - max(start, p.dst_start_s) for p in pieces]
+        if sum(x > 0 for x in shares) > 1:
+            p = pieces[int(np.argmax(shares))]
+            start, end = max(start, p.dst_start_s), min(end, p.dst_end_s)
+        a, b = self.to_source(start), self.to_source(end)
+        return a, max(a, b)
+
 
 def pad_regions(regions, pad_s: float = PAD_S) -> list[tuple[float, float]]:
     """Widen each ``(start_s, end_s)`` region by up to ``pad_s`` on both sides.

@@ -148,16 +148,11 @@ def transcribe_windows(fw: FasterWhisper, channels, regions, language: str, opti
     segments: list[Segment] = []
     for (ch, window, _), result in zip(jobs, decoded, strict=True):
         for seg in result:
-            words = [
-                Word(
-                    text=w["word"].strip(),
-                    start_s=window.to_source(w["start"]),
-                    end_s=window.to_source(w["end"]),
-                    probability=float(w["probability"]),
-                )
-                for w in (seg.get("words") or [])
-                if w["word"].strip()
-            ]
+            words = []
+            for w in seg.get("words") or []:
+                if w["word"].strip():
+                    start_s, end_s = window.span_to_source(w["start"], w["end"])
+                    words.append(Word(w["word"].strip(), start_s, end_s, float(w["probability"])))
             text = seg["text"].strip()
             if not text:
                 continue

@@ -105,7 +105,7 @@ def _shift(segments: list[Segment], window) -> list[Segment]:
     """Map the times of segments decoded from a packed window back to the channel."""
     for seg in segments:
         for w in seg.words:
-            w.start_s, w.end_s = window.to_source(w.start_s), window.to_source(w.end_s)
+            w.start_s, w.end_s = window.span_to_source(w.start_s, w.end_s)
         seg.start_s = seg.words[0].start_s if seg.words else window.to_source(seg.start_s)
         seg.end_s = seg.words[-1].end_s if seg.words else window.to_source(seg.end_s)
     return segments
