@@ -123,7 +123,7 @@ def decode_windows(fw: FasterWhisper, audios, language: str, options) -> list[li
     for start in range(0, len(audios), options.batch_size):
         batch = audios[start : start + options.batch_size]
         durations = [len(a) / 16000 for a in batch]
-        n_frames = 2 * audio_context(durations)
+        n_frames = 2 * audio_context(durations, model_name=fw.name)
         features = np.stack(
             [pad_or_trim(fw.model.feature_extractor(a)[..., :-1], n_frames) for a in batch]
         )
