@@ -97,3 +97,55 @@ def test_spectral_clustering_separates_two_groups():
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     labels = diarize.spectral_labels(x, 2)
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
+
+
+def _voice(f0_hz: float, seconds: float, sr: int = 16000) -> np.ndarray:
+    """A buzzy vowel-like tone: harmonics of ``f0_hz`` with falling amplitude."""
+    t = np.arange(int(seconds * sr)) / sr
+    y = sum(np.sin(2 * np.pi * k * f0_hz * t) / k for k in range(1, 12))
+    return (0.1 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def _frames_and_regions(parts, sr=16000):
+    """Lay out (f0_hz, seconds, label) parts with 0.4 s pauses; frames labelled by ``label``."""
+    from callscan.vad import Region
+
+    pieces, regions, labels = [], [], []
+    t = 0.0
+    for f0, seconds, label in parts:
+        pieces += [_voice(f0, seconds, sr), np.zeros(int(0.4 * sr), np.float32)]
+        regions.append(Region(round(t, 3), round(t + seconds, 3)))
+        labels.append((t, t + seconds, label))
+        t += seconds + 0.4
+    y = np.concatenate(pieces)
+    frames = np.full(int(np.ceil(len(y) / sr / diarize.FRAME_S)), -1)
+    for a, b, label in labels:
+        frames[int(a / diarize.FRAME_S) : int(np.ceil(b / diarize.FRAME_S))] = label
+    return y, regions, frames
+
+
+def test_a_short_reply_goes_to_the_speaker_whose_pitch_it_has():
+    # speaker 0 at 95 Hz, speaker 1 at 125 Hz (4.8 semitones apart, as on the Indonesian
+    # samples); a 0.5 s reply at 93 Hz was labelled speaker 1 by its neighbours' windows
+    parts = [(95, 3.0, 0), (125, 3.0, 1), (93, 0.5, 1), (95, 3.0, 0), (125, 3.0, 1)]
+    y, regions, frames = _frames_and_regions(parts)
+    diarize.relabel_short_by_pitch(frames, y, regions, diarize.DiarizeOptions())
+    reply = regions[2]
+    i, j = int(reply.start_s / diarize.FRAME_S) + 1, int(reply.end_s / diarize.FRAME_S) - 1
+    assert set(frames[i:j].tolist()) == {0}
+    long_turn = regions[1]
+    k = int((long_turn.start_s + 1.0) / diarize.FRAME_S)
+    assert frames[k] == 1  # long regions are never touched
+
+
+def test_pitch_check_leaves_close_voices_and_octave_errors_alone():
+    close = [(100, 3.0, 0), (110, 3.0, 1), (100, 0.5, 1), (100, 3.0, 0), (110, 3.0, 1)]
+    y, regions, frames = _frames_and_regions(close)  # 1.65 semitones apart: not separable
+    before = frames.copy()
+    diarize.relabel_short_by_pitch(frames, y, regions, diarize.DiarizeOptions())
+    assert np.array_equal(frames, before)
+    octave = [(100, 3.0, 0), (200, 3.0, 1), (400, 0.5, 0), (100, 3.0, 0), (200, 3.0, 1)]
+    y, regions, frames = _frames_and_regions(octave)  # 400 Hz is nobody's voice
+    before = frames.copy()
+    diarize.relabel_short_by_pitch(frames, y, regions, diarize.DiarizeOptions())
+    assert np.array_equal(frames, before)
