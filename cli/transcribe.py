@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from callscan.cli.analyze import Engine
 from callscan.cli.common import library_errors, progress_hook, write_output
 from callscan.cli.speaker_options import (
     AgentChannel,
@@ -42,8 +43,12 @@ def transcribe(
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     beam_size: Annotated[
-        int | None, typer.Option("--beam-size", help="Beam search width (default: greedy).")
+        int | None,
+        typer.Option("--beam-size", help="Beam search width (default: greedy; faster-whisper: 5)."),
     ] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="ASR engine: openai-whisper, or faster-whisper (extra).")
+    ] = Engine.openai_whisper,
     threads: Threads = 0,
     max_duration: Annotated[
         float, typer.Option("--max-duration", help="Refuse files longer than this (hours).")
@@ -68,6 +73,7 @@ def _run(
     fmt,
     output,
     beam_size,
+    engine,
     threads,
     max_duration,
     agent_channel,
@@ -89,11 +95,17 @@ def _run(
         languages=parse_languages(languages),
         beam_size=beam_size,
         threads=threads,
+        engine=engine.value,
     )
     speakers = speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern)
     recording = audio_mod.load(str(call), max_duration_s=max_duration * 3600.0)
     check_options(recording, speakers)
-    whisper_model = asr.load_model(model, model_path=str(model_path) if model_path else None)
+    whisper_model = asr.load_model(
+        model,
+        model_path=str(model_path) if model_path else None,
+        engine=engine.value,
+        threads=threads,
+    )
     progress, hook = progress_hook()
     with progress:
         transcript, result = process_recording(

@@ -23,6 +23,16 @@ def test_transcribe_json_to_file(data_dir, tmp_path):
     assert set(word) == {"text", "start_s", "end_s", "probability"}
 
 
+def test_transcribe_with_the_faster_whisper_engine(data_dir, tmp_path):
+    out = tmp_path / "jfk.json"
+    args = ["transcribe", str(data_dir / "fw_jfk.flac"), "--engine", "faster-whisper"]
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["engine"] == "faster-whisper" and data["language"] == "en"
+    assert "ask not what your country" in " ".join(s["text"] for s in data["segments"]).lower()
+
+
 def test_transcribe_stereo_srt_and_vtt_label_roles(data_dir, tmp_path):
     wav = str(data_dir / "fw_stereo_diarization.wav")
     args = ["transcribe", wav, "--language", "en", "--agent-channel", "right"]
