@@ -68,6 +68,36 @@ def language_probs(fw: FasterWhisper, excerpt: np.ndarray) -> dict[str, float]:
     return {token[2:-2]: float(p) for token, p in pairs}
 
 
+def check_logprobs(fw: FasterWhisper, excerpts, codes, max_tokens: int) -> dict[str, list[float]]:
+    """Per language code, the mean token log-probability of each excerpt decoded (greedy, at
+    most ``max_tokens`` tokens, no timestamps) forced to that language, as
+    :func:`callscan.asr.language.decode_check` needs it."""
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+
+    features = np.stack(
+        [pad_or_trim(fw.model.feature_extractor(e)[..., :-1]) for e in excerpts]
+    ).astype(np.float32)
+    encoded = fw.model.encode(features)
+    out = {}
+    for code in codes:
+        tokenizer = Tokenizer(fw.model.hf_tokenizer, True, task="transcribe", language=code)
+        prompt = fw.model.get_prompt(tokenizer, [], without_timestamps=True)
+        results = fw.model.model.generate(
+            encoded,
+            [prompt] * len(excerpts),
+            beam_size=1,
+            max_length=len(prompt) + max_tokens,
+            return_scores=True,
+        )
+        scores = []
+        for r in results:  # as faster-whisper's own avg_logprob (length penalty 1)
+            n = len(r.sequences_ids[0])
+            scores.append(r.scores[0] * n / (n + 1))
+        out[code] = scores
+    return out
+
+
 def _options(tokenizer, options):
     """faster-whisper's options for its batched decode (as its pipeline sets them)."""
     from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens

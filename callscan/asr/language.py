@@ -117,10 +117,40 @@ def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...
     if weights == 0:
         return languages[0], 0.0, {}
     probs = {code: v / weights for code, v in totals.items()}
-    if not isinstance(model, FasterWhisper) and max(probs.values()) < CHECK_BELOW:
+    if max(probs.values()) < CHECK_BELOW:
         probs = decode_check(model, channels, probs, sr=sr)
     best = max(probs, key=probs.get)
     return best, probs[best], probs
+
+
+def _whisper_logprobs(model, excerpts, codes, max_tokens: int) -> dict[str, list[float]]:
+    """Per language code, openai-whisper's mean token log-probability on each excerpt."""
+    import torch
+    import whisper
+
+    from callscan.asr.batched import _TrimmedModel
+
+    mels = torch.stack(
+        [
+            whisper.log_mel_spectrogram(
+                torch.from_numpy(np.ascontiguousarray(e)), model.dims.n_mels, padding=480000
+            )[:, :3000]
+            for e in excerpts
+        ]
+    ).to(model.device)
+    # the whole 30 s input here: with the 15 s encoder input, forced English read as well as
+    # Indonesian on a synthetic Indonesian call
+    trimmed = _TrimmedModel(model, model.dims.n_audio_ctx)
+    out = {}
+    with torch.no_grad():
+        features = trimmed.encode(mels)
+        for code in codes:
+            options = whisper.DecodingOptions(
+                language=code, without_timestamps=True, fp16=False, sample_len=max_tokens
+            )
+            results, _ = trimmed.decode(features, options)
+            out[code] = [r.avg_logprob for r in results]
+    return out
 
 
 def decode_check(model, channels, probs: dict[str, float], *, sr: int) -> dict[str, float]:
@@ -138,10 +168,7 @@ def decode_check(model, channels, probs: dict[str, float], *, sr: int) -> dict[s
     (:mod:`callscan.asr.guards`): on a 5-minute stereo call the check took 12.6 s decoding
     up to 224 tokens per channel and language, one at a time.
     """
-    import torch
-    import whisper
-
-    from callscan.asr.batched import _TrimmedModel
+    from callscan.asr.faster_engine import FasterWhisper, check_logprobs
 
     top = sorted(probs, key=probs.get, reverse=True)[:2]
     excerpts = [speech_excerpt(y, sr, max_s=CHECK_WINDOW_S) for y in channels]
@@ -149,26 +176,10 @@ def decode_check(model, channels, probs: dict[str, float], *, sr: int) -> dict[s
     total_s = sum(e.size for e in excerpts) / sr
     logprob = dict.fromkeys(top, 0.0)
     if excerpts:
-        mels = torch.stack(
-            [
-                whisper.log_mel_spectrogram(
-                    torch.from_numpy(np.ascontiguousarray(e)), model.dims.n_mels, padding=480000
-                )[:, :3000]
-                for e in excerpts
-            ]
-        ).to(model.device)
-        # the whole 30 s input here: with the 15 s encoder input, forced English read as well
-        # as Indonesian on a synthetic Indonesian call
-        trimmed = _TrimmedModel(model, model.dims.n_audio_ctx)
-        with torch.no_grad():
-            features = trimmed.encode(mels)
-            for code in top:
-                options = whisper.DecodingOptions(
-                    language=code, without_timestamps=True, fp16=False, sample_len=CHECK_TOKENS
-                )
-                results, _ = trimmed.decode(features, options)
-                for e, r in zip(excerpts, results, strict=True):
-                    logprob[code] += e.size / sr * r.avg_logprob  # weighted by its speech
+        scorer = check_logprobs if isinstance(model, FasterWhisper) else _whisper_logprobs
+        for code, per_excerpt in scorer(model, excerpts, top, CHECK_TOKENS).items():
+            for e, lp in zip(excerpts, per_excerpt, strict=True):
+                logprob[code] += e.size / sr * lp  # weighted by its speech
     if total_s == 0:
         return probs
     logprob = {code: lp / total_s for code, lp in logprob.items()}
