@@ -9,21 +9,12 @@ transcript (sample.stm); sequential whole-file decoding loops there (about 0.59 
 from __future__ import annotations
 
 import pytest
+from references import JFK, LEFT, RIGHT
 
 from callscan import asr
 from callscan.audio import load
 from callscan.pipeline import process_recording
 from callscan.wer import wer
-
-JFK = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
-LEFT = (
-    "He began a confused complaint against the wizard, "
-    "who had vanished behind the curtain on the left."
-)
-RIGHT = "The horizon seems extremely distant."
 
 
 @pytest.fixture(scope="module")

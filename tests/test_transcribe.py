@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from references import JFK, LEFT, RIGHT
 
 from callscan import asr
 from callscan.audio import load
 from callscan.wer import wer
-
-JFK = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
-LEFT = (
-    "He began a confused complaint against the wizard, "
-    "who had vanished behind the curtain on the left."
-)
-RIGHT = "The horizon seems extremely distant."
 
 
 @pytest.fixture(scope="module")

@@ -229,9 +229,8 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
     out: list[list[dict]] = []
     for start in range(0, len(audios), batch_size):
         batch = audios[start : start + batch_size]
-        n_ctx = audio_context(
-            [len(a) / 16000 for a in batch], model.dims.n_audio_ctx, options.model
-        )
+        durations = [len(a) / 16000 for a in batch]
+        n_ctx = audio_context(durations, model.dims.n_audio_ctx, options.model)
         trimmed = _TrimmedModel(model, n_ctx)
         mels = torch.stack(
             [
@@ -245,7 +244,6 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         ).to(model.device)
         with torch.no_grad():
             features = trimmed.encode(mels)  # the encoder, once per window
-            durations = [len(a) / 16000 for a in batch]
             results, guarded = trimmed.decode(
                 features, _decode_options(language, options, 0.0), durations
             )

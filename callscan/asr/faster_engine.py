@@ -14,9 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callscan.asr.chunking import pack, render
 from callscan.errors import CallscanError, ModelError
-from callscan.transcript import Segment, Word
 
 FW_COMPUTE_TYPE = "int8"  # CTranslate2 int8 weights on CPU (float16 on disk)
 FW_BEAM_SIZE = 5  # faster-whisper's own default: beam search is cheap in CTranslate2
@@ -69,17 +67,22 @@ def language_probs(fw: FasterWhisper, excerpt: np.ndarray) -> dict[str, float]:
     return {token[2:-2]: float(p) for token, p in pairs}
 
 
+def _features(fw: FasterWhisper, audios, n_frames: int = 3000) -> np.ndarray:
+    """Log-mel features of 16 kHz signals, padded or cut to ``n_frames`` (batch, mels, frames)."""
+    from faster_whisper.audio import pad_or_trim
+
+    return np.stack(
+        [pad_or_trim(fw.model.feature_extractor(a)[..., :-1], n_frames) for a in audios]
+    ).astype(np.float32)
+
+
 def check_logprobs(fw: FasterWhisper, excerpts, codes, max_tokens: int) -> dict[str, list[float]]:
     """Per language code, the mean token log-probability of each excerpt decoded (greedy, at
     most ``max_tokens`` tokens, no timestamps) forced to that language, as
     :func:`callscan.asr.language.decode_check` needs it."""
-    from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
 
-    features = np.stack(
-        [pad_or_trim(fw.model.feature_extractor(e)[..., :-1]) for e in excerpts]
-    ).astype(np.float32)
-    encoded = fw.model.encode(features)
+    encoded = fw.model.encode(_features(fw, excerpts))
     out = {}
     for code in codes:
         tokenizer = Tokenizer(fw.model.hf_tokenizer, True, task="transcribe", language=code)
@@ -133,31 +136,33 @@ def _options(tokenizer, options):
     )
 
 
-def decode_windows(fw: FasterWhisper, audios, language: str, options) -> list[list[dict]]:
+def decode_windows(
+    fw: FasterWhisper, audios, language: str, options, *, batch_size: int = 8
+) -> list[list[dict]]:
     """Decode packed windows in batches with faster-whisper's batched pipeline step.
 
     As on the default engine, the encoder reads 15 s (1500 mel frames) when every window of
     a batch fits in 15 s (CTranslate2 accepts inputs shorter than 30 s), else 30 s. Returns,
-    per window, segment dicts (``start``, ``end``, ``text``, ``words``, scores) with times
-    relative to the window. Text past the window's end (invented after the audio) is dropped.
+    per window, whisper-style segment dicts (as :func:`callscan.asr.batched.decode_windows`)
+    with times relative to the window. Text past the window's end (invented after the audio)
+    is dropped.
     """
-    from faster_whisper.audio import pad_or_trim
+    import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
 
     from callscan.asr.batched import audio_context
 
+    ctranslate2.set_random_seed(0)  # the same call gives the same transcript every time
     tokenizer = Tokenizer(
         fw.model.hf_tokenizer, fw.model.model.is_multilingual, task="transcribe", language=language
     )
     fw_options = _options(tokenizer, options)
     out: list[list[dict]] = []
-    for start in range(0, len(audios), options.batch_size):
-        batch = audios[start : start + options.batch_size]
+    for start in range(0, len(audios), batch_size):
+        batch = audios[start : start + batch_size]
         durations = [len(a) / 16000 for a in batch]
         n_frames = 2 * audio_context(durations, model_name=fw.name)
-        features = np.stack(
-            [pad_or_trim(fw.model.feature_extractor(a)[..., :-1], n_frames) for a in batch]
-        )
+        features = _features(fw, batch, n_frames)
         # the aligner reads ceil(duration) seconds of frames: never more than were encoded
         meta = [
             {"offset": 0.0, "duration": min(d, n_frames // 100), "segments": []} for d in durations
@@ -165,40 +170,8 @@ def decode_windows(fw: FasterWhisper, audios, language: str, options) -> list[li
         fw.pipeline.last_speech_timestamp = 0.0
         results = fw.pipeline.forward(features, tokenizer, meta, fw_options)
         for duration, segments in zip(durations, results, strict=True):
-            out.append([seg for seg in segments if seg["start"] < duration - 0.05])
-    return out
-
-
-def transcribe_windows(fw: FasterWhisper, channels, regions, language: str, options):
-    """Decode every channel's packed speech windows, all channels' windows batched together."""
-    import ctranslate2
-
-    ctranslate2.set_random_seed(0)
-    jobs = [(ch, w, render(w, y, 16000)) for ch, y in channels for w in pack(regions[ch])]
-    decoded = decode_windows(fw, [a for _, _, a in jobs], language, options)
-    segments: list[Segment] = []
-    for (ch, window, _), result in zip(jobs, decoded, strict=True):
-        for seg in result:
-            words = []
-            for w in seg.get("words") or []:
-                if w["word"].strip():
-                    start_s, end_s = window.span_to_source(w["start"], w["end"])
-                    words.append(Word(w["word"].strip(), start_s, end_s, float(w["probability"])))
-            text = seg["text"].strip()
-            if not text:
-                continue
-            segments.append(
-                Segment(
-                    id=0,
-                    channel=ch,
-                    start_s=words[0].start_s if words else window.to_source(seg["start"]),
-                    end_s=words[-1].end_s if words else window.to_source(seg["end"]),
-                    text=text,
-                    words=words,
-                    avg_logprob=float(seg["avg_logprob"]),
-                    no_speech_prob=float(seg["no_speech_prob"]),
-                    compression_ratio=float(seg["compression_ratio"]),
-                    temperature=0.0,
-                )
+            # one decode per window, no fallback: temperature 0
+            out.append(
+                [dict(seg, temperature=0.0) for seg in segments if seg["start"] < duration - 0.05]
             )
-    return segments
+    return out

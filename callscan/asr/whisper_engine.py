@@ -115,10 +115,14 @@ def transcribe_regions(model, channels, regions, language: str, options) -> list
     """Transcribe only the speech ``regions`` of each channel.
 
     The regions of every channel are packed into Whisper windows, and all windows of all
-    channels are decoded together in batches of ``options.batch_size``.
+    channels are decoded together in batches of ``options.batch_size``, by openai-whisper
+    (:mod:`callscan.asr.batched`) or faster-whisper (:mod:`callscan.asr.faster_engine`).
     """
-    from callscan.asr.batched import decode_windows
+    from callscan.asr import batched, faster_engine
     from callscan.asr.chunking import pack, render
+
+    fast = isinstance(model, faster_engine.FasterWhisper)
+    decode_windows = faster_engine.decode_windows if fast else batched.decode_windows
 
     jobs = [(ch, w) for ch, y in channels for w in pack(regions[ch])]
     ys = dict(channels)
@@ -138,7 +142,7 @@ def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Trans
     """
     import torch
 
-    from callscan.asr.faster_engine import FasterWhisper, transcribe_windows
+    from callscan.asr.faster_engine import FasterWhisper
 
     if audio.sr != 16000:
         raise CallscanError(f"Whisper needs 16 kHz audio, got {audio.sr} Hz")
@@ -155,7 +159,7 @@ def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Trans
         if isinstance(model, FasterWhisper):
             if regions is None:  # the whole of each channel, in windows
                 regions = [[(0.0, audio.duration_s)]] * audio.n_channels
-            segments = transcribe_windows(model, pairs, regions, language, options)
+            segments = transcribe_regions(model, pairs, regions, language, options)
             engine = "faster-whisper"
         elif regions is not None:
             segments = transcribe_regions(model, pairs, regions, language, options)
