@@ -47,10 +47,11 @@ def main() -> None:
     ap.add_argument("--engine", default="openai-whisper")
     args = ap.parse_args()
 
+    import callscan.audio.vad as vad_mod
     import callscan.pipeline as pipeline
-    import callscan.speakers as speakers_mod
-    import callscan.vad as vad_mod
-    from callscan import asr, audio, report
+    import callscan.speakers.assign as speakers_mod
+    from callscan import asr, report
+    from callscan.audio import decode as audio
     from callscan.pipeline import AnalyzeOptions
 
     times: dict[str, float] = {}

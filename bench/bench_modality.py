@@ -1,4 +1,4 @@
-"""Speed of the whole modality stage (callscan.modality.detect) on a synthetic batch.
+"""Speed of the whole modality stage (callscan.analysis.modality.detect) on a synthetic batch.
 
 The batch repeats the labelled calls in tests/data/modality/ (every split) as written, so
 the stem/lemma caches warm up as on a real day of calls with a shared vocabulary. The
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from callscan.analysis.modality import ModalityOptions, detect, load_lexicon
 from callscan.conversation import parse_text
-from callscan.modality import ModalityOptions, detect, load_lexicon
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "modality"
 

@@ -65,8 +65,8 @@ def _telephone(y):
 
 
 def cost_table(clips) -> list[str]:
-    from callscan.audio import from_array
-    from callscan.opening import score_opening
+    from callscan.analysis.opening.score import score_opening
+    from callscan.audio.decode import from_array
 
     rows = [
         "| clip | F0 | SNR | loudness | content | total | tone | clarity |",
@@ -107,7 +107,7 @@ def _agreement(f_a, f_b, n):
 def tracker_table(clips) -> list[str]:
     import librosa
 
-    from callscan import prosody
+    from callscan.audio import prosody
 
     rows = [
         "| clip | pyin CPU s | pyin spread st | yin+voicing CPU s | yin spread st | median abs diff (cents) | within 50 cents | voicing agreement |",

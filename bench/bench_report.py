@@ -72,7 +72,7 @@ def _turns(minutes: float):
 
 def _signal(turns, duration_s: float, seed: int = 0):
     """Stereo test signal: a gliding harmonic 'voice' under each party's turns, faint noise."""
-    from callscan.audio import from_array
+    from callscan.audio.decode import from_array
 
     rng = np.random.default_rng(seed)
     n = int(duration_s * SR)
@@ -90,11 +90,11 @@ def _signal(turns, duration_s: float, seed: int = 0):
 
 def synthetic_report(minutes: float = 5.0) -> dict:
     """A complete report dictionary of a synthetic ``minutes``-long stereo call."""
+    from callscan.analysis.opening.plot import opening_plot
+    from callscan.analysis.opening.score import OpeningOptions, score_opening
     from callscan.conversation import Conversation
-    from callscan.metrics import TalkMetricsOptions, talk_metrics
-    from callscan.opening import OpeningOptions, score_opening
     from callscan.pipeline import AnalyzeOptions, analyze_conversation
-    from callscan.report_plot import opening_plot
+    from callscan.speakers.metrics import TalkMetricsOptions, talk_metrics
 
     turns, duration = _turns(minutes)
     conv = Conversation(turns=turns, language="en", source="synthetic_5min.wav")

@@ -38,7 +38,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from callscan import audio, diarize, vad
+    from callscan.audio import decode as audio
+    from callscan.audio import vad
+    from callscan.speakers import diarize
 
     clip = audio.load(DATA / "sample.wav").mono()
     n = int(args.minutes * 60 * SR)

@@ -49,7 +49,7 @@ quantize = quantize == "1"; threads = int(threads)
 import torch
 torch.set_num_threads(threads)
 from callscan import asr
-from callscan.audio import load
+from callscan.audio.decode import load
 t0 = time.perf_counter()
 rec = load(path)
 if kind == "plain":
@@ -84,7 +84,7 @@ print(json.dumps({"load_s": load_s, "times_s": times, "audio_s": rec.duration_s,
 
 
 def reference_bench() -> str:
-    from callscan.wer import normalize  # noqa: F401  (checks the venv)
+    from callscan.asr.wer import normalize  # noqa: F401  (checks the venv)
 
     stm = (ROOT / "tests" / "data" / "sample.stm").read_text().splitlines()
     parts = [line.split(None, 5)[-1] for line in stm if line.strip()]
@@ -111,7 +111,7 @@ def run(name: str, model: str, path: Path, threads: int, repeat: int = 1) -> dic
 
 
 def main() -> None:
-    from callscan.wer import wer
+    from callscan.asr.wer import wer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default=",".join(CONFIGS))

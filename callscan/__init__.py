@@ -3,9 +3,9 @@
 The library never prints and never imports typer or rich; heavy modules (torch, whisper,
 librosa) load only inside the functions that need them, so ``import callscan`` is instant.
 
-Stages (each a module): :mod:`callscan.audio` (decode, channels, 16 kHz),
+Stages (each a module): :mod:`callscan.audio.decode` (decode, channels, 16 kHz),
 :mod:`callscan.asr` (openai-whisper transcription, offline weights),
-:mod:`callscan.writers` (json/txt/srt/vtt).
+:mod:`callscan.asr.writers` (json/txt/srt/vtt).
 """
 
 import logging

@@ -14,7 +14,7 @@ from pathlib import Path
 from callscan import __version__
 from callscan.conversation import Conversation, is_transcript_path
 from callscan.conversation import load as load_conversation
-from callscan.speakers import SpeakersOptions
+from callscan.speakers.assign import SpeakersOptions
 
 logger = logging.getLogger("callscan")
 
@@ -45,20 +45,20 @@ def process_recording(
 
     Parameters
     ----------
-    recording : callscan.audio.Audio
+    recording : callscan.audio.decode.Audio
     model : whisper.model.Whisper
         Loaded once by the caller (:func:`callscan.asr.load_model`).
     asr_options : callscan.asr.TranscribeOptions
-    speakers_options : callscan.speakers.SpeakersOptions, optional
+    speakers_options : callscan.speakers.assign.SpeakersOptions, optional
 
     Returns
     -------
     transcript : callscan.transcript.Transcript
-    speakers : callscan.speakers.SpeakersResult
+    speakers : callscan.speakers.assign.SpeakersResult
     """
     from callscan import asr
-    from callscan.speakers import assign_speakers, check_options
-    from callscan.vad import load_vad, speech_regions
+    from callscan.audio.vad import load_vad, speech_regions
+    from callscan.speakers.assign import assign_speakers, check_options
 
     speakers_options = speakers_options or SpeakersOptions()
     check_options(recording, speakers_options)  # bad overrides fail before decoding
@@ -75,11 +75,11 @@ def process_recording(
 def conversation_from_audio(path: str, options: AnalyzeOptions, *, model=None, hook=None):
     """Transcribe a recording and separate the parties.
 
-    Returns the conversation, the :class:`callscan.speakers.SpeakersResult` and the decoded
+    Returns the conversation, the :class:`callscan.speakers.assign.SpeakersResult` and the decoded
     recording.
     """
     from callscan import asr
-    from callscan.audio import load
+    from callscan.audio.decode import load
 
     recording = load(path, max_duration_s=options.max_duration_s)
     if model is None:
@@ -99,7 +99,7 @@ def conversation_from_audio(path: str, options: AnalyzeOptions, *, model=None, h
 
 def score_opening_of(recording, conv: Conversation, speakers, options: AnalyzeOptions):
     """The agent's opening (tone, clarity, content) from the recording and its turns."""
-    from callscan.opening import OpeningOptions, score_opening
+    from callscan.analysis.opening.score import OpeningOptions, score_opening
 
     agent = speakers.roles.agent or ""
     agent_channel = int(agent[2:]) if speakers.mode == "stereo" and agent.startswith("ch") else None
@@ -120,8 +120,8 @@ def analyze_conversation(
 
     ``speakers`` and ``opening`` are the audio-only results, when the call was a recording.
     """
-    from callscan import modality, stages
-    from callscan.playbook import load_playbook
+    from callscan.analysis import modality, stages
+    from callscan.analysis.playbook import load_playbook
 
     options = options or AnalyzeOptions()
     if options.language not in ("", "auto"):
@@ -163,7 +163,7 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, *, model=No
     opening = score_opening_of(recording, conv, speakers, options)
     report = analyze_conversation(conv, options, speakers=speakers, opening=opening)
     if report["opening"] is not None:  # per-frame data for the report's opening plot
-        from callscan.report_plot import opening_plot
+        from callscan.analysis.opening.plot import opening_plot
 
         turns = report["conversation"]["turns"]
         report["opening"]["plot"] = opening_plot(recording, report["opening"], turns)

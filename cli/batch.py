@@ -87,7 +87,7 @@ def _run(
     call_type,
 ):
     from callscan import report as reports
-    from callscan.batch import run_batch
+    from callscan.qa.runner import run_batch
 
     options = analyze_options(
         language=language,

@@ -20,7 +20,7 @@ def validate(
     file: Annotated[Path, typer.Argument(help="Playbook YAML to check.")],
 ) -> None:
     """Validate a playbook: prints 'OK: FILE (N stages, M conduct rules)' or one error line."""
-    from callscan.playbook import validate_file
+    from callscan.analysis.playbook import validate_file
 
     pb = validate_file(file)
     typer.echo(f"OK: {file} ({pb.summary()})")

@@ -41,9 +41,9 @@ def rescore(
 @library_errors
 def _run(report: Path, playbook: Path | None, call_type: CallType, output: Path | None) -> None:
     from callscan import CallscanError
+    from callscan.analysis.playbook import load_playbook
+    from callscan.analysis.stages import StageOptions, check
     from callscan.conversation import load
-    from callscan.playbook import load_playbook
-    from callscan.stages import StageOptions, check
 
     conversation = load(report)
     pb = load_playbook(playbook, language=conversation.language)

@@ -49,8 +49,8 @@ AgentPattern = Annotated[
 
 
 def speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern):
-    """Build :class:`callscan.speakers.SpeakersOptions` from the shared flags."""
-    from callscan.speakers import SpeakersOptions
+    """Build :class:`callscan.speakers.assign.SpeakersOptions` from the shared flags."""
+    from callscan.speakers.assign import SpeakersOptions
 
     return SpeakersOptions(
         n_speakers=n_speakers,

@@ -65,10 +65,10 @@ def _run(
     from dataclasses import replace
 
     from callscan import asr
-    from callscan import audio as audio_mod
     from callscan.asr.language import parse_languages
+    from callscan.audio import decode as audio_mod
     from callscan.pipeline import process_recording
-    from callscan.speakers import check_options
+    from callscan.speakers.assign import check_options
 
     recording = audio_mod.load(str(call))
     options = speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern)

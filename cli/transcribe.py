@@ -83,11 +83,11 @@ def _run(
     agent_pattern,
 ):
     from callscan import asr
-    from callscan import audio as audio_mod
     from callscan.asr.language import parse_languages
+    from callscan.asr.writers import get_writer
+    from callscan.audio import decode as audio_mod
     from callscan.pipeline import process_recording
-    from callscan.speakers import check_options
-    from callscan.writers import get_writer
+    from callscan.speakers.assign import check_options
 
     options = asr.TranscribeOptions(
         model=str(model_path) if model_path else model,

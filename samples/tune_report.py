@@ -56,7 +56,7 @@ def transcribe(model, y, sr: int, language: str) -> str:
 
 
 def score(reference: str, hypothesis: str, language: str) -> dict:
-    from callscan.wer import edit_distance, normalize
+    from callscan.asr.wer import edit_distance, normalize
 
     ref, hyp = normalize(reference, language), normalize(hypothesis, language)
     errors = edit_distance(ref, hyp)
@@ -73,7 +73,7 @@ def measure(model, wav: Path, meta: dict) -> dict:
     result: dict = {
         "model": f"openai-whisper {MODEL}",
         "decode": {"language": lang, **SETTINGS, "torch_threads": 2},
-        "normalizer": "callscan.wer (whisper EnglishTextNormalizer / BasicTextNormalizer)",
+        "normalizer": "callscan.asr.wer (whisper EnglishTextNormalizer / BasicTextNormalizer)",
         "channels": {},
     }
     if meta["layout"]["channels"] == 1:

@@ -1,4 +1,4 @@
-"""callscan.audio on valid input: formats, rates, channels, resampling, memory, real clips."""
+"""callscan.audio.decode on valid input: formats, rates, channels, resampling, memory, real clips."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callscan import audio
-from callscan.audio import SAMPLE_RATE, Audio, AudioInfo, from_array, load, probe
+from callscan.audio import decode as audio
+from callscan.audio.decode import SAMPLE_RATE, Audio, AudioInfo, from_array, load, probe
 
 FREQS_HZ = (440.0, 1000.0)  # Hz, tone of channel 0 and channel 1: checks channel order
 AMPLITUDE = 0.5  # full scale

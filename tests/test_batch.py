@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from callscan import CallscanError
-from callscan.batch import MANIFEST, find_calls, read_manifest, run_batch
 from callscan.cli.app import app
 from callscan.pipeline import AnalyzeOptions
-from callscan.speakers import SpeakersOptions
+from callscan.qa.runner import MANIFEST, find_calls, read_manifest, run_batch
+from callscan.speakers.assign import SpeakersOptions
 
 PATTERN = r"(?P<agent>[A-Z]\d+)_(?P<call>\d+)"
 GOOD_ID = (

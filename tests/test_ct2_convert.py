@@ -15,7 +15,7 @@ from callscan.errors import ModelError
 def jfk_mel(data_dir):
     import whisper
 
-    from callscan.audio import load
+    from callscan.audio.decode import load
 
     y = load(str(data_dir / "fw_jfk.flac")).mono()
     mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(y)), 80)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from callscan import audio as audio_mod
-from callscan import diarize, vad
+from callscan.audio import decode as audio_mod
+from callscan.audio import vad
 from callscan.errors import CallscanError
+from callscan.speakers import diarize
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def _voice(f0_hz: float, seconds: float, sr: int = 16000) -> np.ndarray:
 
 def _frames_and_regions(parts, sr=16000):
     """Lay out (f0_hz, seconds, label) parts with 0.4 s pauses; frames labelled by ``label``."""
-    from callscan.vad import Region
+    from callscan.audio.vad import Region
 
     pieces, regions, labels = [], [], []
     t = 0.0

@@ -12,9 +12,9 @@ import pytest
 from references import JFK, LEFT, RIGHT
 
 from callscan import asr
-from callscan.audio import load
+from callscan.asr.wer import wer
+from callscan.audio.decode import load
 from callscan.pipeline import process_recording
-from callscan.wer import wer
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""callscan.audio on bad and odd input: exact one-line AudioError messages, salvage, ffmpeg.
+"""callscan.audio.decode on bad and odd input: exact one-line AudioError messages, salvage, ffmpeg.
 
 Every bad file is generated in ``tmp_path``. ffmpeg is switched off by default (an autouse
 fixture), so the results do not depend on what the machine has installed; the ffmpeg path is
@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callscan import audio
-from callscan.audio import load, probe
+from callscan.audio import decode as audio
+from callscan.audio.decode import load, probe
 from callscan.errors import AudioError, CallscanError
 
 REAL_FIND_FFMPEG = audio.find_ffmpeg  # before the autouse fixture replaces it

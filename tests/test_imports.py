@@ -7,9 +7,9 @@ import sys
 
 CHECK = """
 import sys
-import callscan, callscan.asr, callscan.writers, callscan.transcript, callscan.resources
-import callscan.audio, callscan.wer, callscan.conversation, callscan.pipeline
-import callscan.modality, callscan.stages, callscan.playbook
+import callscan, callscan.asr, callscan.asr.writers, callscan.transcript, callscan.resources
+import callscan.audio.decode, callscan.asr.wer, callscan.conversation, callscan.pipeline
+import callscan.analysis.modality, callscan.analysis.stages, callscan.analysis.playbook
 bad = sorted(m for m in ("typer", "rich", "click", "torch", "whisper") if m in sys.modules)
 print(",".join(bad))
 """
@@ -21,7 +21,7 @@ def test_library_imports_no_cli_and_no_torch():
 
 
 def test_library_never_prints(capsys, data_dir):
-    from callscan.audio import load
+    from callscan.audio.decode import load
 
     load(str(data_dir / "fw_jfk.flac"))
     captured = capsys.readouterr()

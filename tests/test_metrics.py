@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callscan.conversation import Turn
-from callscan.metrics import TalkMetricsOptions, count_syllables, talk_metrics
+from callscan.speakers.metrics import TalkMetricsOptions, count_syllables, talk_metrics
 
 
 def turn(role, start, end, text="kata kata kata"):

@@ -1,4 +1,4 @@
-"""callscan.modality: the caller's sensory modality (issue 6).
+"""callscan.analysis.modality: the caller's sensory modality (issue 6).
 
 Accuracy tests run on the labelled set in tests/data/modality/ (caller turns and whole calls per
 language; splits: dev = used while writing the lexicon, test = written with dev and mostly
@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from callscan.conversation import Conversation, Turn, parse_text
-from callscan.errors import ConfigError
-from callscan.modality import (
+from callscan.analysis.modality import (
     MODALITIES,
     ModalityOptions,
     ModalityResult,
     detect,
     load_lexicon,
 )
+from callscan.conversation import Conversation, Turn, parse_text
+from callscan.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "modality"

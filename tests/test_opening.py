@@ -1,4 +1,4 @@
-"""The first 20 seconds: tone, clarity and content of the agent's opening (callscan.opening).
+"""The first 20 seconds: tone, clarity and content of the agent's opening (callscan.analysis.opening.score).
 
 The clips in tests/data/opening/ are espeak-ng openings (make_openings.py there): the same four
 sentences read with a lively and a monotone pitch range. Conversations are built by hand from
@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callscan import prosody
-from callscan.audio import from_array
+from callscan.analysis.opening.profile import load_profile
+from callscan.analysis.opening.score import OpeningOptions, score_opening
+from callscan.audio import prosody
+from callscan.audio.decode import from_array
 from callscan.conversation import Conversation, Turn
 from callscan.errors import ConfigError
-from callscan.opening import OpeningOptions, score_opening
-from callscan.opening_profile import load_profile
 from callscan.transcript import Word
 
 SR = 16000
@@ -361,7 +361,7 @@ def test_bad_profile_names_file_and_key(tmp_path, patch, message):
 def _sample(samples_dir, name):
     wav, side = samples_dir / f"{name}.wav", samples_dir / f"{name}.json"
     assert wav.is_file() and side.is_file(), f"bundled sample {name} is missing"
-    from callscan.audio import load
+    from callscan.audio.decode import load
 
     meta = json.loads(side.read_text())
     turns = [

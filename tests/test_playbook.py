@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from callscan.analysis.playbook import load_playbook, validate_file
+from callscan.analysis.stages import check
 from callscan.conversation import parse_text
 from callscan.errors import ConfigError
-from callscan.playbook import load_playbook, validate_file
-from callscan.stages import check
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 

@@ -16,9 +16,9 @@ import soundfile as sf
 from callscan import report as reports
 from callscan.conversation import parse_text
 from callscan.pipeline import AnalyzeOptions, analyze, analyze_conversation
-from callscan.report_data import clock, highlight_spans
-from callscan.report_md import md_escape, render_md
-from callscan.report_tips import N_TIPS, top_tips
+from callscan.report.data import clock, highlight_spans
+from callscan.report.md import md_escape, render_md
+from callscan.report.tips import N_TIPS, top_tips
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
@@ -52,7 +52,7 @@ def load_bench():
 @pytest.fixture(scope="module")
 def stereo_report(data_dir, base_model) -> dict:
     options = AnalyzeOptions(language="en")
-    from callscan.speakers import SpeakersOptions
+    from callscan.speakers.assign import SpeakersOptions
 
     options = AnalyzeOptions(language="en", speakers=SpeakersOptions(agent_channel=0))
     return analyze(data_dir / "fw_stereo_diarization.wav", options, model=base_model)

@@ -89,10 +89,10 @@ def test_agent_page_in_browser(tmp_path):
 
 
 def test_recording_page_with_embedded_audio(data_dir, tmp_path):
-    from callscan.audio import load
+    from callscan.analysis.opening.plot import opening_plot
+    from callscan.analysis.opening.score import score_opening
+    from callscan.audio.decode import load
     from callscan.conversation import Turn
-    from callscan.opening import score_opening
-    from callscan.report_plot import opening_plot
 
     wav = data_dir / "fw_stereo_diarization.wav"
     recording = load(str(wav))

@@ -6,7 +6,7 @@ import pytest
 
 from callscan.conversation import Turn
 from callscan.errors import ConfigError
-from callscan.roles import RoleOptions, decide_roles, load_cues
+from callscan.speakers.roles import RoleOptions, decide_roles, load_cues
 
 
 def turns(*lines):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from callscan.wer import wer
+from callscan.asr.wer import wer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NAMES = sorted(p.stem for p in (ROOT / "samples").glob("*.json"))

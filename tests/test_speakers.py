@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from callscan import audio as audio_mod
-from callscan import diarize, vad
+from callscan.audio import decode as audio_mod
+from callscan.audio import vad
 from callscan.errors import CallscanError
-from callscan.speakers import SpeakersOptions, assign_speakers, file_metadata
+from callscan.speakers import diarize
+from callscan.speakers.assign import SpeakersOptions, assign_speakers, file_metadata
 from callscan.transcript import Segment, Transcript, Word
 
 SR = 16000
@@ -227,7 +228,7 @@ def test_file_metadata():
 
 
 def test_turn_edges_follow_speech_whisper_left_without_words():
-    from callscan.speakers import build_turns
+    from callscan.speakers.assign import build_turns
 
     def word(text, a, b):
         return Word(text=text, start_s=a, end_s=b, probability=0.9)

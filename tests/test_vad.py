@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from callscan import audio as audio_mod
-from callscan import vad
+from callscan.audio import decode as audio_mod
+from callscan.audio import vad
 
 SR = 16000
 BLEED_DB = -25.0  # the other party's level in a channel, as phone lines leak it
@@ -113,7 +113,7 @@ def test_hold_music_tones_and_silence_are_not_speech(vad_model):
 
 
 def test_real_speech_is_found(data_dir, vad_model):
-    from callscan.diarize import read_rttm
+    from callscan.speakers.diarize import read_rttm
 
     regions = vad.speech_regions(audio_mod.load(data_dir / "sample.wav"), model=vad_model)[0]
     reference = [vad.Region(a, b) for a, b, _ in read_rttm(data_dir / "sample.rttm")]

@@ -2,7 +2,8 @@
 
 Typical use (models are loaded once and passed in, as in openai-whisper)::
 
-    from callscan import audio, asr
+    from callscan import asr
+    from callscan.audio import decode as audio
     model = asr.load_model("base")
     result = asr.transcribe(model, audio.load("call.wav"), asr.TranscribeOptions(language="id"))
 """
@@ -69,7 +70,7 @@ def load_model(
 
 
 def transcribe(model, audio, options: TranscribeOptions | None = None, *, regions=None, hook=None):
-    """Transcribe every channel of ``audio`` (a :class:`callscan.audio.Audio`).
+    """Transcribe every channel of ``audio`` (a :class:`callscan.audio.decode.Audio`).
 
     ``regions`` (optional): per channel, the speech regions ``[(start_s, end_s), ...]`` to
     decode; silence between them is never decoded. Returns a

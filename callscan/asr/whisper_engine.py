@@ -138,7 +138,7 @@ def transcribe_audio(model, audio, options, *, regions=None, hook=None) -> Trans
     """Transcribe every channel of ``audio`` separately and merge the segments in time order.
 
     ``regions``, when given, holds each channel's speech regions ``[(start_s, end_s), ...]``
-    (from :func:`callscan.vad.speech_regions`); only those are decoded.
+    (from :func:`callscan.audio.vad.speech_regions`); only those are decoded.
     """
     import torch
 

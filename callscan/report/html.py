@@ -15,10 +15,10 @@ import os
 from functools import lru_cache
 from html import escape
 
-from callscan import report_data as rd
-from callscan.report_data import Labels, clock, fmt_num, fmt_range
-from callscan.report_svg import opening_plot_svg, timeline_svg
-from callscan.report_tips import all_tips, top_tips
+from callscan.report import data as rd
+from callscan.report.data import Labels, clock, fmt_num, fmt_range
+from callscan.report.svg import opening_plot_svg, timeline_svg
+from callscan.report.tips import all_tips, top_tips
 from callscan.resources import data_path
 
 ASSETS = ("report_assets/report.css", "report_assets/report.js")

@@ -9,7 +9,7 @@ conversation, so :func:`render` can redraw any page from a stored report without
     html = report.render(data, "html", report.ReportOptions(audience="agent"))
 
 Renderers (a registry, like the transcript writers): ``json``, ``html``
-(:mod:`callscan.report_html`), ``md`` (:mod:`callscan.report_md`).
+(:mod:`callscan.report.html`), ``md`` (:mod:`callscan.report.md`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from callscan.errors import CallscanError
-from callscan.report_data import clock, duration_s, overall, roles
+from callscan.report.data import clock, duration_s, overall, roles
 
 SCHEMA_FILE = "report.schema.json"  # in callscan.models
 FORMATS = ("json", "html", "md")  # what render() and write_reports() produce
@@ -101,14 +101,14 @@ def render_json(report: dict, options: ReportOptions | None = None) -> str:
 
 
 def _render_html(report: dict, options: ReportOptions | None = None) -> str:
-    from callscan.report_html import render_html
+    from callscan.report.html import render_html
 
     options = options or ReportOptions()
     return render_html(report, audience=options.audience, audio_uri=options.audio_uri)
 
 
 def _render_md(report: dict, options: ReportOptions | None = None) -> str:
-    from callscan.report_md import render_md
+    from callscan.report.md import render_md
 
     return render_md(report, audience=(options or ReportOptions()).audience)
 
@@ -174,7 +174,7 @@ def audio_data_uri(
 ) -> str:
     """The call's audio as a ``data:audio/flac;base64,...`` URI for the HTML player.
 
-    Decoded with :func:`callscan.audio.load`, mixed to mono, resampled to ``sr`` and encoded as
+    Decoded with :func:`callscan.audio.decode.load`, mixed to mono, resampled to ``sr`` and encoded as
     16-bit FLAC (about 1 MB per minute at 16 kHz; base64 adds a third).
     """
     import base64
@@ -183,7 +183,7 @@ def audio_data_uri(
     import numpy as np
     import soundfile as sf
 
-    from callscan.audio import load
+    from callscan.audio.decode import load
 
     recording = load(str(path), max_duration_s=max_duration_s)
     y = recording.mono()
@@ -215,7 +215,7 @@ def summary(report: dict) -> list[tuple[str, str]]:
         ("conduct", f"{ov['conduct_failed']} of {ov['conduct_checked']} rules failed"),
         ("caller modality", f"{ov['caller_modality'] or '-'}"),
     ]  # fmt: skip
-    from callscan.report_tips import top_tips
+    from callscan.report.tips import top_tips
 
     for i, tip in enumerate(top_tips(report), 1):
         lines.append((f"tip {i}", tip.text))

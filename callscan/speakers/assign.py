@@ -1,18 +1,18 @@
 """From a transcript to time-ordered agent / caller turns, with roles and talk metrics.
 
 * **Stereo** (one party per channel): each channel's words are kept only where that channel
-  has gated speech (:func:`callscan.vad.speech_regions`), which drops words Whisper heard in
+  has gated speech (:func:`callscan.audio.vad.speech_regions`), which drops words Whisper heard in
   the other party's bleed and invented over music or tones; the speaker of a word is its
   channel (``ch0`` left, ``ch1`` right).
 * **Mono** (or a stereo file carrying the same signal twice): the speech is diarized
-  (:func:`callscan.diarize.diarize`) and each word goes to the speaker whose region it
+  (:func:`callscan.speakers.diarize.diarize`) and each word goes to the speaker whose region it
   overlaps most (``S1``, ``S2``, ... by first appearance).
 
 Consecutive words of one speaker with pauses under ``max_pause_s`` form a turn. A turn's
 edges come from voice activity where a speech region starts or ends near its first or last
 word, else from the word timestamps, never from Whisper's segment starts. Turns of different
-speakers may overlap; both are kept. Roles come from :func:`callscan.roles.decide_roles`
-(or an override) and metrics from :func:`callscan.metrics.talk_metrics`.
+speakers may overlap; both are kept. Roles come from :func:`callscan.speakers.roles.decide_roles`
+(or an override) and metrics from :func:`callscan.speakers.metrics.talk_metrics`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from callscan.audio.vad import Region, VadOptions
 from callscan.conversation import Conversation, Turn
-from callscan.diarize import DiarizeOptions, SpeakerRegion
 from callscan.errors import CallscanError
-from callscan.metrics import TalkMetrics, TalkMetricsOptions, talk_metrics
-from callscan.roles import RoleDecision, RoleOptions, decide_roles
+from callscan.speakers.diarize import DiarizeOptions, SpeakerRegion
+from callscan.speakers.metrics import TalkMetrics, TalkMetricsOptions, talk_metrics
+from callscan.speakers.roles import RoleDecision, RoleOptions, decide_roles
 from callscan.transcript import Transcript, Word
-from callscan.vad import Region, VadOptions
 
 __all__ = [
     "SpeakersOptions",
@@ -297,24 +297,25 @@ def assign_speakers(
 
     Parameters
     ----------
-    audio : callscan.audio.Audio
+    audio : callscan.audio.decode.Audio
         The recording the transcript was made from (16 kHz, 1 or 2 channels).
     transcript : Transcript
         Its transcript with word timestamps (channel per segment).
     options : SpeakersOptions, optional
         Speaker count, overrides, thresholds.
     regions : list of list of Region, optional
-        Speech per channel from :func:`callscan.vad.speech_regions`, when already computed
+        Speech per channel from :func:`callscan.audio.vad.speech_regions`, when already computed
         (e.g. to restrict transcription to speech); computed here otherwise.
     vad_model, encoder : optional
-        Models from :func:`callscan.vad.load_vad` and :func:`callscan.diarize.load_encoder`,
+        Models from :func:`callscan.audio.vad.load_vad` and :func:`callscan.speakers.diarize.load_encoder`,
         loaded here when needed and omitted.
 
     Returns
     -------
     SpeakersResult
     """
-    from callscan import diarize, vad
+    from callscan.audio import vad
+    from callscan.speakers import diarize
 
     options = options or SpeakersOptions()
     stereo = check_options(audio, options)

@@ -1,6 +1,6 @@
 """Signal measures of one talker's speech: F0 track, pitch spread, level, SNR, clipping, endings.
 
-These are the acoustic building blocks of :mod:`callscan.opening`. Every function takes a 1-D
+These are the acoustic building blocks of :mod:`callscan.analysis.opening.score`. Every function takes a 1-D
 float signal ``y`` (full scale ±1) and ``sr`` plus spans of speech in seconds *relative to the
 start of* ``y``; none of them knows about calls, roles or scores.
 
@@ -280,7 +280,7 @@ def terminal_change_st(track: F0Track, end_s: float, *, span_s: float = 0.5, min
 def tonal_frames(y: np.ndarray, *, sr: int, frame_length: int = 512, k: int = 6) -> np.ndarray:
     """Per 32 ms frame: share of the frame's energy in its ``k`` strongest FFT bins.
 
-    Near 1 for tones, ringback and plain melodies; 0.6-0.85 for speech (callscan.vad uses the
+    Near 1 for tones, ringback and plain melodies; 0.6-0.85 for speech (callscan.audio.vad uses the
     median of the same figure to drop tonal VAD regions). Shape (n_samples // frame_length,).
     """
     n = y.size // frame_length

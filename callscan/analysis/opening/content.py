@@ -1,7 +1,7 @@
 """The opening's content: scripted-greeting elements with their times, and excluded openers.
 
 The phrase lists are the playbook's (``scripted_greeting`` and ``excluded_phrases`` rules, matched
-by :func:`callscan.stages.check`); the scoring profile adds only the department/position cue and
+by :func:`callscan.analysis.stages.check`); the scoring profile adds only the department/position cue and
 the comma-separated scripted form the playbook's cues do not match ("Selamat pagi, [perusahaan],
 [bagian], [nama], saya mendengarkan Anda"), used where the playbook found nothing.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callscan.analysis.opening.profile import OpeningProfile
 from callscan.conversation import AGENT, Conversation, Turn
-from callscan.opening_profile import OpeningProfile
 
 CONTENT_ELEMENTS = ("greeting", "company", "department", "agent_name", "offer_help")
 
@@ -49,8 +49,8 @@ def opening_content(
     turns: list[Turn], language: str, profile: OpeningProfile, *, playbook_path: str | None = None
 ) -> dict:
     """Scripted-greeting elements and excluded openers in the window's turns (playbook rules)."""
-    from callscan.playbook import load_playbook
-    from callscan.stages import StageOptions, check
+    from callscan.analysis.playbook import load_playbook
+    from callscan.analysis.stages import StageOptions, check
 
     if not any(t.role == AGENT for t in turns):
         return {"elements": {}, "excluded": [], "complete": False, "note": "no agent turns"}

@@ -3,7 +3,7 @@
 :func:`opening_plot` returns the compact ``opening.plot`` block of a report: one time base
 (``PLOT_HOP_S`` blocks from the opening window's start) carrying the agent's pitch contour in
 semitones re its own median, the frame level in dB and the waveform's min/max per block. It is
-computed from the decoded recording with :mod:`callscan.prosody` (the same F0 tracker and
+computed from the decoded recording with :mod:`callscan.audio.prosody` (the same F0 tracker and
 voicing rules the opening's scores use), only inside the agent's timed turns.
 """
 
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from callscan import prosody
+from callscan.audio import prosody
 
 PLOT_HOP_S = 0.05  # s, one plotted point per 50 ms block
 PLOT_MAX_S = 20.0  # s, the longest stretch plotted (the opening window)
@@ -36,7 +36,7 @@ def opening_plot(recording, opening: dict, turns: list[dict]) -> dict | None:
 
     Parameters
     ----------
-    recording : callscan.audio.Audio
+    recording : callscan.audio.decode.Audio
         The decoded call (16 kHz, 1 or 2 channels).
     opening : dict
         The report's ``opening`` block (its ``window`` gives the span and the agent's channel).

@@ -15,6 +15,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from callscan.util import merge_spans
+
 __all__ = ["TalkMetrics", "TalkMetricsOptions", "PartyMetrics", "count_syllables", "talk_metrics"]
 
 BACKCHANNEL_WORDS = (
@@ -134,16 +136,6 @@ def _party(turn) -> str:
     return turn.role if turn.role in ("agent", "caller") else (turn.speaker or "unknown")
 
 
-def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
 def _words(turn) -> list[str]:
     return [w.text for w in turn.words] if turn.words else turn.text.split()
 
@@ -197,7 +189,7 @@ def talk_metrics(
 
     # Non-talk: gaps of the union of everyone's speech, including before the first turn and
     # after the last one.
-    talk = _union([(t.start_s, t.end_s) for t in timed])
+    talk = merge_spans([(t.start_s, t.end_s) for t in timed], drop_empty=False)
     edges = [0.0] + [x for span in talk for x in span] + [duration_s]
     gaps = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
     non_talk = [(a, b) for a, b in gaps if b - a >= options.silence_threshold_s]
@@ -240,7 +232,9 @@ def talk_metrics(
     result = {}
     for p in parties:
         mine = [t for t in timed if _party(t) == p]
-        talk_s = sum(b - a for a, b in _union([(t.start_s, t.end_s) for t in mine]))
+        talk_s = sum(
+            b - a for a, b in merge_spans([(t.start_s, t.end_s) for t in mine], drop_empty=False)
+        )
         words = [w for t in mine for w in _words(t)]
         syllables = sum(count_syllables(w, options.language) for w in words)
         median, mean = _stats(latencies[p])

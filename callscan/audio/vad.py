@@ -328,7 +328,7 @@ def speech_regions(audio, options: VadOptions | None = None, *, model=None) -> l
 
     Parameters
     ----------
-    audio : callscan.audio.Audio
+    audio : callscan.audio.decode.Audio
         16 kHz audio, 1 or 2 channels.
     options : VadOptions, optional
         Thresholds and gate settings.
@@ -367,10 +367,10 @@ def keep_speech(audio, regions: list[list[Region]], *, pad_s: float = 0.1):
 
     Returns
     -------
-    callscan.audio.Audio
+    callscan.audio.decode.Audio
         Same shape, sample rate and info as ``audio``.
     """
-    from callscan.audio import Audio
+    from callscan.audio.decode import Audio
 
     y = np.zeros_like(audio.y)
     pad = int(pad_s * audio.sr)

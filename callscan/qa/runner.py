@@ -159,7 +159,7 @@ def summary_row(
 ) -> dict[str, Any]:
     """The summary-table row of one analysed call (``metadata``: the file name's agent, call
     and date, when the report has none, e.g. for a transcript)."""
-    from callscan.report_data import conduct_rules, duration_s, overall, roles
+    from callscan.report.data import conduct_rules, duration_s, overall, roles
 
     ov, r = overall(report), roles(report)
     speakers = report.get("speakers") or {}
@@ -298,7 +298,7 @@ def _analyze_one(path: str, report_paths: dict[str, str], render_options) -> dic
     from callscan import report as reports
     from callscan.conversation import is_transcript_path
     from callscan.pipeline import analyze
-    from callscan.speakers import file_metadata
+    from callscan.speakers.assign import file_metadata
 
     options = _WORKER["options"]
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Who spoke when on a mono call: speaker embeddings of short windows, spectral clustering.
 
-1. Speech regions come from :func:`callscan.vad.speech_regions` (silero-vad).
+1. Speech regions come from :func:`callscan.audio.vad.speech_regions` (silero-vad).
 2. Each region is cut into windows of ``window_s`` (hop ``step_s``); each window gets a
    256-d speaker embedding from Resemblyzer's GE2E voice encoder (a 3-layer LSTM on 40 mel
    bands). The weights (``pretrained.pt``, 17 MB, Apache-2.0) ship inside the ``resemblyzer``
@@ -283,8 +283,8 @@ def diarize(
     ----------
     y : np.ndarray
         Mono signal, shape (n_samples,), 16 kHz.
-    regions : list of callscan.vad.Region
-        Its speech (from :func:`callscan.vad.speech_regions`).
+    regions : list of callscan.audio.vad.Region
+        Its speech (from :func:`callscan.audio.vad.speech_regions`).
     options : DiarizeOptions, optional
         Speaker count and windowing.
     encoder : optional
@@ -329,7 +329,7 @@ def relabel_short_by_pitch(frames: np.ndarray, y: np.ndarray, regions, options: 
     or more (and lies within ``pitch_max_st`` of it) goes to that speaker. Speakers of similar
     pitch are left to the embeddings.
     """
-    from callscan.prosody import f0_track
+    from callscan.audio.prosody import f0_track
 
     spans = [(r.start_s, r.end_s) for r in regions]
     track = f0_track(y, sr=SAMPLE_RATE, speech_spans=spans, two_pass=False)

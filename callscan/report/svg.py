@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from callscan.report_data import Labels, clock, fmt_num, is_timed, talk_metrics, turns
+from callscan.report.data import Labels, clock, fmt_num, is_timed, talk_metrics, turns
 
 TIMELINE_W = 1000  # viewBox units
 LANE_X0 = 70  # left margin for the lane names

@@ -31,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from callscan import prosody
+from callscan.analysis.opening.content import opening_content
+from callscan.analysis.opening.profile import MeasureSpec, load_profile
+from callscan.audio import prosody
 from callscan.conversation import AGENT, Conversation, Turn, guess_language
-from callscan.opening_content import opening_content
-from callscan.opening_profile import MeasureSpec, load_profile
+from callscan.util import merge_spans
 
 log = logging.getLogger("callscan")
 
@@ -134,18 +135,6 @@ class OpeningResult:
 # ----------------------------------------------------------------------------- spans
 
 
-def _merge(spans: list[tuple[float, float]], gap_s: float = 0.0) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for a, b in sorted(spans):
-        if b <= a:
-            continue
-        if out and a <= out[-1][1] + gap_s:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
 def _clip(spans, lo: float, hi: float) -> list[tuple[float, float]]:
     return [(max(a, lo), min(b, hi)) for a, b in spans if min(b, hi) > max(a, lo)]
 
@@ -167,7 +156,7 @@ def _agent_phonation(agent_turns: list[Turn], lo: float, hi: float, pause_s: flo
             spans += [(w.start_s, w.end_s) for w in words]
         else:
             spans.append((t.start_s, t.end_s))
-    return _clip(_merge(spans, gap_s=pause_s - 1e-6), lo, hi)
+    return _clip(merge_spans(spans, gap_s=pause_s - 1e-6), lo, hi)
 
 
 def _pauses(speech, other, pause_s: float) -> list[tuple[float, float]]:
@@ -285,7 +274,7 @@ def score_opening(
 
     Parameters
     ----------
-    audio : callscan.audio.Audio
+    audio : callscan.audio.decode.Audio
         The decoded call (16 kHz, 1 or 2 channels); ``info.sample_rate_hz`` tells telephone band.
     conversation_or_turns : Conversation or list of Turn
         Turns with roles; times (``start_s``/``end_s``) and, from Whisper, words with
@@ -333,8 +322,8 @@ def score_opening(
     pause_s = st["pause_min_s"]
     speech = _agent_phonation(agent_turns, w0, w1, pause_s)
     if not agent_turns and regions and audio.n_channels == 2 and not audio.identical_channels:
-        speech = _clip(_merge([(r.start_s, r.end_s) for r in regions[ch]]), w0, w1)
-    others = _merge([(t.start_s, t.end_s) for t in timed if t.role != AGENT])
+        speech = _clip(merge_spans([(r.start_s, r.end_s) for r in regions[ch]]), w0, w1)
+    others = merge_spans([(t.start_s, t.end_s) for t in timed if t.role != AGENT])
     window = {
         "start_s": round(w0, 3),
         "end_s": round(w1, 3),
@@ -403,7 +392,7 @@ def score_opening(
 
     # SNR and level (noise: non-speech of any party from the call start to the window end)
     t0 = time.process_time()
-    all_speech = _merge([(t.start_s, t.end_s) for t in timed] + region_spans)
+    all_speech = merge_spans([(t.start_s, t.end_s) for t in timed] + region_spans)
     gaps, pos = [], 0.0
     for a, b in all_speech + [(w1, w1)]:
         if a > pos:
@@ -500,13 +489,13 @@ def score_opening(
 
 
 def _syllables(word: str, language: str) -> int:
-    from callscan.metrics import count_syllables
+    from callscan.speakers.metrics import count_syllables
 
     return count_syllables(word, language)
 
 
 def _fillers(language: str, options: OpeningOptions):
-    from callscan.playbook import load_playbook
+    from callscan.analysis.playbook import load_playbook
 
     try:
         return load_playbook(options.playbook_path, language=language).fillers

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from callscan.errors import CallscanError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from callscan.playbook import Playbook
-    from callscan.stages import Evidence, _Call
+    from callscan.analysis.playbook import Playbook
+    from callscan.analysis.stages import Evidence, _Call
 
 log = logging.getLogger("callscan")
 
@@ -89,7 +89,7 @@ def stage_hits(call: _Call, pb: Playbook, call_type: str, threads: int = 1) -> d
     """
     import numpy as np
 
-    from callscan.stages import Evidence, _match
+    from callscan.analysis.stages import Evidence, _match
 
     load_encoder(threads)  # fail early, with the install hint, when the extra is missing
     stages = [s for s in pb.stages if call_type in s.call_types and s.anchors]

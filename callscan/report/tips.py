@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from callscan.report_data import (
+from callscan.report.data import (
     Labels,
     clock,
     fmt_num,

@@ -1,7 +1,7 @@
 """Playbooks: call stages, complaint steps and conduct rules as data (``models/playbook_*.yaml``).
 
 A playbook is read and validated once; every regex is compiled here, so
-:func:`callscan.stages.check` only matches. Any mistake in the file raises a one-line
+:func:`callscan.analysis.stages.check` only matches. Any mistake in the file raises a one-line
 :class:`~callscan.errors.ConfigError` that names the file, the key and the valid choices,
 for example::
 

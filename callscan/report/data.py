@@ -114,8 +114,8 @@ def talk_metrics(report: dict) -> dict | None:
     if not is_timed(report):
         return None
     from callscan.conversation import Turn
-    from callscan.metrics import TalkMetricsOptions
-    from callscan.metrics import talk_metrics as compute
+    from callscan.speakers.metrics import TalkMetricsOptions
+    from callscan.speakers.metrics import talk_metrics as compute
 
     objs = [
         Turn(index=t["index"], role=t["role"], text=t["text"], speaker=t.get("speaker") or "",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import re
 
-from callscan import report_data as rd
-from callscan.report_data import Labels, clock, fmt_num, fmt_range
-from callscan.report_tips import top_tips
+from callscan.report import data as rd
+from callscan.report.data import Labels, clock, fmt_num, fmt_range
+from callscan.report.tips import top_tips
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links/images, table cells
 

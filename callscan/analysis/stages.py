@@ -1,6 +1,6 @@
 """Stage coverage, complaint steps, conduct, hold etiquette and negotiation rules of one call.
 
-:func:`check` matches a :class:`~callscan.playbook.Playbook` against a
+:func:`check` matches a :class:`~callscan.analysis.playbook.Playbook` against a
 :class:`~callscan.conversation.Conversation` and returns a :class:`StageResult`:
 
 * the call type (sales / complaint / service), detected from cues or given;
@@ -11,7 +11,7 @@
 
 Everything here is plain regex matching on precompiled patterns (no model), so it runs at
 hundreds of calls per second. ``StageOptions(semantic=True)`` adds a second signal from an
-offline sentence-embedding model for turns the rules leave undecided (:mod:`callscan.semantic`).
+offline sentence-embedding model for turns the rules leave undecided (:mod:`callscan.analysis.semantic`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from callscan.analysis.playbook import CALL_TYPES, Cue, Playbook, Rule, Stage, load_playbook
 from callscan.conversation import AGENT, CALLER, Conversation, Turn
 from callscan.errors import CallscanError
-from callscan.playbook import CALL_TYPES, Cue, Playbook, Rule, Stage, load_playbook
 
 log = logging.getLogger("callscan")
 
@@ -562,7 +562,7 @@ def check(
         call_type, scores, source = options.call_type, {}, "given"
     semantic: dict[str, list[Evidence]] = {}
     if options.semantic:
-        from callscan import semantic as sem
+        from callscan.analysis import semantic as sem
 
         semantic = sem.stage_hits(call, pb, call_type, threads=options.semantic_threads)
     stages = [_check_stage(call, pb, s, call_type, semantic) for s in pb.stages]
