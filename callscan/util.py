@@ -5,19 +5,22 @@ Public API
 atomic_write
     Write a file through a ``.part`` sibling renamed into place, so a reader (or a resumed
     batch) never sees half a file.
+is_finite
+    True for a real, finite number (not None, NaN, infinity or a bool).
 merge_spans
     Union of ``(start_s, end_s)`` spans, optionally bridging gaps up to ``gap_s``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_writer", "merge_spans"]
+__all__ = ["atomic_write", "atomic_writer", "is_finite", "merge_spans"]
 
 
 @contextmanager
@@ -94,3 +97,14 @@ def merge_spans(
         else:
             out.append([a, b])
     return [(a, b) for a, b in out]
+
+
+def is_finite(x: object) -> bool:
+    """True for a real, finite number (None, NaN, infinities and bools are not).
+
+    Examples
+    --------
+    >>> is_finite(1.5), is_finite(float("nan")), is_finite(None), is_finite(True)
+    (True, False, False, False)
+    """
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

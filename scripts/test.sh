@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: own venv, offline weights, lint, tests.
+# The whole test suite on a fresh machine: own venv, offline weights, lint, types, tests.
+# The quick loop while developing: .venv/bin/python -m pytest -m "not slow"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -15,4 +16,5 @@ fi
 VENV=${CALLSCAN_VENV:-.venv}
 "$VENV/bin/ruff" check callscan cli models tests bench scripts
 "$VENV/bin/ruff" format --check callscan cli models tests bench scripts
+"$VENV/bin/mypy"  # the library (callscan/), settings in pyproject.toml
 exec "$VENV/bin/python" -m pytest "$@"

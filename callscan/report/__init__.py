@@ -22,6 +22,7 @@ from pathlib import Path
 
 from callscan.errors import CallscanError
 from callscan.report.data import clock, duration_s, overall, roles
+from callscan.util import atomic_write
 
 SCHEMA_FILE = "report.schema.json"  # in callscan.models
 FORMATS = ("json", "html", "md")  # what render() and write_reports() produce
@@ -159,10 +160,7 @@ def write_reports(report: dict, paths: dict, options: ReportOptions | None = Non
         text = render(report, fmt, options)
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".part")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            atomic_write(path, text)
         except OSError as e:
             raise ReportError(f"'{path}': cannot write ({e.strerror})") from e
         written.append(path)

@@ -1,8 +1,8 @@
 """What every report page needs from a report dictionary: labels, times, scores, evidence.
 
 Pure functions over the JSON-native report (:func:`callscan.pipeline.analyze`), shared by the
-HTML page, the Markdown output and the agent's tips. Nothing here escapes text: each renderer
-escapes for its own format.
+HTML page, the Markdown output and the agent's tips. Nothing here escapes text but
+:func:`esc`, the one HTML escape that the page and its SVG both use (Markdown has its own).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from callscan.resources import load_data
+from callscan.util import is_finite
 
 LABELS_FILE = "report_assets/labels.yaml"
 UI_LANGUAGES = ("en", "id")
@@ -52,7 +53,7 @@ def ui_language(report: dict) -> str:
 
 def clock(seconds: float | None) -> str:
     """``m:ss`` (``h:mm:ss`` past an hour); an empty string for None."""
-    if seconds is None or not _num(seconds):
+    if seconds is None or not is_finite(seconds):
         return ""
     s = int(math.floor(float(seconds) + 1e-6))
     h, s = divmod(s, 3600)
@@ -60,13 +61,9 @@ def clock(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _num(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def fmt_num(x, digits: int = 1) -> str:
     """A number for display: ``-`` for None/NaN, no trailing ``.0`` for whole numbers."""
-    if not _num(x):
+    if not is_finite(x):
         return "–"
     text = f"{float(x):.{digits}f}"
     return text[:-2] if digits == 1 and text.endswith(".0") else text
@@ -97,12 +94,12 @@ def is_timed(report: dict) -> bool:
 def duration_s(report: dict) -> float | None:
     """The call's length: the recording's, else the talk metrics', else the last turn's end."""
     transcript = report.get("transcript") or {}
-    if _num(transcript.get("duration_s")):
+    if is_finite(transcript.get("duration_s")):
         return float(transcript["duration_s"])
     metrics = talk_metrics(report)
-    if metrics and _num(metrics.get("duration_s")):
+    if metrics and is_finite(metrics.get("duration_s")):
         return float(metrics["duration_s"])
-    ends = [t["end_s"] for t in turns(report) if _num(t.get("end_s"))]
+    ends = [t["end_s"] for t in turns(report) if is_finite(t.get("end_s"))]
     return max(ends) if ends else None
 
 
@@ -247,3 +244,10 @@ def turn_start(report: dict, index: int | None) -> float | None:
         if t.get("index") == index:
             return t.get("start_s")
     return None
+
+
+def esc(text: object) -> str:
+    """Escape ``text`` for HTML text and attribute values (None is the empty string)."""
+    from html import escape
+
+    return escape("" if text is None else str(text), quote=True)

@@ -13,20 +13,16 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
-from html import escape
 
 from callscan.report import data as rd
-from callscan.report.data import Labels, clock, fmt_num, fmt_range
+from callscan.report.data import Labels, clock, esc, fmt_num, fmt_range
 from callscan.report.svg import opening_plot_svg, timeline_svg
 from callscan.report.tips import all_tips, top_tips
 from callscan.resources import data_path
+from callscan.util import is_finite
 
 ASSETS = ("report_assets/report.css", "report_assets/report.js")
 MODALITIES = ("visual", "auditory", "kinesthetic", "olfactory", "gustatory")
-
-
-def _e(text) -> str:
-    return escape("" if text is None else str(text), quote=True)
 
 
 @lru_cache(maxsize=4)
@@ -62,13 +58,13 @@ def script_json(data) -> str:
 
 
 def _band(score) -> str:
-    if not rd._num(score):
+    if not is_finite(score):
         return "na"
     return "good" if score >= 80 else "mid" if score >= 60 else "bad"
 
 
 def _pct(x) -> str:
-    return "–" if not rd._num(x) else f"{100 * float(x):.0f}%"
+    return "–" if not is_finite(x) else f"{100 * float(x):.0f}%"
 
 
 def _jump(e: dict, L: Labels, report: dict, turn_key: str = "turn") -> str:
@@ -89,8 +85,8 @@ def _jump(e: dict, L: Labels, report: dict, turn_key: str = "turn") -> str:
         attrs += f' href="#t-{turn}" data-turn="{turn}"'
     if start is not None:
         attrs += f' data-t="{float(start):.3f}"'
-    meta = " · ".join(x for x in (_e(who), when) if x)
-    return f'<a class="ev"{attrs}>“{_e(e.get("text", ""))}”</a><span class="meta">{meta}</span>'
+    meta = " · ".join(x for x in (esc(who), when) if x)
+    return f'<a class="ev"{attrs}>“{esc(e.get("text", ""))}”</a><span class="meta">{meta}</span>'
 
 
 def _header(report: dict, L: Labels, audience: str) -> str:
@@ -100,20 +96,20 @@ def _header(report: dict, L: Labels, audience: str) -> str:
     title = L("ui", "self_review" if audience == "agent" else "title")
     name = os.path.basename(str(report.get("source") or "")) or "–"
     if report.get("speakers"):
-        conf = f"{L('ui', 'role_confidence')} {_pct(roles['confidence'])} ({_e(roles['method'])})"
+        conf = f"{L('ui', 'role_confidence')} {_pct(roles['confidence'])} ({esc(roles['method'])})"
         low = ' <span class="badge bad">?</span>' if roles["low_confidence"] else ""
     else:
-        conf, low = _e(L("ui", "roles_from_text")), ""
+        conf, low = esc(L("ui", "roles_from_text")), ""
     facts = [
-        (L("ui", "file"), _e(name)),
+        (L("ui", "file"), esc(name)),
         (L("ui", "duration"), clock(dur) if dur is not None else "–"),
-        (L("ui", "language"), _e(report.get("language"))),
-        (L("ui", "input"), _e(report.get("input"))),
-        (L("ui", "call_type"), _e(ov["call_type"])),
-        (L("ui", "roles"), f"{_e(L('ui', 'agent'))}: <b>{_e(roles['agent'] or '–')}</b> · "
-                           f"{_e(L('ui', 'caller'))}: <b>{_e(roles['caller'] or '–')}</b> · {conf}{low}"),
+        (L("ui", "language"), esc(report.get("language"))),
+        (L("ui", "input"), esc(report.get("input"))),
+        (L("ui", "call_type"), esc(ov["call_type"])),
+        (L("ui", "roles"), f"{esc(L('ui', 'agent'))}: <b>{esc(roles['agent'] or '–')}</b> · "
+                           f"{esc(L('ui', 'caller'))}: <b>{esc(roles['caller'] or '–')}</b> · {conf}{low}"),
     ]  # fmt: skip
-    dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{v}</dd></div>" for k, v in facts)
+    dl = "".join(f"<div><dt>{esc(k)}</dt><dd>{v}</dd></div>" for k, v in facts)
     conduct = f"{ov['conduct_checked'] - ov['conduct_failed']}/{ov['conduct_checked']}"
     conduct_band = (
         "good" if ov["conduct_failed"] == 0 else "bad" if ov["conduct_failed"] > 1 else "mid"
@@ -127,17 +123,17 @@ def _header(report: dict, L: Labels, audience: str) -> str:
         (L("ui", "caller_modality"), modality, "info", "#modality"),
     ]  # fmt: skip
     tiles_html = "".join(
-        f'<a class="tile {b}" href="{h}"><span class="tv{" word" if len(v) > 6 else ""}">{_e(v)}</span><span class="tk">{_e(k)}</span></a>'
+        f'<a class="tile {b}" href="{h}"><span class="tv{" word" if len(v) > 6 else ""}">{esc(v)}</span><span class="tk">{esc(k)}</span></a>'
         for k, v, b, h in tiles
     )
-    return (f'<header id="summary"><h1>{_e(title)}</h1><dl class="facts">{dl}</dl>'
-            f'<div class="tiles" aria-label="{_e(L("ui", "scores"))}">{tiles_html}</div></header>')  # fmt: skip
+    return (f'<header id="summary"><h1>{esc(title)}</h1><dl class="facts">{dl}</dl>'
+            f'<div class="tiles" aria-label="{esc(L("ui", "scores"))}">{tiles_html}</div></header>')  # fmt: skip
 
 
 def _tips(report: dict, L: Labels, audience: str) -> str:
     tips = top_tips(report) if audience == "agent" else all_tips(report)[:5]
     if not tips:
-        body = f"<p>{_e(L('ui', 'tips_none'))}</p>"
+        body = f"<p>{esc(L('ui', 'tips_none'))}</p>"
     else:
         items = []
         for tip in tips:
@@ -147,12 +143,14 @@ def _tips(report: dict, L: Labels, audience: str) -> str:
                 if tip.turn is not None:
                     attrs += f' href="#t-{tip.turn}" data-turn="{tip.turn}"'
                 label = (
-                    clock(tip.at_s) if tip.at_s is not None else f"{L('ui', 'turn')} {tip.turn + 1}"
+                    clock(tip.at_s)
+                    if tip.at_s is not None
+                    else f"{L('ui', 'turn')} {(tip.turn or 0) + 1}"
                 )
-                when = f'<a class="ev when"{attrs}>{_e(label)}</a> '
-            items.append(f'<li class="tip {_e(tip.kind)}">{when}{_e(tip.text)}</li>')
+                when = f'<a class="ev when"{attrs}>{esc(label)}</a> '
+            items.append(f'<li class="tip {esc(tip.kind)}">{when}{esc(tip.text)}</li>')
         body = f'<ol class="tips">{"".join(items)}</ol>'
-    return f'<section id="tips"><h2>{_e(L("ui", "tips"))}</h2>{body}</section>'
+    return f'<section id="tips"><h2>{esc(L("ui", "tips"))}</h2>{body}</section>'
 
 
 def _measures(score: dict, title: str, L: Labels, agent: bool) -> str:
@@ -160,44 +158,44 @@ def _measures(score: dict, title: str, L: Labels, agent: bool) -> str:
     for m in score.get("measures") or []:
         sub = m.get("sub_score")
         bar = (f'<span class="bar {_band(sub)}"><i style="width:{max(0.0, min(100.0, sub)):.0f}%"></i></span>'
-               f'{fmt_num(sub, 0)}' if rd._num(sub) else "–")  # fmt: skip
+               f'{fmt_num(sub, 0)}' if is_finite(sub) else "–")  # fmt: skip
         prov = (
-            f' <abbr title="{_e(L("ui", "provisional"))}">*</abbr>' if m.get("provisional") else ""
+            f' <abbr title="{esc(L("ui", "provisional"))}">*</abbr>' if m.get("provisional") else ""
         )
-        src = "" if agent else f' title="{_e(m.get("source"))}"'
-        note = f'<div class="note">{_e(m["note"])}</div>' if m.get("note") and not agent else ""
-        rows.append(f"<tr><th{src}>{_e(m.get('name'))}</th>"
-                    f"<td class='num'>{fmt_num(m.get('value'), 2)} <small>{_e(m.get('unit'))}</small></td>"
-                    f"<td class='num'>{_e(fmt_range(m.get('target_range')))}{prov}</td><td>{bar}</td>"
-                    f"<td>{_e(m.get('tip'))}{note}</td></tr>")  # fmt: skip
+        src = "" if agent else f' title="{esc(m.get("source"))}"'
+        note = f'<div class="note">{esc(m["note"])}</div>' if m.get("note") and not agent else ""
+        rows.append(f"<tr><th{src}>{esc(m.get('name'))}</th>"
+                    f"<td class='num'>{fmt_num(m.get('value'), 2)} <small>{esc(m.get('unit'))}</small></td>"
+                    f"<td class='num'>{esc(fmt_range(m.get('target_range')))}{prov}</td><td>{bar}</td>"
+                    f"<td>{esc(m.get('tip'))}{note}</td></tr>")  # fmt: skip
     head = "".join(
-        f"<th>{_e(L('ui', k))}</th>" for k in ("measure", "value", "target", "sub_score", "tip")
+        f"<th>{esc(L('ui', k))}</th>" for k in ("measure", "value", "target", "sub_score", "tip")
     )
-    return (f'<div class="measures"><h3>{_e(title)} <span class="score {_band(score.get("score"))}">'
+    return (f'<div class="measures"><h3>{esc(title)} <span class="score {_band(score.get("score"))}">'
             f'{fmt_num(score.get("score"), 0)}</span></h3>'
             f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')  # fmt: skip
 
 
 def _opening(report: dict, L: Labels, agent: bool) -> str:
     opening = report.get("opening")
-    h2 = f"<h2>{_e(L('ui', 'opening'))}</h2>"
+    h2 = f"<h2>{esc(L('ui', 'opening'))}</h2>"
     if not opening:
-        return f'<section id="opening">{h2}<p class="muted">{_e(L("ui", "opening_none"))}</p></section>'
+        return f'<section id="opening">{h2}<p class="muted">{esc(L("ui", "opening_none"))}</p></section>'
     parts = [h2]
     flags = opening.get("flags") or []
     if opening.get("status") != "ok":
         parts.append(
-            f'<p class="warn">{_e(L("ui", "opening_status"))}: {_e(L("status", opening.get("status")))}</p>'
+            f'<p class="warn">{esc(L("ui", "opening_status"))}: {esc(L("status", opening.get("status")))}</p>'
         )
     w = opening.get("window") or {}
     if w.get("start_s") is not None:
         parts.append(f'<p class="muted">{clock(w["start_s"])}–{clock(w.get("end_s"))} · '
-                     f'{_e(L("ui", "agent"))} {fmt_num(w.get("agent_speech_s"))} s'
-                     + (f' · {_e(L("ui", "flags"))}: {_e(", ".join(flags))}' if flags else "") + "</p>")  # fmt: skip
+                     f'{esc(L("ui", "agent"))} {fmt_num(w.get("agent_speech_s"))} s'
+                     + (f' · {esc(L("ui", "flags"))}: {esc(", ".join(flags))}' if flags else "") + "</p>")  # fmt: skip
     plot = opening_plot_svg(opening.get("plot"), L)
     if plot:
         parts.append(
-            f'<figure class="plot">{plot}<figcaption>{_e(L("ui", "plot_title"))}</figcaption></figure>'
+            f'<figure class="plot">{plot}<figcaption>{esc(L("ui", "plot_title"))}</figcaption></figure>'
         )
     grid = [
         _measures(opening[k], L("ui", k), L, agent) for k in ("tone", "clarity") if opening.get(k)
@@ -207,28 +205,28 @@ def _opening(report: dict, L: Labels, agent: bool) -> str:
     elements = (opening.get("content") or {}).get("elements") or {}
     if elements:
         chips = "".join(
-            f'<span class="chip {"good" if v.get("found") else "bad"}">{_e(k.replace("_", " "))}: '
-            f"{_e(L('ui', 'found' if v.get('found') else 'missing'))}</span>"
+            f'<span class="chip {"good" if v.get("found") else "bad"}">{esc(k.replace("_", " "))}: '
+            f"{esc(L('ui', 'found' if v.get('found') else 'missing'))}</span>"
             for k, v in elements.items()
         )
-        parts.append(f"<p><b>{_e(L('ui', 'content'))}</b> {chips}</p>")
+        parts.append(f"<p><b>{esc(L('ui', 'content'))}</b> {chips}</p>")
     return f'<section id="opening">{"".join(parts)}</section>'
 
 
 def _timeline(report: dict, L: Labels) -> str:
     svg = timeline_svg(report, L, rd.duration_s(report))
-    body = svg or f'<p class="muted">{_e(L("ui", "timeline_none"))}</p>'
-    key = (f'<p class="legend"><span class="key agent"></span>{_e(L("ui", "agent"))} '
-           f'<span class="key caller"></span>{_e(L("ui", "caller"))} '
-           f'<span class="key intr"></span>{_e(L("ui", "interruption"))} '
-           f'<span class="key silence"></span>{_e(L("ui", "silence"))}</p>') if svg else ""  # fmt: skip
-    return f'<section id="timeline"><h2>{_e(L("ui", "timeline"))}</h2>{body}{key}</section>'
+    body = svg or f'<p class="muted">{esc(L("ui", "timeline_none"))}</p>'
+    key = (f'<p class="legend"><span class="key agent"></span>{esc(L("ui", "agent"))} '
+           f'<span class="key caller"></span>{esc(L("ui", "caller"))} '
+           f'<span class="key intr"></span>{esc(L("ui", "interruption"))} '
+           f'<span class="key silence"></span>{esc(L("ui", "silence"))}</p>') if svg else ""  # fmt: skip
+    return f'<section id="timeline"><h2>{esc(L("ui", "timeline"))}</h2>{body}{key}</section>'
 
 
 def _status(status: str, L: Labels) -> str:
     cls = {"present": "good", "pass": "good", "absent": "bad", "fail": "bad",
            "out_of_order": "mid", "late": "mid"}.get(status, "na")  # fmt: skip
-    return f'<span class="badge {cls}">{_e(L("status", status))}</span>'
+    return f'<span class="badge {cls}">{esc(L("status", status))}</span>'
 
 
 def _stages(report: dict, L: Labels) -> str:
@@ -238,25 +236,25 @@ def _stages(report: dict, L: Labels) -> str:
         if s.get("group") != group:
             group = s.get("group")
             rows.append(
-                f'<tr class="group"><th colspan="4">{_e(str(group).replace("_", " "))}</th></tr>'
+                f'<tr class="group"><th colspan="4">{esc(str(group).replace("_", " "))}</th></tr>'
             )
         ev = "".join(f"<li>{_jump(e, L, report)}</li>" for e in rd.stage_evidence(s))
         req = "" if s.get("required") else " <small>(optional)</small>"
-        rows.append(f'<tr class="{_e(s["status"]).replace("/", "")}"><th>{_e(L("stages", s["id"]))}{req}</th>'
+        rows.append(f'<tr class="{esc(s["status"]).replace("/", "")}"><th>{esc(L("stages", s["id"]))}{req}</th>'
                     f'<td>{_status(s["status"], L)}</td><td><ul class="evs">{ev}</ul></td>'
-                    f'<td class="muted">{_e(s.get("note"))}</td></tr>')  # fmt: skip
+                    f'<td class="muted">{esc(s.get("note"))}</td></tr>')  # fmt: skip
     sc = (report.get("stages") or {}).get("scorecard") or {}
-    head = "".join(f"<th>{_e(L('ui', k))}</th>" for k in ("stage", "status", "evidence", "note"))
-    return (f'<section id="stages"><h2>{_e(L("ui", "stages"))} <span class="score {_band(sc.get("percent"))}">'
+    head = "".join(f"<th>{esc(L('ui', k))}</th>" for k in ("stage", "status", "evidence", "note"))
+    return (f'<section id="stages"><h2>{esc(L("ui", "stages"))} <span class="score {_band(sc.get("percent"))}">'
             f'{fmt_num(sc.get("score"))}/{fmt_num(sc.get("potential"))}</span></h2>'
-            f'<p class="muted">{_e(L("ui", "jump_hint"))}</p>'
+            f'<p class="muted">{esc(L("ui", "jump_hint"))}</p>'
             f'<table class="check"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')  # fmt: skip
 
 
 def _bars(scores: dict, L: Labels) -> str:
     top = max([float(v) for v in scores.values()] + [1e-9])
     return "".join(
-        f'<div class="mbar"><span>{_e(L("modality", m))}</span>'
+        f'<div class="mbar"><span>{esc(L("modality", m))}</span>'
         f'<span class="bar info"><i style="width:{100 * float(scores.get(m, 0)) / top:.0f}%"></i></span>'
         f'<span class="num">{fmt_num(scores.get(m, 0))}</span></div>'
         for m in MODALITIES
@@ -271,20 +269,20 @@ def _modality(report: dict, L: Labels) -> str:
         mod.get("agent") or {},
         mod.get("rapport") or {},
     )
-    ev = "".join(f"<li>{_jump(e, L, report, 'turn_index')} <small>{_e(L('modality', e.get('modality')))}"
+    ev = "".join(f"<li>{_jump(e, L, report, 'turn_index')} <small>{esc(L('modality', e.get('modality')))}"
                  f"{' (neg.)' if e.get('negated') else ''}</small></li>"
                  for e in caller.get("evidence") or [])  # fmt: skip
-    advice = "".join(f"<li>{_e(a)}</li>" for a in mod.get("advice") or [])
+    advice = "".join(f"<li>{esc(a)}</li>" for a in mod.get("advice") or [])
     matched = rapport.get("matched")
     match = L("ui", "rapport_none" if matched is None else "matched" if matched else "not_matched")
     match_cls = "na" if matched is None else "good" if matched else "bad"
-    return (f'<section id="modality"><h2>{_e(L("ui", "modality"))}</h2><div class="grid2"><div class="card">'
-            f'<p class="lead">{_e(L("ui", "leading"))}: <b>{_e(L("modality", caller.get("leading")))}</b> '
-            f'<small>({_e(L("ui", "confidence"))} {_pct(caller.get("confidence"))})</small></p>'
-            f'{_bars(caller.get("scores") or {}, L)}<h3>{_e(L("ui", "evidence"))}</h3><ul class="evs">{ev}</ul></div>'
-            f'<div class="card"><h3>{_e(L("ui", "advice"))}</h3><ul>{advice}</ul>'
-            f'<h3>{_e(L("ui", "agent_profile"))}: {_e(L("modality", agent.get("leading")))}</h3>{_bars(agent.get("scores") or {}, L)}'
-            f'<p>{_e(L("ui", "rapport"))}: <span class="badge {match_cls}">{_e(match)}</span></p></div></div></section>')  # fmt: skip
+    return (f'<section id="modality"><h2>{esc(L("ui", "modality"))}</h2><div class="grid2"><div class="card">'
+            f'<p class="lead">{esc(L("ui", "leading"))}: <b>{esc(L("modality", caller.get("leading")))}</b> '
+            f'<small>({esc(L("ui", "confidence"))} {_pct(caller.get("confidence"))})</small></p>'
+            f'{_bars(caller.get("scores") or {}, L)}<h3>{esc(L("ui", "evidence"))}</h3><ul class="evs">{ev}</ul></div>'
+            f'<div class="card"><h3>{esc(L("ui", "advice"))}</h3><ul>{advice}</ul>'
+            f'<h3>{esc(L("ui", "agent_profile"))}: {esc(L("modality", agent.get("leading")))}</h3>{_bars(agent.get("scores") or {}, L)}'
+            f'<p>{esc(L("ui", "rapport"))}: <span class="badge {match_cls}">{esc(match)}</span></p></div></div></section>')  # fmt: skip
 
 
 def _conduct(report: dict, L: Labels) -> str:
@@ -294,34 +292,34 @@ def _conduct(report: dict, L: Labels) -> str:
         ev = "".join(f"<li>{_jump(e, L, report)}</li>" for e in (r.get("hits") or [])[:6])
         more = len(r.get("hits") or []) - 6
         ev += f"<li class='muted'>+{more}</li>" if more > 0 else ""
-        rows.append(f'<tr class="{_e(r["status"])}"><th>{_e(L("rules", r["id"]))}<br><small>{_e(r.get("group"))} · '
-                    f'{_e(r.get("kind"))}</small></th><td>{_status(r["status"], L)}</td>'
-                    f'<td><ul class="evs">{ev}</ul></td><td class="muted">{_e(r.get("note"))}</td></tr>')  # fmt: skip
-    head = "".join(f"<th>{_e(L('ui', k))}</th>" for k in ("rule", "status", "evidence", "note"))
-    return (f'<section id="conduct"><h2>{_e(L("ui", "conduct_flags"))}</h2><table class="check">'
+        rows.append(f'<tr class="{esc(r["status"])}"><th>{esc(L("rules", r["id"]))}<br><small>{esc(r.get("group"))} · '
+                    f'{esc(r.get("kind"))}</small></th><td>{_status(r["status"], L)}</td>'
+                    f'<td><ul class="evs">{ev}</ul></td><td class="muted">{esc(r.get("note"))}</td></tr>')  # fmt: skip
+    head = "".join(f"<th>{esc(L('ui', k))}</th>" for k in ("rule", "status", "evidence", "note"))
+    return (f'<section id="conduct"><h2>{esc(L("ui", "conduct_flags"))}</h2><table class="check">'
             f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')  # fmt: skip
 
 
 def _metrics(report: dict, L: Labels) -> str:
     m = rd.talk_metrics(report)
-    h2 = f"<h2>{_e(L('ui', 'metrics'))}</h2>"
+    h2 = f"<h2>{esc(L('ui', 'metrics'))}</h2>"
     if not m:
-        return f'<section id="metrics">{h2}<p class="muted">{_e(L("ui", "metrics_none"))}</p></section>'
+        return f'<section id="metrics">{h2}<p class="muted">{esc(L("ui", "metrics_none"))}</p></section>'
     cols = [("talk_time", "talk_time_s", lambda v: f"{fmt_num(v)} s"), ("talk_pct", "talk_pct", fmt_num),
             ("turns", "n_turns", fmt_num), ("words", "n_words", fmt_num),
             ("wpm", "words_per_minute", lambda v: fmt_num(v, 0)),
             ("monologue", "longest_monologue_s", lambda v: f"{fmt_num(v)} s"),
             ("interruptions", "interruptions", fmt_num),
-            ("latency", "response_latency_median_s", lambda v: f"{fmt_num(v)} s" if rd._num(v) else "–")]  # fmt: skip
-    head = f"<th>{_e(L('ui', 'party'))}</th>" + "".join(
-        f"<th>{_e(L('ui', k))}</th>" for k, _, _ in cols
+            ("latency", "response_latency_median_s", lambda v: f"{fmt_num(v)} s" if is_finite(v) else "–")]  # fmt: skip
+    head = f"<th>{esc(L('ui', 'party'))}</th>" + "".join(
+        f"<th>{esc(L('ui', k))}</th>" for k, _, _ in cols
     )
     rows = []
     for party, p in (m.get("parties") or {}).items():
         name = L("ui", party) if party in ("agent", "caller") else party
         rows.append(
-            f"<tr><th>{_e(name)}</th>"
-            + "".join(f"<td class='num'>{_e(f(p.get(k)))}</td>" for _, k, f in cols)
+            f"<tr><th>{esc(name)}</th>"
+            + "".join(f"<td class='num'>{esc(f(p.get(k)))}</td>" for _, k, f in cols)
             + "</tr>"
         )
     nt, it = m.get("non_talk") or {}, m.get("interruptions") or {}
@@ -330,8 +328,8 @@ def _metrics(report: dict, L: Labels) -> str:
               (L("ui", "talk_ratio"), fmt_num(m.get("talk_ratio"), 2)),
               (L("ui", "non_talk", s=fmt_num(nt.get("threshold_s", 5))), f"{nt.get('count', 0)} · {fmt_num(nt.get('total_s'))} s"),
               (L("ui", "interruptions"), f"{it.get('count', 0)} · {fmt_num(it.get('total_s'))} s"),
-              (L("ui", "latency"), f"{fmt_num(lat)} s" if rd._num(lat) else "–")]  # fmt: skip
-    dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in totals)
+              (L("ui", "latency"), f"{fmt_num(lat)} s" if is_finite(lat) else "–")]  # fmt: skip
+    dl = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in totals)
     return (f'<section id="metrics">{h2}<dl class="facts">{dl}</dl><table><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></section>')  # fmt: skip
 
@@ -342,15 +340,15 @@ def _transcript(report: dict, L: Labels) -> str:
     for t in rd.turns(report):
         i = int(t["index"])
         pieces = rd.highlight_spans(t.get("text") or "", marks.get(i, []))
-        text = "".join(f"<mark>{_e(p)}</mark>" if hit else _e(p) for p, hit in pieces)
+        text = "".join(f"<mark>{esc(p)}</mark>" if hit else esc(p) for p, hit in pieces)
         role = t.get("role") or "unknown"
         who = L("ui", role) if role in ("agent", "caller") else (t.get("speaker") or role)
         start = t.get("start_s")
         dt = f' data-t="{float(start):.3f}"' if start is not None else ""
         ts = clock(start) if start is not None else f"#{i + 1}"
-        items.append(f'<li id="t-{i}" class="turn {_e(role)}" data-turn="{i}"{dt}><span class="ts">{_e(ts)}</span>'
-                     f'<span class="who">{_e(who)}</span><span class="text">{text}</span></li>')  # fmt: skip
-    return (f'<section id="transcript"><h2>{_e(L("ui", "transcript"))}</h2><p class="muted">{_e(L("ui", "untrusted"))}</p>'
+        items.append(f'<li id="t-{i}" class="turn {esc(role)}" data-turn="{i}"{dt}><span class="ts">{esc(ts)}</span>'
+                     f'<span class="who">{esc(who)}</span><span class="text">{text}</span></li>')  # fmt: skip
+    return (f'<section id="transcript"><h2>{esc(L("ui", "transcript"))}</h2><p class="muted">{esc(L("ui", "untrusted"))}</p>'
             f'<ol class="transcript">{"".join(items)}</ol></section>')  # fmt: skip
 
 
@@ -383,7 +381,7 @@ def render_html(report: dict, *, audience: str = "supervisor", audio_uri: str | 
     if audio_uri:
         if not audio_uri.startswith("data:audio/"):
             raise ValueError("audio_uri must be a data:audio/... URI")
-        player = f'<div class="player"><audio id="call-audio" controls preload="auto" src="{_e(audio_uri)}"></audio></div>'
+        player = f'<div class="player"><audio id="call-audio" controls preload="auto" src="{esc(audio_uri)}"></audio></div>'
     sections = [_header(report, L, audience)]
     if agent:
         sections += [_tips(report, L, audience), _opening(report, L, True), _stages(report, L),
@@ -393,7 +391,7 @@ def render_html(report: dict, *, audience: str = "supervisor", audio_uri: str | 
                      _modality(report, L), _conduct(report, L), _metrics(report, L),
                      _tips(report, L, audience)]  # fmt: skip
     sections.append(_transcript(report, L))
-    footer = _e(
+    footer = esc(
         L(
             "ui",
             "generated",
@@ -403,11 +401,11 @@ def render_html(report: dict, *, audience: str = "supervisor", audio_uri: str | 
     )
     title = f"{L('ui', 'self_review' if agent else 'title')} – {os.path.basename(str(report.get('source') or ''))}"
     return (
-        f'<!DOCTYPE html>\n<html lang="{_e(L.language)}" data-audience="{_e(audience)}"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{esc(L.language)}" data-audience="{esc(audience)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">'
-        f"<title>{_e(title)}</title><style>{_asset(ASSETS[0])}</style></head>"
-        f'<body class="{_e(audience)}">{player}<main>{"".join(sections)}</main><footer>{footer}</footer>'
+        f"<title>{esc(title)}</title><style>{_asset(ASSETS[0])}</style></head>"
+        f'<body class="{esc(audience)}">{player}<main>{"".join(sections)}</main><footer>{footer}</footer>'
         f'<script type="application/json" id="callscan-data">{script_json(data)}</script>'
         f"<script>{_asset(ASSETS[1])}</script></body></html>\n"
     )

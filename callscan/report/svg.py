@@ -6,9 +6,7 @@ Plain strings, no plotting library: a figure is a few hundred elements, drawn in
 
 from __future__ import annotations
 
-from html import escape
-
-from callscan.report.data import Labels, clock, fmt_num, is_timed, talk_metrics, turns
+from callscan.report.data import Labels, clock, esc, fmt_num, is_timed, talk_metrics, turns
 
 TIMELINE_W = 1000  # viewBox units
 LANE_X0 = 70  # left margin for the lane names
@@ -23,10 +21,6 @@ def _step(span_s: float, n_ticks: int = 10) -> float:
     return float(NICE_STEPS_S[-1])
 
 
-def _e(text) -> str:
-    return escape(str(text), quote=True)
-
-
 def _axis(x_of, t0: float, t1: float, y: float, fmt=clock) -> list[str]:
     out = [f'<line class="axis" x1="{x_of(t0):.1f}" y1="{y}" x2="{x_of(t1):.1f}" y2="{y}"/>']
     step = _step(t1 - t0)
@@ -35,7 +29,7 @@ def _axis(x_of, t0: float, t1: float, y: float, fmt=clock) -> list[str]:
         x = x_of(t)
         out.append(f'<line class="tick" x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 4}"/>')
         out.append(
-            f'<text class="tl" x="{x:.1f}" y="{y + 15}" text-anchor="middle">{_e(fmt(t))}</text>'
+            f'<text class="tl" x="{x:.1f}" y="{y + 15}" text-anchor="middle">{esc(fmt(t))}</text>'
         )
         t += step
     return out
@@ -56,29 +50,27 @@ def timeline_svg(report: dict, L: Labels, duration: float | None) -> str:
     lane_h = 24
     h = 120
     out = [f'<svg class="timeline" viewBox="0 0 {TIMELINE_W} {h}" role="img" '
-           f'aria-label="{_e(L("ui", "timeline"))}" preserveAspectRatio="none">']  # fmt: skip
+           f'aria-label="{esc(L("ui", "timeline"))}" preserveAspectRatio="none">']  # fmt: skip
     for role, y in lanes.items():
         out.append(
             f'<rect class="lane" x="{LANE_X0}" y="{y}" width="{TIMELINE_W - LANE_X0 - 10}" height="{lane_h}"/>'
         )
         out.append(
-            f'<text class="lane-name" x="{LANE_X0 - 6}" y="{y + 16}" text-anchor="end">{_e(L("ui", role))}</text>'
+            f'<text class="lane-name" x="{LANE_X0 - 6}" y="{y + 16}" text-anchor="end">{esc(L("ui", role))}</text>'
         )
     metrics = talk_metrics(report) or {}
     for s in (metrics.get("non_talk") or {}).get("instances") or []:
         x0, x1 = x_of(s["start_s"]), x_of(s["end_s"])
         tip = f"{L('ui', 'silence')} {clock(s['start_s'])}–{clock(s['end_s'])}"
         out.append(f'<rect class="silence" x="{x0:.1f}" y="24" width="{max(1.0, x1 - x0):.1f}" '
-                   f'height="{lanes["caller"] + lane_h - 18}"><title>{_e(tip)}</title></rect>')  # fmt: skip
+                   f'height="{lanes["caller"] + lane_h - 18}"><title>{esc(tip)}</title></rect>')  # fmt: skip
     for t in ts:
-        y = lanes.get(t["role"])
-        if y is None:
-            y = lanes["caller"]
+        y = lanes.get(t["role"], lanes["caller"])
         x0, x1 = x_of(t["start_s"]), x_of(t["end_s"])
         title = f"{clock(t['start_s'])} {L('ui', t['role']) if t['role'] in lanes else t.get('speaker', '')}: {t['text'][:120]}"
-        out.append(f'<rect class="seg {_e(t["role"])}" x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" '
+        out.append(f'<rect class="seg {esc(t["role"])}" x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" '
                    f'height="{lane_h - 4}" data-turn="{int(t["index"])}" data-t="{t["start_s"]:.3f}">'
-                   f'<title>{_e(title)}</title></rect>')  # fmt: skip
+                   f'<title>{esc(title)}</title></rect>')  # fmt: skip
     marks = 0
     for s in (report.get("stages") or {}).get("stages") or []:
         start = _turn_time(ts, s.get("turn"))
@@ -89,16 +81,16 @@ def timeline_svg(report: dict, L: Labels, duration: float | None) -> str:
         anchor = ' text-anchor="end"' if x > TIMELINE_W - 80 else ""
         tx = x - 2 if anchor else x + 2
         marks += 1
-        out.append(f'<g class="stage-mark {_e(s["status"])}" data-turn="{int(s["turn"])}" data-t="{start:.3f}">'
+        out.append(f'<g class="stage-mark {esc(s["status"])}" data-turn="{int(s["turn"])}" data-t="{start:.3f}">'
                    f'<line x1="{x:.1f}" y1="{y_text - 9}" x2="{x:.1f}" y2="{lanes["caller"] + lane_h}"/>'
-                   f'<text x="{tx:.1f}" y="{y_text}"{anchor}>{_e(s["id"])}</text>'
-                   f'<title>{_e(L("stages", s["id"]))}: {_e(L("status", s["status"]))} ({clock(start)})</title></g>')  # fmt: skip
+                   f'<text x="{tx:.1f}" y="{y_text}"{anchor}>{esc(s["id"])}</text>'
+                   f'<title>{esc(L("stages", s["id"]))}: {esc(L("status", s["status"]))} ({clock(start)})</title></g>')  # fmt: skip
     for i in (metrics.get("interruptions") or {}).get("instances") or []:
         y = lanes.get(i.get("interrupter"), lanes["caller"])
         x = x_of(i["start_s"])
         tip = f"{L('ui', 'interruption')}: {L('ui', i.get('interrupter', ''))} {clock(i['start_s'])} ({fmt_num(i.get('overlap_s'))} s)"
         out.append(f'<path class="intr" d="M{x:.1f} {y - 1} l-5 -8 h10 z" data-t="{i["start_s"]:.3f}">'
-                   f'<title>{_e(tip)}</title></path>')  # fmt: skip
+                   f'<title>{esc(tip)}</title></path>')  # fmt: skip
     out += _axis(x_of, 0.0, end, lanes["caller"] + lane_h + 4)
     out.append("</svg>")
     return "\n".join(out)
@@ -160,12 +152,12 @@ def opening_plot_svg(plot: dict | None, L: Labels) -> str:
     pitch = [
         (x_of(ti + hop / 2), y_st(v)) for ti, v in zip(t, plot.get("f0_st") or [], strict=False)
     ]
-    out = [f'<svg class="oplot" viewBox="0 0 {PLOT_W} {PLOT_H}" role="img" aria-label="{_e(L("ui", "plot_title"))}">',
+    out = [f'<svg class="oplot" viewBox="0 0 {PLOT_W} {PLOT_H}" role="img" aria-label="{esc(L("ui", "plot_title"))}">',
            f'<rect class="frame" x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}"/>',
-           f'<polygon class="wave" points="{wave}"><title>{_e(L("ui", "plot_wave"))}</title></polygon>',
+           f'<polygon class="wave" points="{wave}"><title>{esc(L("ui", "plot_wave"))}</title></polygon>',
            f'<line class="zero" x1="{x0}" y1="{mid:.1f}" x2="{x1}" y2="{mid:.1f}"/>',
-           f'<path class="level" d="{_path(level)}"><title>{_e(L("ui", "plot_level"))}</title></path>',
-           f'<path class="pitch" d="{_path(pitch)}"><title>{_e(L("ui", "plot_pitch"))}</title></path>']  # fmt: skip
+           f'<path class="level" d="{_path(level)}"><title>{esc(L("ui", "plot_level"))}</title></path>',
+           f'<path class="pitch" d="{_path(pitch)}"><title>{esc(L("ui", "plot_pitch"))}</title></path>']  # fmt: skip
     for v in (-st_max, -st_max / 2, 0.0, st_max / 2, st_max):
         y = y_st(v)
         out.append(
@@ -180,7 +172,7 @@ def opening_plot_svg(plot: dict | None, L: Labels) -> str:
     x = x0
     for cls, text in legend:
         out.append(f'<rect class="key {cls}" x="{x}" y="{PLOT_H - 14}" width="14" height="8"/>'
-                   f'<text class="tl" x="{x + 18}" y="{PLOT_H - 6}">{_e(text)}</text>')  # fmt: skip
+                   f'<text class="tl" x="{x + 18}" y="{PLOT_H - 6}">{esc(text)}</text>')  # fmt: skip
         x += 40 + 7 * len(text)
     out.append("</svg>")
     return "\n".join(out)
