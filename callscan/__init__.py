@@ -50,6 +50,8 @@ _LAZY = {
     "load_model": ("callscan.asr", "load_model"),
     "transcribe": ("callscan.asr", "transcribe"),
     "TranscribeOptions": ("callscan.asr", "TranscribeOptions"),
+    "render_report": ("callscan.report", "render"),
+    "ReportOptions": ("callscan.report", "ReportOptions"),
 }
 
 __all__ = [
@@ -61,6 +63,8 @@ __all__ = [
     "load_model",
     "transcribe",
     "TranscribeOptions",
+    "render_report",
+    "ReportOptions",
     "AudioError",
     "CallscanError",
     "ConfigError",
@@ -73,6 +77,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from callscan.audio.decode import load as load_audio
     from callscan.pipeline import AnalyzeOptions, analyze
     from callscan.qa.runner import run_batch
+    from callscan.report import ReportOptions
+    from callscan.report import render as render_report
 
 
 def __getattr__(name: str) -> Any:
