@@ -10,7 +10,16 @@ from __future__ import annotations
 
 
 class CallscanError(Exception):
-    """Base class of every error callscan raises on purpose."""
+    """Base class of every error callscan raises on purpose.
+
+    ``option`` (optional) names the library parameter the error is about (for example
+    ``"max_duration_s"`` or ``"model_path"``), so that a front end can name its own flag for
+    it. The message itself (``str(e)``) speaks of the library only.
+    """
+
+    def __init__(self, *args: object, option: str | None = None) -> None:
+        super().__init__(*args)
+        self.option = option
 
 
 class AudioError(CallscanError):

@@ -45,7 +45,7 @@ def _root(
 
 
 def _register() -> None:
-    from callscan.cli import analyze, batch, models, playbook, rescore, speakers, transcribe
+    from callscan.cli import analyze, batch, config, models, playbook, rescore, speakers, transcribe
 
     analyze.register(app)
     batch.register(app)
@@ -53,6 +53,7 @@ def _register() -> None:
     speakers.register(app)
     rescore.register(app)
     playbook.register(app)
+    config.register(app)
     models.register(app)
 
 

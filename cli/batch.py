@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from callscan.cli.analyze import Audience, Engine, Format
-from callscan.cli.common import library_errors, progress_hook
-from callscan.cli.speaker_options import (
+from callscan.cli.common import library_errors, print_json, progress_hook
+from callscan.cli.options import (
     AgentChannel,
     AgentPattern,
+    AgentSpeaker,
+    Audience,
+    AudienceOption,
+    BeamSize,
     CallType,
+    CallTypeOption,
+    EmbedAudio,
+    Engine,
+    EngineOption,
+    Format,
     Language,
     Languages,
+    MaxDuration,
     Model,
     ModelPath,
     NSpeakers,
+    OpeningSeconds,
     PlaybookPath,
+    SwapRoles,
     analyze_options,
     speakers_options,
 )
 
 
+@library_errors
 def batch(
     inputs: Annotated[
         list[Path],
@@ -37,9 +49,8 @@ def batch(
         Format,
         typer.Option("--format", "-f", help="Per-call files besides JSON: json, html, md, all."),
     ] = Format.json,
-    audience: Annotated[Audience, typer.Option(help="HTML/Markdown audience.")] = (
-        Audience.supervisor
-    ),
+    audience: AudienceOption = Audience.supervisor,
+    embed_audio: EmbedAudio = False,
     workers: Annotated[
         int, typer.Option(min=1, help="Calls analysed at once (processes, one model each).")
     ] = 1,
@@ -49,68 +60,57 @@ def batch(
             "--resume/--no-resume", help="Skip calls an earlier run of DIR already analysed."
         ),
     ] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the batch summary (counts, files, rows) as JSON."),
+    ] = False,
     language: Language = "auto",
     languages: Languages = "id,en",
     model: Model = "base",
-    engine: Annotated[Engine, typer.Option(help="ASR engine.")] = Engine.openai_whisper,
+    engine: EngineOption = Engine.openai_whisper,
     model_path: ModelPath = None,
+    threads: Annotated[
+        int, typer.Option(min=0, help="Torch threads per worker (0 = the CPUs shared out).")
+    ] = 0,
+    beam_size: BeamSize = None,
+    max_duration: MaxDuration = 4.0,
     agent_channel: AgentChannel = None,
+    agent_speaker: AgentSpeaker = None,
+    swap_roles: SwapRoles = False,
     n_speakers: NSpeakers = 2,
     agent_pattern: AgentPattern = None,
     playbook: PlaybookPath = None,
-    call_type: CallType = "auto",
+    opening_seconds: OpeningSeconds = None,
+    call_type: CallTypeOption = CallType("auto"),
 ) -> None:
     """Analyse many calls into DIR: NAME.callscan.json per call, summary.csv (one row per
     call, failures included), agents.csv (per agent id from --agent-pattern) and batch.jsonl
     (the resumable log). A bad file is reported and skipped; the others go on. Exit status 1
     when any call failed."""
-    _run(**locals())
-
-
-@library_errors
-def _run(
-    inputs,
-    output_dir,
-    fmt,
-    audience,
-    workers,
-    resume,
-    language,
-    languages,
-    model,
-    engine,
-    model_path,
-    agent_channel,
-    n_speakers,
-    agent_pattern,
-    playbook,
-    call_type,
-):
     from callscan import report as reports
     from callscan.qa.runner import run_batch
 
     options = analyze_options(
+        speakers=speakers_options(
+            agent_channel=agent_channel,
+            agent_speaker=agent_speaker,
+            swap_roles=swap_roles,
+            n_speakers=n_speakers,
+            agent_pattern=agent_pattern,
+        ),
         language=language,
         languages=languages,
         model=model,
         model_path=model_path,
         engine=engine,
-        speakers=speakers_options(agent_channel, None, False, n_speakers, agent_pattern),
+        threads=threads,
+        beam_size=beam_size,
+        max_duration_h=max_duration,
         playbook=playbook,
         call_type=call_type,
+        opening_seconds=opening_seconds,
     )
     formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
-
-    def on_call(entry: dict) -> None:
-        if entry["skipped"]:
-            status = "done"
-        elif entry["status"] == "ok":
-            status = "ok"
-        else:
-            status = "FAILED"
-        line = f"{status:6s} " + (entry["file"] if entry["status"] == "ok" else entry["error"])
-        typer.echo(line, err=True)
-
     progress, hook = progress_hook()
     with progress:
         result = run_batch(
@@ -121,8 +121,9 @@ def _run(
             render_options=reports.ReportOptions(audience=audience.value),
             workers=workers,
             resume=resume,
+            embed_audio=embed_audio,
             hook=hook,
-            on_call=on_call,
+            on_call=print_call,
         )
     n = len(result.rows)
     typer.echo(
@@ -132,8 +133,22 @@ def _run(
     )
     typer.echo(f"wrote {result.summary_path}", err=True)
     typer.echo(f"wrote {result.agents_path}", err=True)
+    if as_json:
+        print_json(result.to_dict())
     if result.errors:
         raise typer.Exit(1)
+
+
+def print_call(entry: dict[str, Any]) -> None:
+    """One line on stderr per finished call: ``ok``/``done``/``FAILED`` and its file or error."""
+    if entry["skipped"]:
+        status = "done"
+    elif entry["status"] == "ok":
+        status = "ok"
+    else:
+        status = "FAILED"
+    line = f"{status:6s} " + (entry["file"] if entry["status"] == "ok" else entry["error"])
+    typer.echo(line, err=True)
 
 
 def register(app: typer.Typer) -> None:

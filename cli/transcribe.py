@@ -8,30 +8,38 @@ from typing import Annotated
 
 import typer
 
-from callscan.cli.analyze import Engine
 from callscan.cli.common import library_errors, progress_hook, write_output
-from callscan.cli.speaker_options import (
+from callscan.cli.options import (
     AgentChannel,
     AgentPattern,
     AgentSpeaker,
+    BeamSize,
+    Engine,
+    EngineOption,
     Language,
     Languages,
+    MaxDuration,
     Model,
     ModelPath,
     NSpeakers,
+    Output,
     SwapRoles,
     Threads,
+    analyze_options,
     speakers_options,
 )
 
 
 class Format(str, Enum):
+    """Transcript formats (:mod:`callscan.asr.writers`)."""
+
     json = "json"
     txt = "txt"
     srt = "srt"
     vtt = "vtt"
 
 
+@library_errors
 def transcribe(
     call: Annotated[Path, typer.Argument(help="Recording: WAV, FLAC, OGG/Opus, MP3, ...")],
     model: Model = "base",
@@ -39,20 +47,15 @@ def transcribe(
     language: Language = "auto",
     languages: Languages = "id,en",
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
-    beam_size: Annotated[
-        int | None,
-        typer.Option("--beam-size", help="Beam search width (default: greedy; faster-whisper: 5)."),
-    ] = None,
-    engine: Annotated[
-        Engine, typer.Option(help="ASR engine: openai-whisper, or faster-whisper (extra).")
-    ] = Engine.openai_whisper,
+    output: Output = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the JSON transcript on stdout (as --format json)."),
+    ] = False,
+    beam_size: BeamSize = None,
+    engine: EngineOption = Engine.openai_whisper,
     threads: Threads = 0,
-    max_duration: Annotated[
-        float, typer.Option("--max-duration", help="Refuse files longer than this (hours).")
-    ] = 4.0,
+    max_duration: MaxDuration = 4.0,
     agent_channel: AgentChannel = None,
     agent_speaker: AgentSpeaker = None,
     swap_roles: SwapRoles = False,
@@ -60,59 +63,36 @@ def transcribe(
     agent_pattern: AgentPattern = None,
 ) -> None:
     """Transcribe a call with Whisper: turns (speaker, role, channel), segments, word timestamps."""
-    _run(**locals())
-
-
-@library_errors
-def _run(
-    call,
-    model,
-    model_path,
-    language,
-    languages,
-    fmt,
-    output,
-    beam_size,
-    engine,
-    threads,
-    max_duration,
-    agent_channel,
-    agent_speaker,
-    swap_roles,
-    n_speakers,
-    agent_pattern,
-):
-    from callscan import asr
-    from callscan.asr.language import parse_languages
     from callscan.asr.writers import get_writer
-    from callscan.audio import decode as audio_mod
-    from callscan.pipeline import process_recording
-    from callscan.speakers.assign import check_options
+    from callscan.pipeline import transcribe_recording
 
-    options = asr.TranscribeOptions(
-        model=str(model_path) if model_path else model,
+    if as_json and (fmt is not Format.json or output is not None):
+        raise typer.BadParameter(
+            "prints JSON on stdout: drop --format / --output", param_hint="--json"
+        )
+    options = analyze_options(
+        speakers=speakers_options(
+            agent_channel=agent_channel,
+            agent_speaker=agent_speaker,
+            swap_roles=swap_roles,
+            n_speakers=n_speakers,
+            agent_pattern=agent_pattern,
+        ),
         language=language,
-        languages=parse_languages(languages),
+        languages=languages,
+        model=model,
+        model_path=model_path,
+        engine=engine,
+        threads=threads,
         beam_size=beam_size,
-        threads=threads,
-        engine=engine.value,
-    )
-    speakers = speakers_options(agent_channel, agent_speaker, swap_roles, n_speakers, agent_pattern)
-    recording = audio_mod.load(str(call), max_duration_s=max_duration * 3600.0)
-    check_options(recording, speakers)
-    whisper_model = asr.load_model(
-        model,
-        model_path=str(model_path) if model_path else None,
-        engine=engine.value,
-        threads=threads,
+        max_duration_h=max_duration,
     )
     progress, hook = progress_hook()
     with progress:
-        transcript, result = process_recording(
-            recording, whisper_model, options, speakers, hook=hook
-        )
-    extra = {"speakers": {"mode": result.mode, "roles": result.roles.to_dict()}}
-    write_output(get_writer(fmt.value)(transcript, result.turns, extra), output)
+        result = transcribe_recording(call, options, hook=hook)
+    speakers = result.speakers
+    extra = {"speakers": {"mode": speakers.mode, "roles": speakers.roles.to_dict()}}
+    write_output(get_writer(fmt.value)(result.transcript, speakers.turns, extra), output)
 
 
 def register(app: typer.Typer) -> None:

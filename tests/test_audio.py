@@ -220,6 +220,7 @@ def test_real_clip_sample_wav(data_dir: Path) -> None:
     assert a.identical_channels is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sr,channels,minutes", [(8000, 1, 10.0), (22050, 2, 5.0)])
 def test_long_file_memory_stays_near_one_copy(
     tmp_path: Path, sr: int, channels: int, minutes: float

@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 from callscan import CallscanError
 from callscan.cli.app import app
 from callscan.pipeline import AnalyzeOptions
-from callscan.qa.runner import MANIFEST, find_calls, read_manifest, run_batch
+from callscan.qa.runner import (
+    MANIFEST,
+    find_calls,
+    options_fingerprint,
+    read_manifest,
+    run_batch,
+)
 from callscan.speakers.assign import SpeakersOptions
 
 PATTERN = r"(?P<agent>[A-Z]\d+)_(?P<call>\d+)"
@@ -70,6 +76,7 @@ def test_find_calls_searches_folders_for_audio_with_unique_names(calls, tmp_path
         find_calls([tmp_path / "empty"])
 
 
+@pytest.mark.slow
 def test_a_batch_with_bad_files_analyses_the_rest_and_resumes(calls, tmp_path):
     out = tmp_path / "out"
     options = AnalyzeOptions(speakers=SpeakersOptions(agent_pattern=PATTERN))
@@ -156,6 +163,7 @@ def test_transcripts_in_worker_processes_with_per_agent_rollups(tmp_path):
     assert agents["C03"]["failed"] == "1"
 
 
+@pytest.mark.slow
 def test_cli_batch_reports_each_call_and_fails_when_one_failed(tmp_path):
     src = tmp_path / "t"
     src.mkdir()
@@ -182,3 +190,40 @@ def test_cli_batch_without_calls_is_one_line_error(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"Error: '{tmp_path / 'none'}': no such file or folder"
     ]
+
+
+def test_cli_batch_passes_every_analysis_option(tmp_path):
+    src = tmp_path / "t"
+    src.mkdir()
+    (src / "A17_0001.txt").write_text(GOOD_ID)
+    out = tmp_path / "out"
+    args = ["batch", str(src / "A17_0001.txt"), "-o", str(out), "-f", "html", "--json"]
+    options = [
+        "--agent-pattern", PATTERN, "--agent-speaker", "2", "--swap-roles", "--speakers", "3",
+        "--opening-seconds", "15", "--embed-audio", "--threads", "1", "--beam-size", "2",
+        "--max-duration", "0.5", "--call-type", "sales", "--language", "id",
+        "--languages", "id,en,ms", "--model", "tiny",
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, *options])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["calls"], summary["done"], summary["failed"]) == (1, 1, 0)
+    assert summary["summary"] == str(out / "summary.csv")
+    row = summary["rows"][0]
+    assert (row["call_type"], row["agent_id"], row["language"]) == ("sales", "A17", "id")
+    assert (out / "A17_0001.callscan.html").exists()  # a transcript: no audio to embed
+    expected = AnalyzeOptions(
+        language="id",
+        languages=("id", "en", "ms"),
+        model="tiny",
+        threads=1,
+        beam_size=2,
+        speakers=SpeakersOptions(
+            n_speakers=3, agent_speaker=2, swap_roles=True, agent_pattern=PATTERN
+        ),
+        call_type="sales",
+        opening_seconds=15.0,
+        max_duration_s=1800.0,
+    )
+    fingerprint = options_fingerprint(expected, ("json", "html"), embed_audio=True)
+    assert read_manifest(out)["A17_0001"]["options"] == fingerprint

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
+from callscan import CallscanError
+from callscan.analysis.playbook import CALL_TYPES
 from callscan.cli.app import app
+from callscan.cli.common import error_line
+from callscan.pipeline import analyze as analyze_call
 
 runner = CliRunner()
 
@@ -51,6 +56,7 @@ def test_analyze_json_to_stdout_and_rescore(tmp_path):
     assert rescored["conversation"] == json.loads(result.stdout)["conversation"]
 
 
+@pytest.mark.slow
 def test_analyze_stereo_recording_end_to_end(data_dir, tmp_path):
     wav = str(data_dir / "fw_stereo_diarization.wav")
     result = runner.invoke(
@@ -88,11 +94,67 @@ def test_broken_json_transcript_is_one_line_error(tmp_path):
     assert result.stderr.count("\n") == 1
 
 
-def test_bad_call_type_is_one_line_error(tmp_path):
+@pytest.mark.parametrize("command", ["analyze", "batch", "rescore"])
+def test_unknown_call_type_is_rejected_alike(tmp_path, command):
     call = tmp_path / "call.txt"
     call.write_text(CALL_ID)
-    result = runner.invoke(app, ["analyze", str(call), "--call-type", "chat"])
+    extra = ["-o", str(tmp_path / "out")] if command == "batch" else []
+    result = runner.invoke(app, [command, str(call), *extra, "--call-type", "chat"])
+    assert result.exit_code == 2  # a usage error, before anything runs
+    assert "'chat' is not one of" in result.stderr
+    for valid in ("auto", *CALL_TYPES):  # the library's one list of call types
+        assert f"'{valid}'" in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "call.callscan.json").exists()
+
+
+def test_analyze_json_on_a_transcript_writes_no_files(tmp_path):
+    call = tmp_path / "call.txt"
+    call.write_text(CALL_ID)
+    result = runner.invoke(app, ["analyze", str(call), "--json", "--call-type", "service"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["input"] == "transcript" and report["language"] == "id"
+    assert report["stages"]["call_type"] == "service"
+    assert report["stages"]["call_type_source"] == "given"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["call.txt"]
+    with_files = runner.invoke(app, ["analyze", str(call), "--json", "-f", "md"])
+    assert with_files.exit_code == 0 and json.loads(with_files.stdout)["language"] == "id"
+    assert (tmp_path / "call.callscan.md").exists()
+
+
+def test_rescore_json_prints_and_writes(tmp_path):
+    call = tmp_path / "call.txt"
+    call.write_text(CALL_ID)
+    out = tmp_path / "rescored.json"
+    result = runner.invoke(
+        app, ["rescore", str(call), "--json", "-o", str(out), "--call-type", "sales"]
+    )
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed == json.loads(out.read_text(encoding="utf-8"))
+    assert printed["stages"]["call_type"] == "sales" and printed["conversation"]["turns"]
+
+
+def test_library_error_with_an_option_is_printed_with_its_flag(tmp_path):
+    call = tmp_path / "call.txt"
+    call.write_text(CALL_ID)
+    result = runner.invoke(app, ["analyze", str(call), "--language", "fr"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: --call-type must be auto, sales, complaint or service, not 'chat'\n"
+        "Error: --playbook: no bundled playbook for language 'fr' (valid: id, en); "
+        "give a playbook file\n"
     )
+    # the library's own message names no flag; the CLI maps the parameter to its flag
+    err = CallscanError("the recording is too long", option="max_duration_s")
+    assert str(err) == "the recording is too long"
+    assert error_line(err) == "--max-duration: the recording is too long"
+    assert error_line(CallscanError("plain")) == "plain"
+
+
+def test_analyze_reports_progress_through_the_hook(tmp_path):
+    call = tmp_path / "call.txt"
+    call.write_text(CALL_ID)
+    steps = []
+    report = analyze_call(call, hook=lambda *step: steps.append(step))
+    assert report["input"] == "transcript"
+    assert steps == [("analysis", 0, 1), ("analysis", 1, 1)]

@@ -134,3 +134,16 @@ def test_rescore_plain_transcript_and_errors(app, tmp_path):
     r = runner.invoke(app, ["rescore", str(txt), "--playbook", str(bad)])
     assert r.exit_code == 1
     assert r.stderr.startswith(f"Error: '{bad}': extra: unknown key (valid: meta, settings,")
+
+
+def test_playbook_validate_json_is_the_config_summary():
+    import json
+
+    from typer.testing import CliRunner
+
+    from callscan.cli.app import app
+
+    out = CliRunner().invoke(app, ["playbook", "validate", "models/playbook_en.yaml", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["ok"] is True and data["kind"] == "playbook" and "stages" in data["summary"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from callscan import report as reports
@@ -88,6 +89,7 @@ def test_bad_format_and_audience_are_usage_errors(tmp_path):
         assert result.exit_code == 2 and "Invalid value" in result.stderr, args
 
 
+@pytest.mark.slow
 def test_recording_with_embedded_audio(data_dir, tmp_path):
     wav = data_dir / "fw_stereo_diarization.wav"
     result = runner.invoke(

@@ -25,6 +25,7 @@ def app():
     return app
 
 
+@pytest.mark.slow
 def test_speakers_json_on_a_stereo_call(app, data_dir, base_model):
     wav = str(data_dir / "fw_stereo_diarization.wav")
     args = ["speakers", wav, "--language", "en", "--agent-channel", "right", "--json"]
@@ -40,6 +41,7 @@ def test_speakers_json_on_a_stereo_call(app, data_dir, base_model):
     assert data["metrics"]["non_talk"]["threshold_s"] == 5.0
 
 
+@pytest.mark.slow
 def test_speakers_text_report(app, data_dir, base_model):
     wav = str(data_dir / "fw_stereo_diarization.wav")
     result = runner.invoke(app, ["speakers", wav, "--language", "en", "--threads", "1"])
@@ -56,7 +58,9 @@ def test_bad_pattern_is_one_line_exit_1(app, data_dir):
     wav = str(data_dir / "fw_stereo_diarization.wav")
     result = runner.invoke(app, ["speakers", wav, "--agent-pattern", "(?P<x"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: --agent-pattern '(?P<x' is not a valid regular")
+    assert result.stderr.startswith(
+        "Error: --agent-pattern: agent pattern '(?P<x' is not a valid regular"
+    )
     assert result.stderr.count("\n") == 1
 
 
@@ -65,7 +69,8 @@ def test_agent_speaker_on_stereo_is_one_line_exit_1(app, data_dir):
     result = runner.invoke(app, ["speakers", wav, "--agent-speaker", "1"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: --agent-speaker is for mono recordings; use --agent-channel left|right\n"
+        "Error: --agent-speaker: an agent speaker is for mono recordings; "
+        "on stereo, give the agent channel\n"
     )
 
 

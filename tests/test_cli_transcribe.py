@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from callscan.cli.app import app
@@ -11,6 +12,7 @@ from callscan.cli.app import app
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_transcribe_json_to_file(data_dir, tmp_path):
     out = tmp_path / "jfk.json"
     result = runner.invoke(app, ["transcribe", str(data_dir / "fw_jfk.flac"), "-o", str(out)])
@@ -23,6 +25,7 @@ def test_transcribe_json_to_file(data_dir, tmp_path):
     assert set(word) == {"text", "start_s", "end_s", "probability"}
 
 
+@pytest.mark.slow
 def test_transcribe_with_the_faster_whisper_engine(data_dir, tmp_path):
     out = tmp_path / "jfk.json"
     args = ["transcribe", str(data_dir / "fw_jfk.flac"), "--engine", "faster-whisper"]
@@ -33,6 +36,7 @@ def test_transcribe_with_the_faster_whisper_engine(data_dir, tmp_path):
     assert "ask not what your country" in " ".join(s["text"] for s in data["segments"]).lower()
 
 
+@pytest.mark.slow
 def test_transcribe_stereo_srt_and_vtt_label_roles(data_dir, tmp_path):
     wav = str(data_dir / "fw_stereo_diarization.wav")
     args = ["transcribe", wav, "--language", "en", "--agent-channel", "right"]
@@ -49,6 +53,7 @@ def test_transcribe_stereo_srt_and_vtt_label_roles(data_dir, tmp_path):
     assert data["speakers"]["roles"]["method"] == "override"
 
 
+@pytest.mark.slow
 def test_transcribe_txt(data_dir):
     result = runner.invoke(app, ["transcribe", str(data_dir / "fw_jfk.flac"), "-f", "txt"])
     assert result.exit_code == 0
@@ -106,8 +111,8 @@ def test_unavailable_model_offline_names_the_way_out(data_dir, tmp_path, monkeyp
     result = runner.invoke(app, ["transcribe", str(data_dir / "fw_jfk.flac"), "--model", "small"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: model 'small' is not installed and could not be downloaded (OSError): "
-        "connect to the internet once, or pass --model-path\n"
+        "Error: --model-path: model 'small' is not installed and could not be downloaded "
+        "(OSError): connect to the internet once, or give a checkpoint file as model_path\n"
     )
 
 

@@ -39,6 +39,7 @@ def _word_times(tokenizer, text_tokens, path):
     return words[:-1], jump_s[bounds[:-1]], jump_s[bounds[1:]]
 
 
+@pytest.mark.slow
 def test_every_tensor_is_copied_exactly(ct2_base_dir, base_model):
     _, variables = read_ct2_model(ct2_base_dir / "model.bin")
     _, state = ct2_to_whisper_state(variables)
@@ -51,6 +52,7 @@ def test_every_tensor_is_copied_exactly(ct2_base_dir, base_model):
     assert np.array_equal(state["encoder.blocks.2.attn.key.weight"], fused[512:1024])
 
 
+@pytest.mark.slow
 def test_same_encoder_tokens_text_and_word_times(ct2_model, base_model, jfk_mel):
     import ctranslate2
     import whisper
@@ -100,6 +102,7 @@ def test_altered_checkpoint_is_refused(tmp_path, monkeypatch):
         weights.load_whisper("base")
 
 
+@pytest.mark.slow
 def test_truncated_model_bin_is_a_clear_error(ct2_base_dir, tmp_path):
     cut = tmp_path / "model.bin"
     cut.write_bytes((ct2_base_dir / "model.bin").read_bytes()[:5000])

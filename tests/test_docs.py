@@ -39,3 +39,18 @@ def test_every_option_has_help():
         for param in cmd.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert (param.help or "").strip(), f"{name} {param.opts[0]} has no help"
+
+
+def test_readme_synopses_are_generated_from_the_cli():
+    """The CLI reference quotes each command's synopsis as scripts/cli_reference.py makes it
+    (regenerate with `.venv/bin/python scripts/cli_reference.py --update`)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", path)
+    assert spec is not None and spec.loader is not None
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    for name, cmd in ref.commands(typer.main.get_command(app)):
+        block = f"### `{name}`\n\n```\n{ref.wrapped(name, cmd)}\n```\n"
+        assert block in README, f"README's synopsis of {name} is out of date"

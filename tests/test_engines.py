@@ -38,6 +38,14 @@ def run(model, path, engine: str, **kwargs):
     return transcript
 
 
+@pytest.mark.slow
+def test_every_engine_implements_the_engine_protocol(models):
+    from callscan.asr.engine import Engine
+
+    for name, model in models.items():
+        assert isinstance(model, Engine) and model.name == name
+
+
 @pytest.mark.parametrize("engine", ["openai-whisper", "faster-whisper"])
 def test_real_phone_excerpt_wer_at_most_0_15_on_every_engine(engine, models, data_dir):
     transcript = run(models[engine], data_dir / "sample.wav", engine)
@@ -46,6 +54,7 @@ def test_real_phone_excerpt_wer_at_most_0_15_on_every_engine(engine, models, dat
     assert wer(sample_reference(data_dir), hypothesis, "en") <= 0.15
 
 
+@pytest.mark.slow
 def test_faster_whisper_transcribes_jfk_with_ordered_word_times(fw_model, data_dir):
     transcript = run(fw_model, data_dir / "fw_jfk.flac", "faster-whisper")
     assert wer(JFK, transcript.text, "en") <= 0.10
@@ -55,18 +64,21 @@ def test_faster_whisper_transcribes_jfk_with_ordered_word_times(fw_model, data_d
     assert words[0].start_s >= 0.0 and words[-1].end_s <= 11.1
 
 
+@pytest.mark.slow
 def test_faster_whisper_keeps_stereo_channels_apart(fw_model, data_dir):
     transcript = run(fw_model, data_dir / "fw_stereo_diarization.wav", "faster-whisper")
     assert wer(LEFT, transcript.channel_text(0), "en") <= 0.15
     assert wer(RIGHT, transcript.channel_text(1), "en") <= 0.15
 
 
+@pytest.mark.slow
 def test_int8_quantised_openai_whisper_still_transcribes(data_dir):
     model = asr.load_model("base", quantize=True)
     transcript = run(model, data_dir / "fw_jfk.flac", "openai-whisper")
     assert wer(JFK, transcript.text, "en") <= 0.10
 
 
+@pytest.mark.slow
 def test_beam_search_on_the_default_path(base_model, data_dir):
     # --beam-size 5: windows decode one at a time (whisper's beam search does not batch);
     # measured 0.161 here, whisper.transcribe with beam 5 0.161-0.287
@@ -75,6 +87,7 @@ def test_beam_search_on_the_default_path(base_model, data_dir):
     assert wer(sample_reference(data_dir), hypothesis, "en") <= 0.20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, language",
     [

@@ -45,7 +45,7 @@ def test_unknown_language():
         load_playbook(language="fr")
     assert (
         str(e.value)
-        == "no bundled playbook for language 'fr' (valid: id, en); pass --playbook FILE"
+        == "no bundled playbook for language 'fr' (valid: id, en); give a playbook file"
     )
 
 

@@ -76,6 +76,7 @@ def test_text_report_validates_and_round_trips(tmp_path):
     assert reports.render(again, "html") == reports.render(report, "html")
 
 
+@pytest.mark.slow
 def test_recording_report_validates_with_opening_plot(stereo_report):
     reports.validate(stereo_report)
     plot = stereo_report["opening"]["plot"]
@@ -92,6 +93,7 @@ def test_recording_report_validates_with_opening_plot(stereo_report):
 SAMPLES = sorted((ROOT / "samples").glob("*.wav"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wav", SAMPLES + [ROOT / "tests/data/fw_stereo_diarization.wav"],
                          ids=lambda p: p.name)  # fmt: skip
 def test_every_sample_call_gives_a_valid_report(wav, base_model, sample_reports, tmp_path):
@@ -154,6 +156,7 @@ def test_agent_tips_are_specific_kind_and_in_the_calls_language():
     assert len({t.text for t in tips}) == N_TIPS
 
 
+@pytest.mark.slow
 def test_english_tips_name_the_moment(stereo_report):
     tips = top_tips(stereo_report)
     assert tips and all(t.text and t.text[0].isupper() for t in tips)
@@ -210,6 +213,7 @@ def test_audio_data_uri_is_16k_mono_flac(data_dir):
         reports.render(text_report(), "html", reports.ReportOptions(audio_uri="javascript:x"))
 
 
+@pytest.mark.slow
 def test_five_minute_report_is_under_one_megabyte():
     report = load_bench().synthetic_report(5.0)
     reports.validate(report)

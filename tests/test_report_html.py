@@ -12,6 +12,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from callscan import report as reports
 from callscan.conversation import parse_text
 from callscan.pipeline import AnalyzeOptions, analyze_conversation
@@ -88,6 +90,7 @@ def test_agent_page_in_browser(tmp_path):
     assert '<li class="tip conduct"><a class="ev when"' in dom and "your own fault" in dom
 
 
+@pytest.mark.slow
 def test_recording_page_with_embedded_audio(data_dir, tmp_path):
     from callscan.analysis.opening.plot import opening_plot
     from callscan.analysis.opening.score import score_opening

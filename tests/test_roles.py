@@ -58,13 +58,13 @@ def test_no_cues_is_flagged_as_low_confidence():
 
 def test_override_and_swap():
     forced = decide_roles(
-        ID_CALL, RoleOptions(agent_speaker="S2", override_reason="--agent-speaker 2")
+        ID_CALL, RoleOptions(agent_speaker="S2", override_reason="agent speaker set by the user: 2")
     )
     assert forced.agent == "S2" and forced.confidence == 1.0 and forced.method == "override"
-    assert "--agent-speaker 2" in forced.reasons[0]
+    assert "agent speaker set by the user: 2" in forced.reasons[0]
     swapped = decide_roles(ID_CALL, RoleOptions(swap=True))
     assert swapped.agent == "S2" and swapped.roles == {"S1": "caller", "S2": "agent"}
-    assert swapped.reasons[0] == "roles swapped by --swap-roles"
+    assert swapped.reasons[0] == "roles swapped by the user"
 
 
 def test_language_filter_uses_only_that_languages_cues():

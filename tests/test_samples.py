@@ -47,6 +47,7 @@ def test_there_are_at_least_four_samples_in_both_languages_and_layouts():
     assert all(60.0 <= c["turns"][-1]["end_s"] <= 120.0 for c in cards)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_language_detected_among_id_en(name, sample_reports):
     # Whisper's language token alone calls synthetic Indonesian English or Thai; the decode
@@ -56,6 +57,7 @@ def test_language_detected_among_id_en(name, sample_reports):
     assert report["transcript"]["language_probability"] > 0.8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_transcript(name, sample_reports):
     card, report = sidecar(name), sample_reports(name)
@@ -64,6 +66,7 @@ def test_transcript(name, sample_reports):
     assert wer(reference, hypothesis, card["language"]) <= WER_MAX
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_roles_are_right(name, sample_reports):
     card, report = sidecar(name), sample_reports(name)
@@ -77,6 +80,7 @@ def test_roles_are_right(name, sample_reports):
     assert heard and abs(heard[0]["start_s"] - first_agent["start_s"]) <= 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_turn_times_match_the_script(name, sample_reports):
     card, report = sidecar(name), sample_reports(name)
@@ -93,6 +97,7 @@ def test_turn_times_match_the_script(name, sample_reports):
         assert max(u["end_s"] for u in hits) == pytest.approx(t["end_s"], abs=EDGE_S)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_talk_times_match_the_script(name, sample_reports):
     card, report = sidecar(name), sample_reports(name)

@@ -146,6 +146,7 @@ def test_agent_channel_override_and_swap(synthetic_call, vad_model):
     assert swapped.roles.agent == "ch0" and swapped.turns[0].role == "caller"
 
 
+@pytest.mark.slow
 def test_real_stereo_clip_two_turns_one_per_channel(data_dir, base_model, vad_model):
     from callscan.asr import TranscribeOptions, transcribe
 
@@ -203,18 +204,22 @@ def test_overrides_that_do_not_fit_the_recording(data_dir, synthetic_call):
     stereo = audio_mod.load(synthetic_call[0])
     empty = _transcript([], 1.0)
     cases = [
-        (mono, SpeakersOptions(agent_channel=1), "--agent-channel needs a stereo recording"),
-        (stereo, SpeakersOptions(agent_speaker=1), "--agent-speaker is for mono recordings"),
-        (mono, SpeakersOptions(agent_speaker=3), "--agent-speaker must be between 1 and 2, got 3"),
+        (mono, SpeakersOptions(agent_channel=1), "agent channel needs a stereo recording"),
+        (stereo, SpeakersOptions(agent_speaker=1), "agent speaker is for mono recordings"),
+        (mono, SpeakersOptions(agent_speaker=3), "agent speaker must be between 1 and 2, got 3"),
         (
             stereo,
             SpeakersOptions(agent_pattern="(?P<agent"),
-            "--agent-pattern '(?P<agent' is not a valid",
+            "agent pattern '(?P<agent' is not a valid",
         ),
     ]
-    for recording, options, message in cases:
-        with pytest.raises(CallscanError, match=message.replace("(", r"\(").replace("?", r"\?")):
+    options_named = ["agent_channel", "agent_speaker", "agent_speaker", "agent_pattern"]
+    for (recording, options, message), option in zip(cases, options_named, strict=True):
+        with pytest.raises(
+            CallscanError, match=message.replace("(", r"\(").replace("?", r"\?")
+        ) as caught:
             assign_speakers(recording, empty, options, regions=[[]] * recording.n_channels)
+        assert caught.value.option == option  # the CLI names its flag from this
 
 
 def test_file_metadata():

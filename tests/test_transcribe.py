@@ -15,22 +15,26 @@ def jfk_result(base_model, data_dir):
     return asr.transcribe(base_model, load(str(data_dir / "fw_jfk.flac")))
 
 
+@pytest.mark.slow
 def test_jfk_base_wer(jfk_result):
     assert wer(JFK, jfk_result.text, "en") <= 0.10
 
 
+@pytest.mark.slow
 def test_jfk_language_auto_detected_among_id_en(jfk_result):
     assert jfk_result.language == "en"
     assert jfk_result.language_probability > 0.9
     assert set(jfk_result.language_probs) == {"id", "en"}
 
 
+@pytest.mark.slow
 def test_jfk_identical_channels_decoded_once(jfk_result):
     # fw_jfk.flac holds the same signal on both channels: one party, decoded once
     assert jfk_result.n_channels == 1
     assert {s.channel for s in jfk_result.segments} == {0}
 
 
+@pytest.mark.slow
 def test_words_have_ordered_times_and_probabilities(jfk_result):
     words = jfk_result.words()
     assert [w.text for w in words][:4] == ["And", "so", "my", "fellow"]
@@ -42,6 +46,7 @@ def test_words_have_ordered_times_and_probabilities(jfk_result):
     assert -1.0 < seg.avg_logprob < 0.0 and 0.0 <= seg.no_speech_prob < 0.5
 
 
+@pytest.mark.slow
 def test_tiny_en_offline_model_also_transcribes(data_dir):
     model = asr.load_model("tiny.en")
     result = asr.transcribe(
@@ -51,6 +56,7 @@ def test_tiny_en_offline_model_also_transcribes(data_dir):
     assert wer(JFK, result.text, "en") <= 0.15
 
 
+@pytest.mark.slow
 def test_stereo_channels_transcribed_separately(base_model, data_dir):
     result = asr.transcribe(base_model, load(str(data_dir / "fw_stereo_diarization.wav")))
     assert result.n_channels == 2
@@ -58,12 +64,14 @@ def test_stereo_channels_transcribed_separately(base_model, data_dir):
     assert wer(RIGHT, result.channel_text(1), "en") <= 0.15
 
 
+@pytest.mark.slow
 def test_forced_language_is_reported_with_probability_one(base_model, data_dir):
     options = asr.TranscribeOptions(language="en")
     result = asr.transcribe(base_model, load(str(data_dir / "fw_jfk.flac")), options)
     assert (result.language, result.language_probability, result.language_probs) == ("en", 1.0, {})
 
 
+@pytest.mark.slow
 def test_transcript_round_trips_through_json(jfk_result):
     import json
 
@@ -72,3 +80,25 @@ def test_transcript_round_trips_through_json(jfk_result):
     again = Transcript.from_dict(json.loads(json.dumps(jfk_result.to_dict())))
     assert again.text == jfk_result.text
     assert again.words()[3].text == "fellow"
+
+
+def test_asr_transcribe_stays_the_function_after_its_module_is_imported():
+    # the implementation module (callscan/asr/regions.py) must not shadow the public function
+    import callscan
+    import callscan.asr.regions
+
+    assert callable(asr.transcribe) and callscan.transcribe is asr.transcribe
+
+
+def test_language_errors_speak_of_library_options():
+    from callscan.asr.language import parse_languages
+    from callscan.errors import CallscanError
+
+    assert parse_languages(" ID, english,id") == ("id", "en")
+    with pytest.raises(CallscanError) as info:
+        parse_languages(" , ")
+    assert str(info.value) == "no language given (use Whisper codes such as id, en)"
+    assert info.value.option == "languages"
+    with pytest.raises(CallscanError) as info:
+        parse_languages("", option="language")
+    assert info.value.option == "language"

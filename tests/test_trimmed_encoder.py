@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from callscan.asr.batched import _TrimmedModel, audio_context
+from callscan.asr.batched import TrimmedModel, audio_context
 
 
 def test_audio_context_is_half_for_15_second_windows_else_whole():
@@ -18,6 +19,7 @@ def test_audio_context_is_half_for_15_second_windows_else_whole():
     assert audio_context([3.2], 448, "tiny.en") == 448
 
 
+@pytest.mark.slow
 def test_full_context_matches_whisper_and_half_context_is_its_first_half_input(
     base_model, data_dir
 ):
@@ -29,9 +31,9 @@ def test_full_context_matches_whisper_and_half_context_is_its_first_half_input(
     mel = whisper.log_mel_spectrogram(torch.from_numpy(y), padding=whisper.audio.N_SAMPLES)
     mel = mel[:, : whisper.audio.N_FRAMES][None]
     with torch.no_grad():
-        full = _TrimmedModel(base_model, 1500).encode(mel)
+        full = TrimmedModel(base_model, 1500).encode(mel)
         assert torch.allclose(full, base_model.embed_audio(mel), atol=1e-5)
-        half = _TrimmedModel(base_model, 750)
+        half = TrimmedModel(base_model, 750)
         features = half.encode(mel[:, :, :1500])
         assert features.shape == (1, 750, base_model.dims.n_audio_state)
         options = whisper.DecodingOptions(language="en", fp16=False, without_timestamps=True)
@@ -41,6 +43,7 @@ def test_full_context_matches_whisper_and_half_context_is_its_first_half_input(
     assert np.isfinite(features.numpy()).all()
 
 
+@pytest.mark.slow
 def test_beam_search_decodes_a_batch_of_windows(base_model, data_dir):
     # whisper's beam search alone fails on more than one window (features not repeated per
     # beam); callscan decodes such a batch one window at a time
@@ -58,7 +61,7 @@ def test_beam_search_decodes_a_batch_of_windows(base_model, data_dir):
             for h in halves
         ]
     )
-    model = _TrimmedModel(base_model, 750)
+    model = TrimmedModel(base_model, 750)
     options = whisper.DecodingOptions(language="en", fp16=False, beam_size=2)
     with torch.no_grad():
         results, guarded = model.decode(model.encode(mels), options)

@@ -4,6 +4,12 @@ Modules
 -------
 playbook
     Stages, complaint steps and conduct rules of a team (``models/playbook_*.yaml``).
+text
+    Stemming (one Sastrawi stemmer, the English lemmatiser); normalisation is in
+    :mod:`callscan.text` (the core), since role detection uses it too.
+matching
+    Cue matching over a prepared call and the :class:`~callscan.analysis.matching.Evidence`
+    every finding cites.
 stages
     :func:`~callscan.analysis.stages.check`: stage coverage, complaint steps and conduct.
 semantic

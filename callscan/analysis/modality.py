@@ -18,13 +18,15 @@ import logging
 import re
 from collections import namedtuple
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from callscan.analysis.text import en_lemmas, is_id_word, stem_id
+from callscan.config import Checker, cached, read_yaml
 from callscan.conversation import AGENT, CALLER, UNKNOWN, Conversation, Turn
 from callscan.errors import ConfigError
-from callscan.resources import data_path, load_data, load_yaml
+from callscan.resources import data_path, load_data
+from callscan.text import NONWORD, TOKEN, find_tokens, normalise
 
 log = logging.getLogger("callscan")
 
@@ -38,8 +40,7 @@ THRESHOLD_KEYS = ("min_weight", "min_items", "min_share", "min_margin", "saturat
 TOP_KEYS = ("meta", "thresholds", "fillers", "negation", "macros", "ignore_forms",
             "code_switching", "modalities", "context_rules", "advice", "notes")  # fmt: skip
 ADVICE_KEYS = MODALITIES + ("undetermined", "rapport_missed", "modality_names")
-_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_NONWORD = re.compile(r"[^a-z0-9'\-]")  # blanked one-for-one, so spans index the original text
+META_KEYS = ("language", "version", "name", "stemmer", "sources", "notes")
 _MACRO_REF = re.compile(r"<([a-z_]+)>")
 _EN_POS = ("VERB", "ADJ", "NOUN", "ADV")
 
@@ -168,6 +169,11 @@ class Lexicon:
     other_min_weight: float
     cache: dict[str, tuple[_Entry, ...]] = field(default_factory=dict, repr=False)
 
+    def summary(self) -> str:
+        """``N roots, M phrases, K context rules`` for messages."""
+        roots, phrases, rules = len(self.roots), len(self.phrases), len(self.rules)
+        return f"{roots} roots, {phrases} phrases, {rules} context rules"
+
     def lookup(self, token: str) -> tuple[_Entry, ...]:
         """Entries for one lowercase token: surface form, else stem / lemma (cached)."""
         if token in self.cache:
@@ -177,77 +183,38 @@ class Lexicon:
         if hit or token in self.ignore:
             pass
         elif self.language == "en":
-            lemmas = _en_lemmas(base)
+            lemmas = en_lemmas(base)
             roots = [x for pos in _EN_POS for x in lemmas.get(pos, ()) if x in self.roots]
             hit = self.roots[roots[0]] if roots and roots[0] not in self.ignore else ()
         elif len(base) >= 4 and "-" not in base:
-            root = self.aliases.get(_stem_id(base), _stem_id(base))
+            root = self.aliases.get(stem_id(base), stem_id(base))
             if root != base or root not in self.derived_only:
                 hit = self.roots.get(root, ())
         self.cache[token] = hit
         return hit
 
 
-class _Loader:
+class _Loader(Checker):
     """Validates one parsed lexicon file; every error names the file and the key."""
 
     def __init__(self, path: str, data: dict):
-        self.path, self.data, self.macros = path, data, {}
+        super().__init__(path, macro_ref=_MACRO_REF)
+        self.data = data
 
-    def fail(self, key: str, message: str, choices: Any = None) -> ConfigError:
-        valid = f" (valid: {', '.join(str(c) for c in choices)})" if choices else ""
-        return ConfigError(f"'{self.path}': {key}: {message}{valid}")
+    def words(self, value: Any, key: str) -> list[str]:
+        """A list of strings, lower-cased."""
+        return [v.lower() for v in self.strings(value, key)]
 
-    def mapping(self, value: Any, key: str, allowed: tuple[str, ...] | None = None) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"must be a mapping, not {type(value).__name__}")
-        for k in value if allowed is not None else ():
-            if k not in allowed:
-                raise self.fail(f"{key}.{k}" if key else str(k), "unknown key", allowed)
-        return value
-
-    def items(self, value: Any, key: str) -> list:
-        if not isinstance(value, list):
-            raise self.fail(key, "must be a list")
-        return value
-
-    def strings(self, value: Any, key: str, lower: bool = True) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, "must be a list of strings")
-        return [v.lower() for v in value] if lower else list(value)
-
-    def number(self, value: Any, key: str, lo: float = 0.0, hi: float | None = 1.0) -> float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not ok or value < lo or (hi is not None and value > hi):
-            span = f"between {lo:g} and {hi:g}" if hi is not None else f">= {lo:g}"
-            raise self.fail(key, f"must be a number {span}, not {value!r}")
-        return float(value)
-
-    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            raise self.fail(key, f"{value!r} is not valid", choices)
-        return value
-
-    def regex(self, pattern: Any, key: str) -> re.Pattern:
-        if not isinstance(pattern, str):
-            raise self.fail(key, "must be a regular expression string")
-
-        def sub(m: re.Match) -> str:
-            if m.group(1) not in self.macros:
-                raise self.fail(key, f"unknown macro <{m.group(1)}>", sorted(self.macros))
-            return self.macros[m.group(1)]
-
-        try:
-            return re.compile(_MACRO_REF.sub(sub, pattern), re.IGNORECASE)
-        except re.error as e:
-            raise self.fail(key, f"invalid regex ({e})") from None
+    def weight(self, value: Any, key: str) -> float:
+        """A number between 0 and 1 (weights, factors)."""
+        return float(self.number(value, key, maximum=1.0))
 
     def load(self, language: str) -> Lexicon:
         d = self.mapping(self.data, "", TOP_KEYS)
         for k in ("meta", "thresholds", "modalities", "advice"):
             if k not in d:
                 raise self.fail(k, "missing (required: meta, thresholds, modalities, advice)")
-        meta = self.mapping(d["meta"], "meta")
+        meta = self.mapping(d["meta"], "meta", META_KEYS)
         lang = self.choice(meta.get("language"), "meta.language", LANGUAGES)
         if lang != language:
             raise self.fail("meta.language", f"{lang!r} is not the requested language", (language,))
@@ -258,7 +225,7 @@ class _Loader:
                 f"thresholds.{lv}",
                 THRESHOLD_KEYS,
             )
-            thresholds[lv] = {k: self.number(t.get(k), f"thresholds.{lv}.{k}", 0, 1.0 if "share" in k else None)
+            thresholds[lv] = {k: self.number(t.get(k), f"thresholds.{lv}.{k}", maximum=1.0 if "share" in k else None)
                               for k in THRESHOLD_KEYS}  # fmt: skip
         neg = self.mapping(d.get("negation", {}), "negation", ("words", "window_tokens", "factor"))
         for name, text in self.mapping(d.get("macros", {}), "macros").items():
@@ -272,14 +239,14 @@ class _Loader:
         lex = Lexicon(
             language=lang, path=self.path, version=str(meta.get("version", "")),
             thresholds=thresholds,
-            fillers=_words_re(self.strings(d.get("fillers", []), "fillers")),
-            negators=frozenset(self.strings(neg.get("words", []), "negation.words")),
-            neg_window=int(self.number(neg.get("window_tokens", 2), "negation.window_tokens", 0, 10)),
-            neg_factor=self.number(neg.get("factor", 0.5), "negation.factor"),
+            fillers=_words_re(self.words(d.get("fillers", []), "fillers")),
+            negators=frozenset(self.words(neg.get("words", []), "negation.words")),
+            neg_window=int(self.number(neg.get("window_tokens", 2), "negation.window_tokens", maximum=10)),
+            neg_factor=self.weight(neg.get("factor", 0.5), "negation.factor"),
             surface={}, roots={}, derived_only=frozenset(), aliases={},
-            ignore=frozenset(self.strings(d.get("ignore_forms", []), "ignore_forms")),
+            ignore=frozenset(self.words(d.get("ignore_forms", []), "ignore_forms")),
             phrases=[], rules=[], advice={}, other=other,
-            other_min_weight=self.number(cs.get("min_weight", 0.8), "code_switching.min_weight"),
+            other_min_weight=self.weight(cs.get("min_weight", 0.8), "code_switching.min_weight"),
         )  # fmt: skip
         mods = self.mapping(d["modalities"], "modalities", MODALITIES)
         derived: set[str] = set()
@@ -300,17 +267,17 @@ class _Loader:
             if not isinstance(e, dict):
                 e = {"w": e}
             e = self.mapping(e, k, ("w", "forms", "weights", "bare", "note"))
-            w = self.number(e.get("w"), f"{k}.w")
+            w = self.weight(e.get("w"), f"{k}.w")
             root = str(root).lower()
             kind_id = "stem" if kind == "stems" else "lemma"
             entry = own[root] = _Entry(m, root, w, f"{lex.language}:{m}:{kind_id}:{root}")
             lex.roots[root] = lex.roots.get(root, ()) + (entry,)
-            if not (bare := self.choice(e.get("bare", True), f"{k}.bare", (True, False))):
+            if not (bare := self.boolean(e.get("bare", True), f"{k}.bare")):
                 derived.add(root)
             weights = self.mapping(e.get("weights", {}), f"{k}.weights")
-            forms = self.strings(e.get("forms", []), f"{k}.forms")
+            forms = self.words(e.get("forms", []), f"{k}.forms")
             for form in forms + ([root] if bare and root not in forms else []):
-                fw = self.number(weights.get(form, w), f"{k}.weights.{form}")
+                fw = self.weight(weights.get(form, w), f"{k}.weights.{form}")
                 self._add(lex.surface, form, _Entry(m, root, fw, entry.rule))
         for sect in ("colloquial", "aliases"):
             for src, root in self.mapping(spec.get(sect, {}), f"{key}.{sect}").items():
@@ -324,7 +291,7 @@ class _Loader:
             k = f"{key}.phrases[{i}]"
             p = self.mapping(p, k, ("id", "re", "w", "ex", "note"))
             pid = str(p.get("id") or i)
-            w = self.number(p.get("w"), f"{k}.w")
+            w = self.weight(p.get("w"), f"{k}.w")
             pat = self.regex(p.get("re"), f"{k}.re")
             lex.phrases.append((pat, _Entry(m, pid, w, f"{lex.language}:{m}:phrase:{pid}")))
 
@@ -337,14 +304,14 @@ class _Loader:
         for i, r in enumerate(self.items(rules, "context_rules")):
             k = f"context_rules[{i}]"
             r = self.mapping(r, k, ("id", "kind", "re", "factor", "modalities", "scope", "note"))
-            mods = self.strings(r.get("modalities", list(MODALITIES)), f"{k}.modalities")
+            mods = self.words(r.get("modalities", list(MODALITIES)), f"{k}.modalities")
             for j, m in enumerate(mods):
                 self.choice(m, f"{k}.modalities[{j}]", MODALITIES)
             lex.rules.append(_Rule(
                 id=f"{lex.language}:{r.get('kind')}:{r.get('id') or i}",
                 kind=self.choice(r.get("kind"), f"{k}.kind", RULE_KINDS),
                 pattern=self.regex(r.get("re"), f"{k}.re"),
-                factor=self.number(r.get("factor", 0.0), f"{k}.factor"),
+                factor=self.weight(r.get("factor", 0.0), f"{k}.factor"),
                 modalities=frozenset(mods),
                 scope=self.choice(r.get("scope", "span"), f"{k}.scope", SCOPES),
             ))  # fmt: skip
@@ -352,15 +319,10 @@ class _Loader:
     def advice(self, lex: Lexicon, advice: Any) -> None:
         a = self.mapping(advice, "advice", ADVICE_KEYS)
         for k in MODALITIES + ("undetermined",):
-            lex.advice[k] = self.strings(a.get(k, []), f"advice.{k}", lower=False)
+            lex.advice[k] = list(self.strings(a.get(k, []), f"advice.{k}"))
         lex.advice["rapport_missed"] = str(a.get("rapport_missed", ""))
         names = self.mapping(a.get("modality_names", {}), "advice.modality_names", MODALITIES)
         lex.advice["modality_names"] = {m: str(names.get(m, m)) for m in MODALITIES}
-
-
-@lru_cache(maxsize=16)
-def _compiled(path: str, mtime_ns: int, language: str) -> Lexicon:
-    return _Loader(path, load_yaml(path)).load(language)
 
 
 def load_lexicon(language: str = "id", path: str | Path | None = None) -> Lexicon:
@@ -390,43 +352,28 @@ def load_lexicon(language: str = "id", path: str | Path | None = None) -> Lexico
         if found is None:
             load_data(f"vak_{language}.yaml")  # raises the ConfigError naming the file
         path = found
-    p = Path(str(path))
-    if not p.is_file():
-        raise ConfigError(f"'{path}': no such file")
-    return _compiled(str(p), p.stat().st_mtime_ns, language)
+    p = str(Path(str(path)))
+    return cached(("lexicon", language), p, lambda: _Loader(p, read_yaml(p)).load(language))
+
+
+def load_lexicon_file(path: str | Path) -> Lexicon:
+    """Read, validate and compile the lexicon ``path`` in the language its ``meta`` names.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, the key and the valid choices.
+    """
+    meta = read_yaml(path).get("meta")
+    language = meta.get("language") if isinstance(meta, dict) else None
+    # an unknown language is reported by the loader, as meta.language with the valid choices
+    return load_lexicon(language if language in LANGUAGES else LANGUAGES[0], path)
 
 
 def _words_re(words: list[str]) -> re.Pattern:
     """A pattern matching any of ``words`` as a whole token."""
     alt = "|".join(map(re.escape, words)) or r"(?!x)x"
     return re.compile(rf"(?<![\w'-])(?:{alt})(?![\w'-])")
-
-
-@lru_cache(maxsize=1)
-def _sastrawi() -> Any:
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
-
-    return StemmerFactory().create_stemmer(False)
-
-
-@lru_cache(maxsize=200_000)
-def _stem_id(word: str) -> str:
-    return _sastrawi().stem(word)
-
-
-@lru_cache(maxsize=200_000)
-def _is_id_word(word: str) -> bool:
-    """True when ``word`` or its stem is a root in PySastrawi's Indonesian dictionary."""
-    stemmer = _sastrawi()
-    words = getattr(stemmer, "delegatedStemmer", stemmer).dictionary
-    return words.contains(word) or words.contains(_stem_id(word))
-
-
-@lru_cache(maxsize=200_000)
-def _en_lemmas(word: str) -> dict[str, tuple[str, ...]]:
-    from lemminflect import getAllLemmas
-
-    return getAllLemmas(word)
 
 
 def _foreign_entries(lex: Lexicon, other: Lexicon, token: str) -> tuple[_Entry, ...]:
@@ -436,25 +383,20 @@ def _foreign_entries(lex: Lexicon, other: Lexicon, token: str) -> tuple[_Entry, 
         word = token[:-4] if token.endswith("-nya") else token
         word = word[3:] if word.startswith(("di-", "ke-")) else word
         if lex.language == "id":
-            foreign = not _is_id_word(word) and bool(_en_lemmas(word) or word in other.roots)
+            foreign = not is_id_word(word) and bool(en_lemmas(word) or word in other.roots)
             hit = other.lookup(word) if foreign else ()
         else:  # an English call: Indonesian surface forms only, for words English does not know
-            hit = other.surface.get(word, ()) if not _en_lemmas(word) else ()
+            hit = other.surface.get(word, ()) if not en_lemmas(word) else ()
         hit = tuple(e for e in hit if e.weight >= lex.other_min_weight)
         other.cache["\0" + token] = hit
     return hit
 
 
-def _normalise(text: str, fillers: re.Pattern) -> tuple[str, list[tuple[int, int, str]]]:
-    """Lowercase text with punctuation and fillers blanked, and its tokens (start, end, word)."""
-    norm = _NONWORD.sub(" ", text.lower().replace("\u2019", "'"))
-    norm = fillers.sub(lambda m: " " * len(m.group()), norm)
-    return norm, [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(norm)]
-
-
 def _turn_hits(turn: Turn, role: str, lex: Lexicon, other: Lexicon | None) -> list:
     """Every evidence item of one turn, suppressed ones included (weight 0)."""
-    norm, tokens = _normalise(turn.text, lex.fillers)
+    # lowercase, everything but words and fillers blanked one for one: spans index the text
+    norm = normalise(turn.text, lex.fillers, blank=NONWORD, fold_apostrophe=True)
+    tokens = find_tokens(norm, TOKEN)
     if not tokens:
         return []
     foreign: dict[int, tuple[_Entry, ...]] = {}

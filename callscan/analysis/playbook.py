@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from callscan.config import Checker, cached, read_yaml
 from callscan.errors import ConfigError
-from callscan.resources import data_path, load_data, load_yaml
+from callscan.resources import data_path, load_data
 
 LANGUAGES = ("id", "en")
 CALL_TYPES = ("sales", "complaint", "service")
@@ -195,70 +195,13 @@ class Playbook:
         return f"{len(self.stages)} stages, {len(self.rules)} conduct rules"
 
 
-class _Loader:
-    """Validates one parsed YAML file; every error names the file and the key."""
+class _Loader(Checker):
+    """Validates one parsed playbook; every error names the file and the key."""
 
     def __init__(self, path: str, data: dict):
-        self.path = path
+        super().__init__(path, macro_ref=_MACRO_REF)
         self.data = data
-        self.macros: dict[str, str] = {}
         self.clitics = ""
-
-    def fail(self, key: str, message: str, choices: Any = None) -> ConfigError:
-        valid = f" (valid: {', '.join(str(c) for c in choices)})" if choices else ""
-        return ConfigError(f"'{self.path}': {key}: {message}{valid}")
-
-    def mapping(self, value: Any, key: str, allowed: tuple[str, ...] | None = None) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"must be a mapping, not {type(value).__name__}")
-        if allowed is not None:
-            for k in value:
-                if k not in allowed:
-                    raise self.fail(f"{key}.{k}" if key else str(k), "unknown key", allowed)
-        return value
-
-    def strings(self, value: Any, key: str) -> list[str]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise self.fail(key, f"must be a list of strings, not {type(value).__name__}")
-        for i, v in enumerate(value):
-            if not isinstance(v, str):
-                raise self.fail(f"{key}[{i}]", f"{v!r} is not a string (quote it)")
-        return value
-
-    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            raise self.fail(key, f"{value!r} is not valid", choices)
-        return value
-
-    def number(self, value: Any, key: str, *, integer: bool = False, minimum: float = 0.0):
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or value < minimum:
-            kind = "an integer" if integer else "a number"
-            raise self.fail(key, f"must be {kind} >= {minimum:g}, not {value!r}")
-        return int(value) if integer else float(value)
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"{value!r} is not valid", ("true", "false"))
-        return value
-
-    def regex(self, pattern: str, key: str, flags: int = re.IGNORECASE) -> re.Pattern:
-        text = self.expand(pattern, key)
-        try:
-            return re.compile(text, flags)
-        except re.error as e:
-            raise self.fail(key, f"invalid regex ({e})") from None
-
-    def expand(self, pattern: str, key: str) -> str:
-        def sub(m: re.Match) -> str:
-            name = m.group(1)
-            if name not in self.macros:
-                raise self.fail(key, f"unknown macro <{name}>", sorted(self.macros) or ["(none)"])
-            return self.macros[name]
-
-        return _MACRO_REF.sub(sub, pattern)
 
     def phrase(self, text: str) -> str:
         words = [re.escape(w) for w in text.lower().split()]
@@ -453,7 +396,8 @@ class _Loader:
             then = self.trigger_ref(spec.get("then"), f"{key}.then", triggers)
             if kind == "before" and then is None:
                 raise self.fail(f"{key}.then", "missing (kind before needs a trigger)", triggers)
-            names, ask = (), None
+            names: tuple[re.Pattern, ...] = ()
+            ask: re.Pattern | None = None
             if kind == "name_use":
                 pats = self.strings(spec.get("name_patterns", []), f"{key}.name_patterns")
                 names = tuple(
@@ -501,14 +445,8 @@ class _Loader:
 
 
 def _load_path(path: str) -> Playbook:
-    p = Path(path)
-    return _compiled(str(p), p.stat().st_mtime_ns if p.is_file() else 0)
-
-
-@lru_cache(maxsize=16)
-def _compiled(path: str, mtime_ns: int) -> Playbook:
-    data = load_yaml(path)
-    return _Loader(path, data).load()
+    p = str(Path(path))
+    return cached("playbook", p, lambda: _Loader(p, read_yaml(p)).load())
 
 
 def load_playbook(path: str | Path | None = None, language: str = "id") -> Playbook:
@@ -536,7 +474,8 @@ def load_playbook(path: str | Path | None = None, language: str = "id") -> Playb
     if language not in LANGUAGES:
         raise ConfigError(
             f"no bundled playbook for language {language!r} (valid: {', '.join(LANGUAGES)}); "
-            "pass --playbook FILE"
+            "give a playbook file",
+            option="playbook",
         )
     name = f"playbook_{language}.yaml"
     found = data_path(name)

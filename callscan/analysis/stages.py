@@ -10,29 +10,48 @@
 * a scorecard: score / potential with N/A items excluded (as in Google's QA scorecards).
 
 Everything here is plain regex matching on precompiled patterns (no model), so it runs at
-hundreds of calls per second. ``StageOptions(semantic=True)`` adds a second signal from an
-offline sentence-embedding model for turns the rules leave undecided (:mod:`callscan.analysis.semantic`).
+hundreds of calls per second; the matching itself (normalised turns, time windows, cue hits as
+:class:`Evidence`) is :mod:`callscan.analysis.matching`. ``StageOptions(semantic=True)`` adds a
+second signal from an offline sentence-embedding model for turns the rules leave undecided
+(:mod:`callscan.analysis.semantic`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
-from callscan.analysis.playbook import CALL_TYPES, Cue, Playbook, Rule, Stage, load_playbook
-from callscan.conversation import AGENT, CALLER, Conversation, Turn
+from callscan.analysis import semantic as sem
+from callscan.analysis.matching import Evidence, PreparedCall, match, prepare
+from callscan.analysis.playbook import CALL_TYPES, Playbook, Rule, Stage, load_playbook
+from callscan.conversation import AGENT, CALLER, Conversation
 from callscan.errors import CallscanError
+
+__all__ = [
+    "ABSENT",
+    "FAIL",
+    "LATE",
+    "NA",
+    "OUT_OF_ORDER",
+    "PASS",
+    "PRESENT",
+    "Evidence",
+    "RuleOutcome",
+    "StageOptions",
+    "StageResult",
+    "StageStatus",
+    "check",
+    "detect_call_type",
+    "prepare",
+]
 
 log = logging.getLogger("callscan")
 
 PRESENT, ABSENT, OUT_OF_ORDER, LATE, NA = "present", "absent", "out_of_order", "late", "n/a"
 PASS, FAIL = "pass", "fail"
-_PUNCT = re.compile(r"[,.;:!\"()\[\]{}…“”«»]")  # blanked (same length: offsets stay exact)
 _TIE_ORDER = ("complaint", "sales", "service")
-_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -43,27 +62,6 @@ class StageOptions:
     semantic: bool = False  # add the embedding signal for undecided turns (callscan[semantic])
     semantic_threads: int = 1  # CPU threads of the embedding model (1 is fastest on shared CPUs)
     max_evidence: int = 5  # evidence items kept per element / rule in the result
-
-
-@dataclass
-class Evidence:
-    """One matched cue: who said what, where."""
-
-    rule: str  # cue id, e.g. "contact.introduce_self" or "blame_colleague.blame"
-    speaker: str  # "agent", "caller" or "unknown"
-    turn: int  # turn index in the conversation
-    start_s: float | None  # turn start in the call (None for text input)
-    end_s: float | None  # turn end in the call
-    text: str  # the exact words matched, as written in the turn
-    strength: str = "strong"  # "strong", "weak" or "semantic"
-    offset: int = 0  # character offset in the turn (orders hits inside one turn)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("offset")
-        for k in ("start_s", "end_s"):
-            d[k] = None if d[k] is None else round(d[k], 3)
-        return d
 
 
 @dataclass
@@ -166,145 +164,13 @@ class StageResult:
         }
 
 
-@dataclass
-class _Call:
-    """A conversation prepared once for matching."""
-
-    turns: list[Turn]
-    norm: list[str]  # lowercased, fillers and punctuation blanked (same length as the text)
-    windows: dict[str, dict[str, frozenset[int]]]  # speaker -> window -> turn indexes
-    language: str
-    stems: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # lazily filled
-    cache: dict[str, list[Evidence]] = field(default_factory=dict)  # cue id -> hits
-
-
-def _normalize(text: str, fillers: re.Pattern | None) -> str:
-    low = text.lower()
-    if len(low) != len(text):  # a rare character changed length: keep offsets exact
-        low = text
-    low = _PUNCT.sub(" ", low)
-    if fillers is not None:
-        low = fillers.sub(lambda m: " " * len(m.group()), low)
-    return low
-
-
-def _speaker_turns(turns: list[Turn], speaker: str) -> list[Turn]:
-    if speaker == "any":
-        return turns
-    return [t for t in turns if t.role in (speaker, "unknown")]
-
-
-def _windows(turns: list[Turn], pb: Playbook) -> dict[str, dict[str, frozenset[int]]]:
-    st = pb.settings
-    timed = [t for t in turns if t.start_s is not None and t.end_s is not None]
-    t0 = min((t.start_s for t in timed), default=None)
-    t1 = max((t.end_s for t in timed), default=None)
-    n = len(turns)
-    out = {}
-    for speaker in ("agent", "caller", "any"):
-        own = [t.index for t in _speaker_turns(turns, speaker)]
-        # short calls: the windows split the turns, so an opening greeting is never a closing
-        n_start = min(st.start_turns, (len(own) + 1) // 2)
-        n_end = min(st.end_turns, len(own) // 2)
-        start = set(own[:n_start])
-        end = set(own[len(own) - n_end :])
-        if t0 is not None:
-            for t in _speaker_turns(turns, speaker):
-                if t.start_s is not None and t.start_s - t0 <= st.start_window_s:
-                    start.add(t.index)
-                if t.end_s is not None and t1 - t.end_s <= st.end_window_s:
-                    end.add(t.index)
-            end = (end - start) or end
-        every = frozenset(own)
-        out[speaker] = {
-            "any": every,
-            "start": frozenset(start),
-            "end": frozenset(end),
-            "not_start": every - start,
-            "last_half": frozenset(i for i in own if i >= n // 2) | frozenset(end),
-        }
-    return out
-
-
-@lru_cache(maxsize=50_000)
-def _stem(word: str, language: str) -> str:
-    if language == "id":
-        return _id_stemmer().stem(word) or word
-    from lemminflect import getLemma
-
-    for pos in ("VERB", "NOUN", "ADJ"):
-        lemmas = getLemma(word, upos=pos)
-        if lemmas and lemmas[0] != word:
-            return lemmas[0].lower()
-    return word
-
-
-@lru_cache(maxsize=1)
-def _id_stemmer():
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
-
-    return StemmerFactory().create_stemmer()
-
-
-def _turn_stems(call: _Call, i: int) -> list[tuple[str, int, int]]:
-    if i not in call.stems:
-        call.stems[i] = [
-            (_stem(m.group(), call.language), m.start(), m.end())
-            for m in _WORD.finditer(call.norm[i])
-        ]
-    return call.stems[i]
-
-
-def _match(call: _Call, cue: Cue) -> list[Evidence]:
-    """All hits of ``cue`` in the call (cached per cue id)."""
-    if cue.id in call.cache:
-        return call.cache[cue.id]
-    hits: list[Evidence] = []
-    for i in sorted(call.windows[cue.speaker][cue.window]):
-        text = call.norm[i]
-        if cue.unless is not None and cue.unless.search(text):
-            continue
-        spans: list[tuple[int, int]] = []
-        if cue.regex is not None:
-            spans += [m.span() for m in cue.regex.finditer(text) if m.end() > m.start()]
-        if cue.lemmas:
-            stems = _turn_stems(call, i)
-            words = [s for s, _, _ in stems]
-            for seq in cue.lemmas:
-                for k in range(len(words) - len(seq) + 1):
-                    if tuple(words[k : k + len(seq)]) == seq:
-                        span = (stems[k][1], stems[k + len(seq) - 1][2])
-                        if not any(a <= span[0] < b for a, b in spans):
-                            spans.append(span)
-        t = call.turns[i]
-        for a, b in sorted(spans):
-            hits.append(
-                Evidence(
-                    cue.id, t.role, i, t.start_s, t.end_s, t.text[a:b].strip(), cue.strength, a
-                )
-            )
-    call.cache[cue.id] = hits
-    return hits
-
-
-def prepare(conversation: Conversation, playbook: Playbook) -> _Call:
-    """Normalise the turns and compute the windows once per call (used by :func:`check`)."""
-    turns = conversation.turns
-    return _Call(
-        turns=turns,
-        norm=[_normalize(t.text, playbook.fillers) for t in turns],
-        windows=_windows(turns, playbook),
-        language=playbook.language,
-    )
-
-
-def detect_call_type(call: _Call, pb: Playbook) -> tuple[str, dict[str, float]]:
+def detect_call_type(call: PreparedCall, pb: Playbook) -> tuple[str, dict[str, float]]:
     """Vote from the playbook's call-type cues: each turn with a hit adds the cue's weight."""
     scores: dict[str, float] = {}
     for name, ct in pb.call_types.items():
         total = 0.0
         for cue in ct.cues.values():
-            turns = {h.turn for h in _match(call, cue)}
+            turns = {h.turn for h in match(call, cue)}
             total += cue.weight * min(len(turns), 3)
         scores[name] = round(total, 3)
     # ties go to complaint: a complaint call that mentions a price is still a complaint
@@ -314,15 +180,17 @@ def detect_call_type(call: _Call, pb: Playbook) -> tuple[str, dict[str, float]]:
     return max(ok, key=lambda n: scores[n]), scores
 
 
-def _trigger_turn(call: _Call, pb: Playbook, trigger: str | None) -> int | None:
+def _trigger_turn(call: PreparedCall, pb: Playbook, trigger: str | None) -> int | None:
     """Turn of the first hit of ``trigger`` (0 when there is no trigger, None when unheard)."""
     if trigger is None:
         return 0
-    hits = _match(call, pb.triggers[trigger])
+    hits = match(call, pb.triggers[trigger])
     return hits[0].turn if hits else None
 
 
-def _satisfied(stage: Stage, hits: dict[str, list[Evidence]], semantic_turns: set[int]) -> dict:
+def _satisfied(
+    stage: Stage, hits: dict[str, list[Evidence]], semantic_turns: set[int]
+) -> dict[str, list[Evidence]]:
     """Elements that hold: a strong hit, or a weak hit backed by another cue or the embedding."""
     out = {}
     for eid, ev in hits.items():
@@ -341,7 +209,13 @@ def _satisfied(stage: Stage, hits: dict[str, list[Evidence]], semantic_turns: se
     return out
 
 
-def _check_stage(call, pb, stage, call_type, semantic) -> StageStatus:
+def _check_stage(
+    call: PreparedCall,
+    pb: Playbook,
+    stage: Stage,
+    call_type: str,
+    semantic: dict[str, list[Evidence]],
+) -> StageStatus:
     res = StageStatus(stage.id, stage.group, NA, stage.required, stage.weight)
     if call_type not in stage.call_types:
         res.note = f"not a step of {call_type} calls"
@@ -351,7 +225,7 @@ def _check_stage(call, pb, stage, call_type, semantic) -> StageStatus:
         res.note = f"no {stage.applies_if} heard"
         return res
     hits = {
-        eid: [e for e in _match(call, c) if e.turn >= start] for eid, c in stage.elements.items()
+        eid: [e for e in match(call, c) if e.turn >= start] for eid, c in stage.elements.items()
     }
     sem = [e for e in semantic.get(stage.id, []) if e.turn >= start]
     sat = _satisfied(stage, hits, {e.turn for e in sem})
@@ -390,6 +264,8 @@ def _order(stages: list[StageStatus], pb: Playbook) -> None:
         # a step the caller triggers (an objection) only orders steps of the same trigger
         a, b = spec[s.id], spec[t.id]
         same = b.applies_if is None or b.applies_if == a.applies_if
+        if s.turn is None or t.turn is None:  # not placed (done holds placed stages only)
+            return False
         return same and b.order > a.order and t.turn < s.turn
 
     for s in done:
@@ -399,7 +275,7 @@ def _order(stages: list[StageStatus], pb: Playbook) -> None:
             s.note = f"heard after {', '.join(t.id for t in later)}"
 
 
-def _rule(call: _Call, pb: Playbook, rule: Rule, call_type: str, keep: int) -> RuleOutcome:
+def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: int) -> RuleOutcome:
     out = RuleOutcome(rule.id, rule.group, rule.kind, NA, rule.weight)
     if call_type not in rule.call_types:
         out.note = f"not checked in {call_type} calls"
@@ -407,7 +283,7 @@ def _rule(call: _Call, pb: Playbook, rule: Rule, call_type: str, keep: int) -> R
     if rule.applies_if is not None and _trigger_turn(call, pb, rule.applies_if) is None:
         out.note = f"no {rule.applies_if} heard"
         return out
-    hits = {cid: _match(call, c) for cid, c in rule.cues.items()}
+    hits = {cid: match(call, c) for cid, c in rule.cues.items()}
     every = sorted((e for v in hits.values() for e in v), key=lambda e: (e.turn, e.offset))
     out.count = len(every)
     if rule.kind == "forbidden":
@@ -425,7 +301,8 @@ def _rule(call: _Call, pb: Playbook, rule: Rule, call_type: str, keep: int) -> R
         out.status = FAIL if len(every) > limit else PASS
         out.note = f"{len(every)} heard, at most {limit} allowed"
     elif rule.kind == "before":
-        then = _match(call, pb.triggers[rule.then])
+        assert rule.then is not None  # the playbook loader requires `then` on a before rule
+        then = match(call, pb.triggers[rule.then])
         if not then:
             out.status = PASS if every else NA
         else:
@@ -444,14 +321,14 @@ def _rule(call: _Call, pb: Playbook, rule: Rule, call_type: str, keep: int) -> R
     return out
 
 
-def _silence(call: _Call, pb: Playbook, rule: Rule, out: RuleOutcome) -> RuleOutcome:
+def _silence(call: PreparedCall, pb: Playbook, rule: Rule, out: RuleOutcome) -> RuleOutcome:
     turns = call.turns
     if not any(t.start_s is not None for t in turns):
         out.note = "needs turn times (audio input)"
         return out
     excused = set()
     if rule.excused_by:
-        excused = {e.turn for e in _match(call, pb.triggers[rule.excused_by])}
+        excused = {e.turn for e in match(call, pb.triggers[rule.excused_by])}
     gaps = []
     for a, b in zip(turns, turns[1:], strict=False):
         if a.end_s is None or b.start_s is None:
@@ -466,7 +343,7 @@ def _silence(call: _Call, pb: Playbook, rule: Rule, out: RuleOutcome) -> RuleOut
     return out
 
 
-def _name_hits(call: _Call, rule: Rule) -> list[Evidence]:
+def _name_hits(call: PreparedCall, rule: Rule) -> list[Evidence]:
     """Agent turns that address the caller by a name the caller gave (or a capitalised name)."""
     names: set[str] = set()
     prev_agent = ""
@@ -503,7 +380,9 @@ def _name_hits(call: _Call, rule: Rule) -> list[Evidence]:
     return hits
 
 
-def _scorecard(stages: list[StageStatus], rules: list[RuleOutcome], pb: Playbook):
+def _scorecard(
+    stages: list[StageStatus], rules: list[RuleOutcome], pb: Playbook
+) -> tuple[float, float]:
     score = potential = 0.0
     credit = {
         PRESENT: 1.0,
@@ -562,8 +441,6 @@ def check(
         call_type, scores, source = options.call_type, {}, "given"
     semantic: dict[str, list[Evidence]] = {}
     if options.semantic:
-        from callscan.analysis import semantic as sem
-
         semantic = sem.stage_hits(call, pb, call_type, threads=options.semantic_threads)
     stages = [_check_stage(call, pb, s, call_type, semantic) for s in pb.stages]
     _order(stages, pb)

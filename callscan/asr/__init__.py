@@ -6,35 +6,27 @@ Typical use (models are loaded once and passed in, as in openai-whisper)::
     from callscan.audio import decode as audio
     model = asr.load_model("base")
     result = asr.transcribe(model, audio.load("call.wav"), asr.TranscribeOptions(language="id"))
+
+A loaded model is an engine (:class:`callscan.asr.engine.Engine`): openai-whisper
+(:class:`~callscan.asr.whisper_engine.OpenAIWhisper`) or faster-whisper
+(:class:`~callscan.asr.faster_engine.FasterWhisper`). Engines only decode; the language
+choice and the speech-region windows are shared (:mod:`callscan.asr.regions`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from callscan.asr.options import ENGINES, TranscribeOptions
 from callscan.asr.weights import WHISPER_MODELS, load_whisper
 
-__all__ = ["TranscribeOptions", "load_model", "transcribe", "WHISPER_MODELS"]
+if TYPE_CHECKING:
+    from callscan.asr.engine import Engine
+    from callscan.audio.decode import Audio
+    from callscan.transcript import Transcript
 
-
-@dataclass(frozen=True)
-class TranscribeOptions:
-    """How to transcribe a call."""
-
-    model: str = "base"  # Whisper model name (see WHISPER_MODELS) or a checkpoint path's label
-    language: str = "auto"  # "auto" (detect among `languages`) or a Whisper code such as "id"
-    languages: tuple[str, ...] = ("id", "en")  # what auto-detection may choose from
-    beam_size: int | None = None  # None = greedy decoding (5x faster on CPU than beam 5)
-    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback on failed decodes
-    condition_on_previous_text: bool = False  # True risks repetition loops on phone audio
-    initial_prompt: str | None = None  # vocabulary hint, e.g. product names
-    hallucination_silence_threshold_s: float | None = 2.0  # skip silences Whisper invents text in
-    threads: int = 0  # torch intra-op threads; 0 = one per two logical CPUs
-    batch_size: int = 8  # packed speech windows decoded together (with speech regions)
-    engine: str = "openai-whisper"  # or "faster-whisper" (optional extra callscan[fast])
-
-
-ENGINES = ("openai-whisper", "faster-whisper")
+__all__ = ["ENGINES", "TranscribeOptions", "load_model", "transcribe", "WHISPER_MODELS"]
 
 
 def load_model(
@@ -45,39 +37,49 @@ def load_model(
     engine: str = "openai-whisper",
     quantize: bool = False,
     threads: int = 0,
-):
+) -> Engine:
     """Load a Whisper model once (offline cache first; see :mod:`callscan.asr.weights`).
 
-    ``engine="faster-whisper"`` loads the CTranslate2 copy (int8 on CPU, ``threads`` CPU
-    threads). ``quantize=True`` applies dynamic int8 quantisation to openai-whisper's linear
-    layers (CPU only).
+    Returns an :class:`~callscan.asr.engine.Engine`. ``engine="faster-whisper"`` loads the
+    CTranslate2 copy (int8 on CPU, ``threads`` CPU threads). ``quantize=True`` applies dynamic
+    int8 quantisation to openai-whisper's linear layers (CPU only). The openai-whisper engine
+    passes every other attribute to its ``whisper.model.Whisper`` (``.module``).
     """
     from callscan.errors import CallscanError
 
     if engine == "faster-whisper":
         from callscan.asr import faster_engine
-        from callscan.asr.whisper_engine import default_threads
+        from callscan.asr.regions import default_threads
 
         return faster_engine.load(name, model_path=model_path, threads=threads or default_threads())
     if engine != "openai-whisper":
         raise CallscanError(f"unknown engine '{engine}' (choose from: {', '.join(ENGINES)})")
+    from callscan.asr.whisper_engine import OpenAIWhisper
+
     model = load_whisper(name, model_path=model_path, device=device)
     if quantize:
         from callscan.asr.quantize import quantize_int8
 
         model = quantize_int8(model)
-    return model
+    return OpenAIWhisper(model)
 
 
-def transcribe(model, audio, options: TranscribeOptions | None = None, *, regions=None, hook=None):
+def transcribe(
+    model: Engine,
+    audio: Audio,
+    options: TranscribeOptions | None = None,
+    *,
+    regions: Sequence[Sequence[tuple[float, float]]] | None = None,
+    hook: Callable[[str, int, int], None] | None = None,
+) -> Transcript:
     """Transcribe every channel of ``audio`` (a :class:`callscan.audio.decode.Audio`).
 
-    ``regions`` (optional): per channel, the speech regions ``[(start_s, end_s), ...]`` to
-    decode; silence between them is never decoded. Returns a
-    :class:`callscan.transcript.Transcript`. ``hook(step, completed, total)`` is called as
-    channels finish.
+    ``model`` is an engine from :func:`load_model`. ``regions`` (optional): per channel, the
+    speech regions ``[(start_s, end_s), ...]`` to decode; silence between them is never
+    decoded. Returns a :class:`callscan.transcript.Transcript`. ``hook(step, completed,
+    total)`` is called as channels finish.
     """
-    from callscan.asr.whisper_engine import transcribe_audio
+    from callscan.asr.regions import transcribe_audio
 
     return transcribe_audio(
         model, audio, options or TranscribeOptions(), regions=regions, hook=hook

@@ -3,7 +3,7 @@
 Each window (at most 15 s of packed speech, see :mod:`callscan.asr.chunking`) is one item of
 a batch: the encoder and the greedy decoder run once for the whole batch (whisper's own
 ``DecodingTask`` on the encoder features; with ``base`` the encoder reads 15 s, not 30 s, see
-:class:`_TrimmedModel`), with the decoder guards of :mod:`callscan.asr.guards`. Windows whose
+:class:`TrimmedModel`), with the decoder guards of :mod:`callscan.asr.guards`. Windows whose
 decode fails Whisper's own checks (compression ratio > 2.4 or mean log-probability < -1) or
 was ended as a repetition loop are decoded again alone with Whisper's temperature fallback.
 Segments and word timestamps are then built per window with openai-whisper's own code
@@ -43,7 +43,7 @@ def _decode_options(language: str, options, temperature: float):
     return whisper.DecodingOptions(**kwargs)
 
 
-def _fallback(model, features, language: str, options, first, duration_s=None):
+def temperature_fallback(model, features, language: str, options, first, duration_s=None):
     """Decode one window again with rising temperature until it passes (whisper's ladder).
 
     When no temperature passes, whisper.transcribe keeps the last try (sampled at T=1.0: on
@@ -118,7 +118,7 @@ def _segments(result, tokenizer, duration_s: float) -> list[dict]:
     return [s for s in out if s["text"].strip()]
 
 
-class _TrimmedModel:
+class TrimmedModel:
     """The model as whisper's decoding and alignment see it, with a shorter encoder input.
 
     Whisper's encoder always reads 30 s (3000 mel frames, 1500 positions) and most of a short
@@ -231,7 +231,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         batch = audios[start : start + batch_size]
         durations = [len(a) / 16000 for a in batch]
         n_ctx = audio_context(durations, model.dims.n_audio_ctx, options.model)
-        trimmed = _TrimmedModel(model, n_ctx)
+        trimmed = TrimmedModel(model, n_ctx)
         mels = torch.stack(
             [
                 whisper.log_mel_spectrogram(
@@ -250,7 +250,9 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
             for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
                 if _failed(result, guarded[i]):
                     first = (result, guarded[i])
-                    result = _fallback(trimmed, features[i], language, options, first, duration_s)
+                    result = temperature_fallback(
+                        trimmed, features[i], language, options, first, duration_s
+                    )
                 if _silent(result):
                     out.append([])
                     continue
@@ -258,7 +260,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
                 if segments:
                     add_word_timestamps(
                         segments=segments,
-                        model=_TrimmedModel(model, n_ctx, features[i : i + 1]),
+                        model=TrimmedModel(model, n_ctx, features[i : i + 1]),
                         tokenizer=tokenizer,
                         mel=mels[i],
                         num_frames=min(2 * n_ctx, int(round(duration_s * 100))),

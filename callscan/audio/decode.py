@@ -170,8 +170,8 @@ def _same_signal(a: np.ndarray, b: np.ndarray) -> bool:
     return diff <= 10.0 ** (IDENTICAL_CHANNELS_DB / 10.0) * power
 
 
-def _err(path: str, message: str) -> AudioError:
-    return AudioError(f"'{path}': {message}")
+def _err(path: str, message: str, *, option: str | None = None) -> AudioError:
+    return AudioError(f"'{path}': {message}", option=option)
 
 
 def find_ffmpeg() -> str | None:
@@ -361,10 +361,11 @@ def _low_rate(p: str, sr: int) -> AudioError:
 
 
 def _too_long(p: str, duration_s: float | None, max_duration_s: float) -> AudioError:
-    limit = f"{max_duration_s / 3600:.1f} h (raise it with --max-duration)"
+    limit = f"{max_duration_s / 3600:.1f} h (raise max_duration_s)"
+    option = "max_duration_s"
     if duration_s is None:  # found while decoding a file whose header gave no duration
-        return _err(p, f"is longer than the limit of {limit}")
-    return _err(p, f"is {duration_s / 3600:.1f} h long; the limit is {limit}")
+        return _err(p, f"is longer than the limit of {limit}", option=option)
+    return _err(p, f"is {duration_s / 3600:.1f} h long; the limit is {limit}", option=option)
 
 
 def _needs_ffmpeg(p: str, name: str) -> AudioError:
@@ -573,6 +574,7 @@ def _decode_ffmpeg(
         except OSError as e:
             raise _err(p, f"cannot run ffmpeg ({e.strerror or e})") from e
         with proc:
+            assert proc.stdout is not None  # stdout=PIPE
             while data := proc.stdout.read(4 * ch * _PIPE_FRAMES):
                 k = len(data) // (4 * ch)
                 start = pos

@@ -14,7 +14,7 @@ audio are analysed on the same band), and a frame counts as voiced only when
 
 Pitch spread is a *robust* standard deviation, ``1.4826 x MAD`` of the semitone values: octave
 jumps of a few frames, common on telephone audio, barely move a median, while they inflate a
-plain standard deviation 4-5x (voice-measures.md section 3).
+plain standard deviation 4-5x (docs/research/voice-measures.md section 3).
 """
 
 from __future__ import annotations
@@ -80,14 +80,6 @@ def to_f0_rate(y: np.ndarray, *, sr: int) -> np.ndarray:
 
     y = np.asarray(y, dtype=np.float32)
     return y if sr == F0_SR else soxr.resample(y, sr, F0_SR, quality="HQ").astype(np.float32)
-
-
-def frame_level_db(y: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
-    """RMS level per centred frame in dB re full scale (a full-scale square wave is 0 dB)."""
-    import librosa
-
-    rms = librosa.feature.rms(y=y, frame_length=frame_length, hop_length=hop_length, center=True)
-    return 10.0 * np.log10(rms[0].astype(np.float64) ** 2 + _EPS)
 
 
 def f0_track(

@@ -1,7 +1,7 @@
 """Speech regions per channel: silero-vad, with crosstalk gating on two-party stereo.
 
 silero-vad ships its model inside the PyPI wheel (no hub download) and ignores hold tones
-and music (``shared/reference/voice-measures.md``), so Whisper is never fed them.
+and music (``docs/research/voice-measures.md``), so Whisper is never fed them.
 
 Regions that are tones (a few sinusoids carry nearly all their energy: ringback, DTMF, beeps,
 plain synthetic melodies) are dropped as well, see :func:`tone_share`.
@@ -39,7 +39,6 @@ __all__ = [
     "FRAME_S",
     "Region",
     "VadOptions",
-    "keep_speech",
     "load_vad",
     "speech_regions",
     "total_s",
@@ -355,28 +354,3 @@ def speech_regions(audio, options: VadOptions | None = None, *, model=None) -> l
         spans, couplings = gate_crosstalk(audio.y, spans, options)
         logger.debug("crosstalk coupling: %.1f dB into left, %.1f dB into right", *couplings)
     return [_to_regions(s, audio.sr) for s in spans]
-
-
-def keep_speech(audio, regions: list[list[Region]], *, pad_s: float = 0.1):
-    """A copy of ``audio`` with everything outside each channel's speech set to zero.
-
-    For plots, listening checks and energy measures of one party. (For transcription prefer
-    whisper's ``clip_timestamps`` over these regions: on long zeroed stretches Whisper's
-    no-speech check can drop a whole 30 s window.) ``pad_s`` seconds are kept on both sides
-    of each region so word edges are not cut.
-
-    Returns
-    -------
-    callscan.audio.decode.Audio
-        Same shape, sample rate and info as ``audio``.
-    """
-    from callscan.audio.decode import Audio
-
-    y = np.zeros_like(audio.y)
-    pad = int(pad_s * audio.sr)
-    for c, channel_regions in enumerate(regions):
-        for r in channel_regions:
-            a = max(0, int(r.start_s * audio.sr) - pad)
-            b = min(y.shape[1], int(r.end_s * audio.sr) + pad)
-            y[c, a:b] = audio.y[c, a:b]
-    return Audio(y=y, sr=audio.sr, info=audio.info)

@@ -15,7 +15,7 @@ A QA team points callscan at a folder of thousands of recordings. :func:`run_bat
   modification time), the same options and whose report still exists is skipped; failed calls
   are tried again;
 * writes ``summary.csv`` (one row per call, failures included) and ``agents.csv`` (per agent
-  id from ``--agent-pattern``'s ``agent`` group: calls, failures, minutes, mean scores, the
+  id from the agent pattern's ``agent`` group: calls, failures, minutes, mean scores, the
   stage most often missed, conduct failures per call).
 
 The library never prints: progress goes through ``hook(step, completed, total)``.
@@ -85,6 +85,19 @@ class BatchResult:
     def errors(self) -> list[dict[str, Any]]:
         return [r for r in self.rows if r["status"] != "ok"]
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-native: counts, the summary and rollup files, and the summary rows."""
+        return {
+            "output_dir": str(self.output_dir),
+            "calls": len(self.rows),
+            "done": self.done,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "summary": None if self.summary_path is None else str(self.summary_path),
+            "agents": None if self.agents_path is None else str(self.agents_path),
+            "rows": self.rows,
+        }
+
 
 def find_calls(inputs: Iterable[str | Path]) -> list[BatchCall]:
     """The calls named by ``inputs`` (files, or folders searched recursively for audio).
@@ -123,10 +136,13 @@ def find_calls(inputs: Iterable[str | Path]) -> list[BatchCall]:
     return calls
 
 
-def options_fingerprint(options, formats: tuple[str, ...]) -> str:
+def options_fingerprint(options, formats: tuple[str, ...], embed_audio: bool = False) -> str:
     """A short hash of everything that changes a report (a resumed run with other options
     redoes the calls)."""
-    data = json.dumps([asdict(options), sorted(formats)], sort_keys=True, default=str)
+    parts: list[Any] = [asdict(options), sorted(formats)]
+    if embed_audio:  # only when on, so runs without it keep their earlier fingerprints
+        parts.append("embed_audio")
+    data = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -293,8 +309,13 @@ def _model():
     return _WORKER["model"]
 
 
-def _analyze_one(path: str, report_paths: dict[str, str], render_options) -> dict[str, Any]:
-    """Analyse one call and write its reports; returns ``{"status", "error", "row"}``."""
+def _analyze_one(
+    path: str, report_paths: dict[str, str], render_options, embed_audio: bool = False
+) -> dict[str, Any]:
+    """Analyse one call and write its reports; returns ``{"status", "error", "row"}``.
+
+    ``embed_audio``: put a recording's audio in its HTML report (transcripts have none).
+    """
     from callscan import report as reports
     from callscan.conversation import is_transcript_path
     from callscan.pipeline import analyze
@@ -307,6 +328,9 @@ def _analyze_one(path: str, report_paths: dict[str, str], render_options) -> dic
         metadata = file_metadata(path, options.speakers.agent_pattern)
         model = None if is_transcript_path(path) else _model()
         report = analyze(path, options, model=model)
+        if embed_audio and "html" in report_paths and not is_transcript_path(path):
+            uri = reports.audio_data_uri(path, max_duration_s=options.max_duration_s)
+            render_options = replace(render_options or reports.ReportOptions(), audio_uri=uri)
         reports.write_reports(report, {k: Path(v) for k, v in report_paths.items()}, render_options)
         main = report_paths.get("json") or next(iter(report_paths.values()))
         seconds = time.perf_counter() - start
@@ -316,7 +340,7 @@ def _analyze_one(path: str, report_paths: dict[str, str], render_options) -> dic
         error = str(e)
     except MemoryError:
         error = "out of memory while analysing this call"
-    except Exception as e:  # noqa: BLE001 - one bad call must not stop the batch
+    except Exception as e:  # one bad call must not stop the batch
         logger.exception("'%s': unexpected error", path)
         error = f"internal error: {type(e).__name__}: {e}".splitlines()[0]
     return {
@@ -335,6 +359,7 @@ def run_batch(
     render_options=None,
     workers: int = 1,
     resume: bool = True,
+    embed_audio: bool = False,
     hook: Callable[[str, int, int], None] | None = None,
     on_call: Callable[[dict[str, Any]], None] | None = None,
 ) -> BatchResult:
@@ -347,6 +372,7 @@ def run_batch(
     workers : processes analysing calls at once, each with its own model and
         ``cpu_count // (2 * workers)`` torch threads (at least one).
     resume : skip calls an earlier run finished with the same options.
+    embed_audio : put each recording's audio in its HTML report (with ``html`` in formats).
     on_call : called with each finished call's ``{"name", "file", "status", "error",
         "skipped", "row"}`` (for a CLI to print).
     """
@@ -361,9 +387,9 @@ def run_batch(
     except OSError as e:
         raise CallscanError(f"'{out}': cannot create the output folder ({e.strerror})") from e
     if workers < 1:
-        raise CallscanError(f"--workers must be at least 1, not {workers}")
+        raise CallscanError(f"workers must be at least 1, not {workers}", option="workers")
     calls = find_calls(inputs)
-    fingerprint = options_fingerprint(options, formats)
+    fingerprint = options_fingerprint(options, formats, embed_audio)
     previous = read_manifest(out) if resume else {}
     result = BatchResult(out)
     rows: dict[str, dict] = {}
@@ -393,7 +419,7 @@ def run_batch(
     completed = result.skipped
     if hook:
         hook("calls", completed, total)
-    manifest = open(out / MANIFEST, "a", encoding="utf-8")  # noqa: SIM115
+    manifest = open(out / MANIFEST, "a", encoding="utf-8")
     try:
 
         def record(call: BatchCall, outcome: dict) -> None:
@@ -426,9 +452,9 @@ def run_batch(
         if todo and workers == 1:
             _init_worker(options)
             for call, paths in todo:
-                record(call, _analyze_one(str(call.path), paths, render_options))
+                record(call, _analyze_one(str(call.path), paths, render_options, embed_audio))
         elif todo:
-            _run_pool(todo, options, workers, render_options, record)
+            _run_pool(todo, options, workers, render_options, record, embed_audio)
     finally:
         manifest.close()
         _WORKER.clear()
@@ -441,7 +467,7 @@ def run_batch(
     return result
 
 
-def _run_pool(todo, options, workers, render_options, record) -> None:
+def _run_pool(todo, options, workers, render_options, record, embed_audio=False) -> None:
     """Analyse ``todo`` in ``workers`` processes; a dead worker fails only its own call."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -453,10 +479,10 @@ def _run_pool(todo, options, workers, render_options, record) -> None:
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(options,)
         ) as pool:
-            futures = {
-                pool.submit(_analyze_one, str(call.path), paths, render_options): (call, paths)
-                for call, paths in pending
-            }
+            futures = {}
+            for call, paths in pending:
+                job = pool.submit(_analyze_one, str(call.path), paths, render_options, embed_audio)
+                futures[job] = (call, paths)
             pending = []
             broken = False
             for future in as_completed(futures):

@@ -106,7 +106,8 @@ def file_metadata(path: str, pattern: str | None) -> dict[str, str]:
         rx = re.compile(pattern)
     except re.error as e:
         raise CallscanError(
-            f"--agent-pattern '{pattern}' is not a valid regular expression ({e})"
+            f"agent pattern '{pattern}' is not a valid regular expression ({e})",
+            option="agent_pattern",
         ) from e
     name = os.path.basename(path)
     m = rx.search(name)
@@ -266,19 +267,24 @@ def check_options(audio, options: SpeakersOptions) -> bool:
     stereo = audio.n_channels == 2 and not audio.identical_channels
     if options.agent_channel is not None and not stereo:
         raise CallscanError(
-            "--agent-channel needs a stereo recording; use --agent-speaker N on mono"
+            "an agent channel needs a stereo recording; on mono, give the agent speaker",
+            option="agent_channel",
         )
     if options.agent_speaker is not None and stereo:
         raise CallscanError(
-            "--agent-speaker is for mono recordings; use --agent-channel left|right"
+            "an agent speaker is for mono recordings; on stereo, give the agent channel",
+            option="agent_speaker",
         )
     if options.agent_channel not in (None, 0, 1):
         raise CallscanError(
-            f"agent channel must be 0 (left) or 1 (right), got {options.agent_channel}"
+            f"agent channel must be 0 (left) or 1 (right), got {options.agent_channel}",
+            option="agent_channel",
         )
     if options.agent_speaker is not None and not 1 <= options.agent_speaker <= options.n_speakers:
         raise CallscanError(
-            f"--agent-speaker must be between 1 and {options.n_speakers}, got {options.agent_speaker}"
+            f"agent speaker must be between 1 and {options.n_speakers}, "
+            f"got {options.agent_speaker}",
+            option="agent_speaker",
         )
     file_metadata(audio.info.path, options.agent_pattern)
     return stereo
@@ -330,7 +336,11 @@ def assign_speakers(
     if stereo:
         labelled, spans = _stereo_words(transcript, regions, options)
         agent = f"ch{options.agent_channel}" if options.agent_channel is not None else None
-        reason = f"--agent-channel {CHANNEL_NAMES[options.agent_channel]}" if agent else ""
+        reason = (
+            f"agent channel set by the user: {CHANNEL_NAMES[options.agent_channel]}"
+            if options.agent_channel is not None
+            else ""
+        )
     else:
         from dataclasses import replace
 
@@ -338,7 +348,7 @@ def assign_speakers(
         speaker_regions = diarize.diarize(audio.mono(), regions[0], d_options, encoder=encoder)
         labelled, spans = _mono_words(transcript, regions[0], speaker_regions, options)
         agent = f"S{options.agent_speaker}" if options.agent_speaker is not None else None
-        reason = f"--agent-speaker {options.agent_speaker}" if agent else ""
+        reason = f"agent speaker set by the user: {options.agent_speaker}" if agent else ""
 
     turns = build_turns(labelled, spans, max_pause_s=options.max_pause_s, snap_s=options.snap_s)
     language = options.language or (

@@ -260,7 +260,8 @@ def _label_frames(windows, labels, regions, n_frames: int, n_speakers: int) -> n
 
 
 def _frames_to_regions(frame_labels: np.ndarray) -> list[SpeakerRegion]:
-    regions, names = [], {}
+    regions: list[SpeakerRegion] = []
+    names: dict[int, str] = {}
     start = 0
     for i in range(1, frame_labels.size + 1):
         if i == frame_labels.size or frame_labels[i] != frame_labels[start]:
@@ -341,14 +342,14 @@ def relabel_short_by_pitch(frames: np.ndarray, y: np.ndarray, regions, options: 
     in_short = np.zeros(frames.size, dtype=bool)
     for r in short:
         in_short[int(r.start_s / FRAME_S) : int(np.ceil(r.end_s / FRAME_S))] = True
-    medians = []
+    median_list: list[float] = []
     for k in range(options.n_speakers):
         own = semitones[(frames == k) & ~in_short]
         own = own[np.isfinite(own)]
         if own.size < MIN_PITCH_FRAMES:
             return  # too little voiced speech to know this speaker's pitch
-        medians.append(float(np.median(own)))
-    medians = np.array(medians)
+        median_list.append(float(np.median(own)))
+    medians = np.array(median_list)
     gaps = np.abs(medians[:, None] - medians[None, :])[np.triu_indices(len(medians), 1)]
     if gaps.min() < options.pitch_min_gap_st:
         return

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
+from callscan.config import Checker, cached, read_yaml
 from callscan.conversation import AGENT, CALLER
-from callscan.errors import ConfigError
+from callscan.text import WORD_BREAK
+from callscan.text import normalise as normalise_text
 
 __all__ = ["LOW_CONFIDENCE", "RoleDecision", "RoleOptions", "decide_roles", "load_cues"]
 
@@ -28,6 +29,8 @@ LOW_CONFIDENCE = 0.6  # below this the role decision is flagged as a guess
 ROLES_FILE = "roles.yaml"  # cue file in callscan.models
 _WHERE = ("opening", "any")
 _LANGS = ("id", "en")
+_TOP_KEYS = ("scale", "first_speaker", "opening_s", "cues")
+_CUE_KEYS = ("id", "role", "weight", "where", "lang", "pattern")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class RoleOptions:
     language: str | None = None  # "id" or "en": use only that language's cues; None = both
     cues_path: str | None = None  # a roles YAML file instead of the bundled models/roles.yaml
     agent_speaker: str | None = None  # override: this speaker label is the agent
-    override_reason: str = ""  # why the override was given, e.g. "--agent-channel right"
+    override_reason: str = ""  # why it was given, e.g. "agent channel set by the user: right"
     swap: bool = False  # swap agent and caller after deciding (two speakers)
 
 
@@ -85,68 +88,81 @@ class _Cues:
     first_speaker: float
     opening_s: float
 
+    def summary(self) -> str:
+        """``N cues: A agent, C caller`` for messages."""
+        agent = sum(1 for c in self.cues if c.role == AGENT)
+        return f"{len(self.cues)} cues: {agent} agent, {len(self.cues) - agent} caller"
 
-def _bad(path: str, key: str, msg: str) -> ConfigError:
-    return ConfigError(f"'{path}': {key}: {msg}")
 
+class _RolesChecker(Checker):
+    """Validates one parsed roles cue file; every error names the file and the key."""
 
-@lru_cache(maxsize=8)
-def load_cues(path: str | None = None) -> _Cues:
-    """Read and validate a roles cue file (default: the bundled ``models/roles.yaml``)."""
-    from callscan.resources import data_path, load_data, load_yaml
+    def one_of(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            raise self.fail(key, f"'{value}' is not one of {', '.join(choices)}")
+        return str(value)
 
-    data = load_yaml(path) if path else load_data(ROLES_FILE)
-    where = path or str(data_path(ROLES_FILE))
-    cues = []
-    raw = data.get("cues")
-    if not isinstance(raw, list) or not raw:
-        raise _bad(where, "cues", "must be a non-empty list")
-    for i, c in enumerate(raw):
-        key = f"cues[{i}]"
-        if not isinstance(c, dict):
-            raise _bad(where, key, "must be a mapping")
-        missing = [k for k in ("id", "role", "weight", "pattern") if k not in c]
-        if missing:
-            raise _bad(where, key, f"missing {', '.join(missing)}")
-        if c["role"] not in (AGENT, CALLER):
-            raise _bad(where, f"{key}.role", f"'{c['role']}' is not one of agent, caller")
-        if c.get("where", "any") not in _WHERE:
-            raise _bad(where, f"{key}.where", f"'{c['where']}' is not one of {', '.join(_WHERE)}")
-        if c.get("lang", "id") not in _LANGS:
-            raise _bad(where, f"{key}.lang", f"'{c['lang']}' is not one of {', '.join(_LANGS)}")
-        try:
-            pattern = re.compile(str(c["pattern"]))
-            weight = float(c["weight"])
-        except re.error as e:
-            raise _bad(where, f"{key}.pattern", f"invalid regular expression ({e})") from e
-        except (TypeError, ValueError) as e:
-            raise _bad(where, f"{key}.weight", "must be a number") from e
-        cues.append(
-            _Cue(
-                str(c["id"]), c["role"], weight, c.get("where", "any"), c.get("lang", "id"), pattern
-            )
-        )
-    try:
+    def load(self, data: dict) -> _Cues:
+        self.mapping(data, "", _TOP_KEYS)
+        raw = data.get("cues")
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("cues", "must be a non-empty list")
+        cues = []
+        for i, c in enumerate(raw):
+            key = f"cues[{i}]"
+            c = self.mapping(c, key, _CUE_KEYS)
+            missing = [k for k in ("id", "role", "weight", "pattern") if k not in c]
+            if missing:
+                raise self.fail(key, f"missing {', '.join(missing)}")
+            role = self.one_of(c["role"], f"{key}.role", (AGENT, CALLER))
+            where = self.one_of(c.get("where", "any"), f"{key}.where", _WHERE)
+            lang = self.one_of(c.get("lang", "id"), f"{key}.lang", _LANGS)
+            try:
+                pattern = re.compile(str(c["pattern"]))
+            except re.error as e:
+                raise self.fail(f"{key}.pattern", f"invalid regular expression ({e})") from e
+            weight = self.number(c["weight"], f"{key}.weight", minimum=None)
+            cues.append(_Cue(str(c["id"]), role, weight, where, lang, pattern))
         scale, first, opening = (
-            float(data.get(k, d))
+            self.number(data.get(k, d), k, minimum=None)
             for k, d in (("scale", 2.0), ("first_speaker", 0.5), ("opening_s", 20.0))
         )
-    except (TypeError, ValueError) as e:
-        raise _bad(where, "scale/first_speaker/opening_s", "must be numbers") from e
-    if scale <= 0:
-        raise _bad(where, "scale", "must be positive")
-    return _Cues(tuple(cues), scale, first, opening)
+        if scale <= 0:
+            raise self.fail("scale", "must be positive")
+        return _Cues(tuple(cues), scale, first, opening)
+
+
+def load_cues(path: str | None = None) -> _Cues:
+    """Read and validate a roles cue file (default: the bundled ``models/roles.yaml``).
+
+    Cached per file and modification time.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, the key and the valid choices (unknown keys included).
+    """
+    from callscan.resources import data_path, load_data
+
+    if path:
+        where = str(path)
+    else:
+        found = data_path(ROLES_FILE)
+        if found is None:
+            load_data(ROLES_FILE)  # raises the ConfigError naming the missing file
+        where = str(found)
+    return cached("roles", where, lambda: _RolesChecker(where).load(read_yaml(where)))
 
 
 def normalise(text: str) -> str:
-    """Lower case, apostrophes dropped, other punctuation as spaces, single spaces."""
-    t = text.lower().replace("'", "").replace("\u2019", "")
-    return " ".join(re.sub(r"[^\w]+", " ", t).split())
+    """Lower case, apostrophes dropped, other punctuation as spaces, single spaces (the text
+    the role cues match; :func:`callscan.text.normalise` compacted)."""
+    return normalise_text(text, blank=WORD_BREAK, fold_apostrophe=True, compact=True)
 
 
 def _score_speakers(turns, cues: _Cues, language: str | None):
     """Agent score and evidence per speaker label, in order of first appearance."""
-    first_start = {}
+    first_start: dict[str, float | None] = {}
     texts: dict[str, list[str]] = {}
     opening: dict[str, list[str]] = {}
     for t in sorted(turns, key=lambda t: t.start_s if t.start_s is not None else 0.0):
@@ -205,6 +221,7 @@ def decide_roles(turns, options: RoleOptions | None = None) -> RoleDecision:
     cues = load_cues(options.cues_path)
     speakers = list(dict.fromkeys(t.speaker for t in turns))
     scores, evidence = _score_speakers(turns, cues, options.language)
+    agent: str | None
     if options.agent_speaker is not None:
         agent = options.agent_speaker
         roles = {s: AGENT if s == agent else CALLER for s in speakers}
@@ -217,11 +234,12 @@ def decide_roles(turns, options: RoleOptions | None = None) -> RoleDecision:
         decision = RoleDecision(None, roles, 0.5, "cues", reasons, scores)
     else:
         ranked = sorted(scores, key=lambda s: -scores[s])  # stable: ties go to the first speaker
-        agent = ranked[0]
-        lead = scores[agent] - (scores[ranked[1]] if len(ranked) > 1 else 0.0)
+        top = ranked[0]
+        lead = scores[top] - (scores[ranked[1]] if len(ranked) > 1 else 0.0)
+        agent = top
         if len(ranked) == 1:
-            lead = abs(scores[agent])
-            agent = agent if scores[agent] >= 0 else None
+            lead = abs(scores[top])
+            agent = top if scores[top] >= 0 else None
         confidence = 1.0 / (1.0 + math.exp(-lead / cues.scale))
         roles = {s: AGENT if s == agent else CALLER for s in speakers}
         found = sorted((e for s in scores for e in evidence[s]), key=lambda e: -e[0])
@@ -232,12 +250,12 @@ def decide_roles(turns, options: RoleOptions | None = None) -> RoleDecision:
         if decision.low_confidence:
             decision.reasons.insert(
                 0,
-                f"low confidence ({confidence:.2f}): few role cues; check the roles or set them "
-                "with --agent-channel / --agent-speaker",
+                f"low confidence ({confidence:.2f}): few role cues; check the roles or set the "
+                "agent channel / speaker by hand",
             )
     if options.swap:
         decision.roles = _swap(decision.roles)
         agents = [s for s, r in decision.roles.items() if r == AGENT]
         decision.agent = agents[0] if len(agents) == 1 else None
-        decision.reasons.insert(0, "roles swapped by --swap-roles")
+        decision.reasons.insert(0, "roles swapped by the user")
     return decision

@@ -3,7 +3,11 @@
 Modules
 -------
 score
-    :func:`score_opening`: the window, its measures, sub-scores and tips.
+    :func:`score_opening`: a short sequence of named steps (window, status, content, measures,
+    sub-scores and tips) returning an :class:`OpeningResult`.
+measures
+    The window and what is measured in it, each a small frozen dataclass: :class:`Window`,
+    :class:`ChannelLevels`, :class:`Acoustics`, :class:`NoiseEstimate`, :class:`WordMeasures`.
 content
     What was said: greeting, company, name, offer to help (from the playbook).
 profile

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from callscan.config import Checker, cached, read_yaml
 from callscan.errors import ConfigError
-from callscan.resources import data_path, load_yaml
+from callscan.resources import data_path
 
 PROFILE_FILE = "opening_profile.yaml"
 LANGUAGES = ("id", "en")
@@ -103,74 +103,40 @@ class OpeningProfile:
     version: str  # the file's version
     settings: dict[str, float]  # thresholds (SETTINGS keys)
     measures: dict[str, dict[str, MeasureSpec]]  # "tone"/"clarity" -> measure id -> spec
-    polite: dict[str, dict[str, re.Pattern]]  # language -> kind -> regex
+    polite: dict[str, dict[str, re.Pattern | None]]  # language -> kind -> regex (None: no regex)
     curt: dict[str, re.Pattern | None]  # language -> regex of curt or rude words
     content: dict[str, dict[str, tuple[re.Pattern, ...]]]  # element -> language -> regexes
 
+    def summary(self) -> str:
+        """``N tone measures, M clarity measures`` for messages."""
+        tone, clarity = (len(self.measures.get(g, {})) for g in ("tone", "clarity"))
+        return f"{tone} tone measures, {clarity} clarity measures"
 
-class _Check:
-    def __init__(self, path: str):
-        self.path = path
 
-    def fail(self, key: str, message: str, choices=None) -> ConfigError:
-        valid = f" (valid: {', '.join(map(str, choices))})" if choices else ""
-        return ConfigError(f"'{self.path}': {key}: {message}{valid}")
+class _Check(Checker):
+    """Validates one parsed profile; every error names the file and the key."""
 
-    def mapping(self, value: Any, key: str, allowed=None) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a mapping")
-        if allowed is not None:
-            for k in value:
-                if k not in allowed:
-                    raise self.fail(f"{key}.{k}" if key else str(k), "unknown key", allowed)
-        return value
-
-    def number(self, value: Any, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(key, f"{value!r} is not a number")
-        return float(value)
-
-    def regex(self, value: Any, key: str) -> re.Pattern | None:
+    def patterns(self, value: Any, key: str) -> re.Pattern | None:
+        """A list of regex strings as one case-insensitive alternation (None when empty)."""
         if value is None or value == []:
             return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, "must be a list of regex strings")
-        try:
-            return re.compile("|".join(f"(?:{v})" for v in value), re.IGNORECASE)
-        except re.error as e:
-            raise self.fail(key, f"invalid regex ({e})") from e
-
-    def strings(self, value: Any, key: str) -> list[str]:
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, "must be a list of regex strings")
-        return value
-
-    def lang_text(self, value: Any, key: str) -> dict[str, str]:
-        d = self.mapping(value, key, LANGUAGES)
-        for lang, text in d.items():
-            if not isinstance(text, str) or not text.strip():
-                raise self.fail(f"{key}.{lang}", "must be non-empty text")
-        return dict(d)
+        alternatives = self.strings(value, key)
+        return self.regex("|".join(f"(?:{v})" for v in alternatives), key)
 
     def measure(self, mid: str, raw: Any, key: str) -> MeasureSpec:
         m = self.mapping(raw, key, _MEASURE_KEYS)
-        for need in ("weight", "anchors", "source"):
-            if need not in m:
-                raise self.fail(f"{key}.{need}", "is missing")
+        self.require(m, key, ("weight", "anchors", "source"), "is missing")
         weight = self.number(m["weight"], f"{key}.weight")
-        if weight < 0:
-            raise self.fail(f"{key}.weight", "must be >= 0")
         anchors = m["anchors"]
         if not isinstance(anchors, list) or len(anchors) < 2:
             raise self.fail(f"{key}.anchors", "must be a list of at least 2 [value, score] pairs")
-        xs, ys = [], []
+        xs: list[float] = []
+        ys: list[float] = []
         for i, pair in enumerate(anchors):
             if not isinstance(pair, list) or len(pair) != 2:
                 raise self.fail(f"{key}.anchors[{i}]", "must be a [value, score] pair")
-            x = self.number(pair[0], f"{key}.anchors[{i}]")
-            y = self.number(pair[1], f"{key}.anchors[{i}]")
+            x = self.number(pair[0], f"{key}.anchors[{i}]", minimum=None)
+            y = self.number(pair[1], f"{key}.anchors[{i}]", minimum=None)
             if not 0.0 <= y <= 100.0:
                 raise self.fail(f"{key}.anchors[{i}]", f"score {y:g} is not within 0-100")
             if xs and x <= xs[-1]:
@@ -180,13 +146,11 @@ class _Check:
             xs.append(x)
             ys.append(y)
         tips = self.mapping(m.get("tips", {}), f"{key}.tips", TIP_KINDS)
-        tips = {k: self.lang_text(v, f"{key}.tips.{k}") for k, v in tips.items()}
+        tips = {k: self.lang_text(v, f"{key}.tips.{k}", LANGUAGES) for k, v in tips.items()}
         if not isinstance(m["source"], str) or not m["source"].strip():
             raise self.fail(f"{key}.source", "must cite where the numbers come from")
-        provisional = m.get("provisional", True)
-        if not isinstance(provisional, bool):
-            raise self.fail(f"{key}.provisional", f"{provisional!r} is not true/false")
-        name = self.lang_text(m.get("name", {"en": mid}), f"{key}.name")
+        provisional = self.boolean(m.get("provisional", True), f"{key}.provisional")
+        name = self.lang_text(m.get("name", {"en": mid}), f"{key}.name", LANGUAGES)
         return MeasureSpec(
             mid, name, str(m.get("unit", "")), weight, tuple(xs), tuple(ys),
             " ".join(m["source"].split()), provisional, tips,
@@ -197,7 +161,7 @@ class _Check:
         raw_settings = self.mapping(data.get("settings", {}), "settings", tuple(SETTINGS))
         settings = {}
         for k, (kind, default) in SETTINGS.items():
-            v = self.number(raw_settings.get(k, default), f"settings.{k}")
+            v = self.number(raw_settings.get(k, default), f"settings.{k}", minimum=None)
             settings[k] = int(v) if kind is int else v
         if settings["window_s"] <= 0:
             raise self.fail("settings.window_s", "must be > 0")
@@ -213,31 +177,29 @@ class _Check:
             if sum(s.weight for s in measures[group].values()) <= 0:
                 raise self.fail(f"{group}.measures", "weights must not all be 0")
         warmth = self.mapping(data.get("warmth", {}), "warmth", LANGUAGES)
-        polite, curt = {}, {}
+        polite: dict[str, dict[str, re.Pattern | None]] = {}
+        curt: dict[str, re.Pattern | None] = {}
         for lang in LANGUAGES:
             w = self.mapping(warmth.get(lang, {}), f"warmth.{lang}", ("polite", "curt"))
             kinds = self.mapping(w.get("polite", {}), f"warmth.{lang}.polite")
-            polite[lang] = {k: self.regex(v, f"warmth.{lang}.polite.{k}") for k, v in kinds.items()}
-            curt[lang] = self.regex(w.get("curt"), f"warmth.{lang}.curt")
+            polite[lang] = {
+                str(k): self.patterns(v, f"warmth.{lang}.polite.{k}") for k, v in kinds.items()
+            }
+            curt[lang] = self.patterns(w.get("curt"), f"warmth.{lang}.curt")
         raw = self.mapping(data.get("content", {}), "content", CONTENT_KEYS)
-        content = {}
+        content: dict[str, dict[str, tuple[re.Pattern, ...]]] = {}
         for key, per_lang in raw.items():
             d = self.mapping(per_lang, f"content.{key}", LANGUAGES)
-            content[key] = {
+            content[str(key)] = {
                 lang: tuple(
-                    self.regex([v], f"content.{key}.{lang}[{i}]")
-                    for i, v in enumerate(self.strings(d.get(lang), f"content.{key}.{lang}"))
+                    self.regex(f"(?:{v})", f"content.{key}.{lang}[{i}]")
+                    for i, v in enumerate(self.strings(d.get(lang) or [], f"content.{key}.{lang}"))
                 )
                 for lang in LANGUAGES
             }
         return OpeningProfile(
             self.path, str(data.get("version", "")), settings, measures, polite, curt, content
         )
-
-
-@lru_cache(maxsize=16)
-def _compiled(path: str, mtime_ns: int) -> OpeningProfile:
-    return _Check(path).load(load_yaml(path))
 
 
 def load_profile(path: str | Path | None = None) -> OpeningProfile:
@@ -259,7 +221,5 @@ def load_profile(path: str | Path | None = None) -> OpeningProfile:
         if found is None:
             raise ConfigError(f"'{PROFILE_FILE}': no such data file in callscan.models")
         path = found
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"'{path}': no such file")
-    return _compiled(str(p), p.stat().st_mtime_ns)
+    p = str(Path(path))
+    return cached("opening_profile", p, lambda: _Check(p).load(read_yaml(p)))

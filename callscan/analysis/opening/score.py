@@ -26,16 +26,36 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from callscan.analysis.opening.content import opening_content
-from callscan.analysis.opening.profile import MeasureSpec, load_profile
-from callscan.audio import prosody
+from callscan.analysis.opening.measures import (
+    Acoustics,
+    ChannelLevels,
+    NoiseEstimate,
+    Window,
+    WordMeasures,
+    acoustic_measures,
+    channel_levels,
+    estimate_noise,
+    find_window,
+    speech_tonality,
+    timed_turns,
+    word_measures,
+)
+from callscan.analysis.opening.profile import MeasureSpec, OpeningProfile, load_profile
 from callscan.conversation import AGENT, Conversation, Turn, guess_language
-from callscan.util import merge_spans
+
+if TYPE_CHECKING:
+    from callscan.audio.decode import Audio
+    from callscan.audio.vad import Region
+
+Settings = dict[str, float]  # the profile's thresholds (OpeningProfile.settings)
 
 log = logging.getLogger("callscan")
 
@@ -132,145 +152,317 @@ class OpeningResult:
         }
 
 
-# ----------------------------------------------------------------------------- spans
+# ----------------------------------------------------------------------------- steps
 
 
-def _clip(spans, lo: float, hi: float) -> list[tuple[float, float]]:
-    return [(max(a, lo), min(b, hi)) for a, b in spans if min(b, hi) > max(a, lo)]
+@dataclass(frozen=True)
+class AgentChannel:
+    """The channel the agent is measured on."""
+
+    index: int  # 0 on mono or when the channels carry the same signal
+    assumed: bool  # True: stereo, but nothing told the agent's channel (0 taken)
 
 
-def _total(spans) -> float:
-    return float(sum(b - a for a, b in spans))
+@dataclass(frozen=True)
+class Screening:
+    """Whether the window can be scored, and the caveats the channel itself gives."""
+
+    status: str  # OK or why not (SILENCE, NO_AGENT_SPEECH, MUSIC, TOO_LITTLE)
+    flags: tuple[str, ...]  # "telephone_band", "clipped"
+    levels: ChannelLevels  # the window's level, band and clipping
 
 
-def _timed(turns: list[Turn]) -> list[Turn]:
-    return [t for t in turns if t.start_s is not None and t.end_s is not None]
+@dataclass(frozen=True)
+class Reading:
+    """One measure's value before scoring, with the words that explain it."""
+
+    value: float | None  # None: not assessable
+    note: str = ""  # why not assessable (shown when value is None)
+    kind: str | None = None  # tip kind to use ("curt"); None: from the target range
+    detail: str = ""  # what the value rests on (shown when assessed)
 
 
-def _agent_phonation(agent_turns: list[Turn], lo: float, hi: float, pause_s: float):
-    """Agent speech spans in [lo, hi]: turn spans, split at word gaps >= pause_s when known."""
-    spans = []
-    for t in agent_turns:
-        words = [w for w in t.words if w.end_s > w.start_s]
-        if words:
-            spans += [(w.start_s, w.end_s) for w in words]
-        else:
-            spans.append((t.start_s, t.end_s))
-    return _clip(merge_spans(spans, gap_s=pause_s - 1e-6), lo, hi)
+@dataclass(frozen=True)
+class SubScores:
+    """The two scores of an opening."""
+
+    tone: Score
+    clarity: Score
 
 
-def _pauses(speech, other, pause_s: float) -> list[tuple[float, float]]:
-    """Gaps >= pause_s between consecutive agent spans that no other party's speech fills."""
-    out = []
-    for (_, b), (a, _) in zip(speech, speech[1:], strict=False):
-        if a - b >= pause_s and not any(x < a and y > b for x, y in other):
-            out.append((b, a))
-    return out
+@dataclass(frozen=True)
+class Measures:
+    """Everything measured in a scoreable window."""
+
+    acoustics: Acoustics
+    noise: NoiseEstimate
+    words: WordMeasures
+
+    @property
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds of the timed parts: "f0", "loudness", "snr"."""
+        return {**self.acoustics.cpu_s, **self.noise.cpu_s}
 
 
-# ----------------------------------------------------------------------------- words
+NOT_MEASURED = Reading(None, "not measured")
+NO_TEXT = "no transcript words in the window"
 
 
-def _agent_words(agent_turns: list[Turn], lo: float, hi: float):
-    """(texts, probabilities) of the agent's words in [lo, hi]; turns without words prorated."""
-    texts: list[str] = []
-    probs: list[float] = []
-    for t in agent_turns:
-        if t.words:
-            for w in t.words:
-                if lo <= (w.start_s + w.end_s) / 2 <= hi:
-                    texts.append(w.text)
-                    probs.append(w.probability)
-        else:
-            words = t.text.split()
-            share = _total(_clip([(t.start_s, t.end_s)], lo, hi)) / max(t.end_s - t.start_s, 1e-6)
-            texts += words[: int(round(share * len(words)))]
-    return texts, probs
+def _agent_channel(
+    audio: Audio, agent_turns: list[Turn], agent_channel: int | None
+) -> AgentChannel:
+    if audio.n_channels == 1 or audio.identical_channels:
+        return AgentChannel(0, False)
+    if agent_channel is not None:
+        return AgentChannel(int(agent_channel), False)
+    chans = [t.channel for t in agent_turns if t.channel is not None]
+    if chans:
+        return AgentChannel(max(set(chans), key=chans.count), False)
+    return AgentChannel(0, True)
 
 
-def _statement_ends(agent_turns: list[Turn], lo: float, hi: float) -> list[float]:
-    """Times where an agent statement (not a question) ends, inside [lo, hi]."""
-    ends = []
-    for t in agent_turns:
-        words = [w for w in t.words if w.text.strip()]
-        if words:
-            for i, w in enumerate(words):
-                last = i == len(words) - 1
-                if w.text.rstrip().endswith((".", "!")) or (
-                    last and not w.text.rstrip().endswith("?")
-                ):
-                    ends.append(w.end_s)
-        elif not t.text.rstrip().endswith("?"):
-            ends.append(t.end_s)
-    return [e for e in ends if lo < e <= hi]
+def _status(seg: np.ndarray, sr: int, window: Window, levels: ChannelLevels, st: Settings) -> str:
+    if levels.level_db < st["silence_dbfs"]:
+        return SILENCE
+    if not window.speech:
+        return NO_AGENT_SPEECH
+    tonality = speech_tonality(seg, sr, window.relative_speech)
+    if tonality is not None and tonality > st["tone_share"]:
+        return MUSIC
+    if window.agent_speech_s < st["min_agent_speech_s"]:
+        return TOO_LITTLE
+    return OK
+
+
+def screen_window(
+    seg: np.ndarray, sr: int, window: Window, sample_rate_hz: int, st: Settings
+) -> Screening:
+    """Status of the window (scoreable or why not) and the channel's own caveats."""
+    levels = channel_levels(seg, sr)
+    flags = []
+    if sample_rate_hz <= st["narrowband_hz"] or levels.high_band_db < st["narrowband_db"]:
+        flags.append("telephone_band")
+    if levels.clipped_pct >= st["clip_pct"] or levels.clipped_run_samples >= st["clip_run"]:
+        flags.append("clipped")
+    return Screening(_status(seg, sr, window, levels, st), tuple(flags), levels)
+
+
+def _content(
+    turns: list[Turn],
+    timed: list[Turn],
+    window: Window,
+    language: str,
+    profile: OpeningProfile,
+    options: OpeningOptions,
+) -> dict[str, Any]:
+    """The opening's content from the turns in the window (all turns when none has times)."""
+    in_window = [
+        t
+        for t in timed
+        if t.start_s is not None
+        and t.end_s is not None
+        and t.end_s > window.start_s
+        and t.start_s < window.end_s
+    ] or (turns if not timed else [])
+    return opening_content(in_window, language, profile, playbook_path=options.playbook_path)
+
+
+def measure_window(
+    y: np.ndarray, sr: int, window: Window, agent_turns: list[Turn], levels: ChannelLevels,
+    profile: OpeningProfile, language: str, *, fillers: re.Pattern[str] | None,
+) -> Measures:  # fmt: skip
+    """The acoustic measures, the noise and the word measures of a scoreable window."""
+    st = profile.settings
+    seg = window.segment(y, sr)
+    acoustics = acoustic_measures(seg, sr, window, agent_turns, min_voiced_s=st["min_voiced_s"],
+                                  falling_st=st["falling_st"])  # fmt: skip
+    noise = estimate_noise(y, sr, window, level_db=levels.level_db, tone_share=st["tone_share"])
+    words = word_measures(agent_turns, window, language, profile, pause_s=st["pause_min_s"],
+                          fillers=fillers)  # fmt: skip
+    return Measures(acoustics, noise, words)
+
+
+def measure_flags(measures: Measures, st: Settings) -> list[str]:
+    """Caveats from the measures: music or hold in the gaps, low SNR, no transcript."""
+    noise = measures.noise
+    flags = []
+    if noise.music_or_hold:
+        flags.append("music_or_hold")
+    if noise.snr_db is not None and noise.snr_db < st["low_snr_db"]:
+        flags.append("low_snr")
+    if not measures.words.words:
+        flags.append("no_transcript")
+    return flags
 
 
 # ----------------------------------------------------------------------------- scoring
 
 
-def _explain(spec: MeasureSpec, value, language: str, note="", kind=None, detail=""):
+def _few_voiced(a: Acoustics, st: Settings) -> str:
+    return f"only {a.voiced_s:.1f} s voiced (need {st['min_voiced_s']:g} s)"
+
+
+def _few_syllables(w: WordMeasures, st: Settings) -> str:
+    return f"{w.syllables} syllables in the transcript (need {st['min_syllables']})"
+
+
+def tone_readings(a: Acoustics, w: WordMeasures, st: Settings) -> dict[str, Reading]:
+    """The tone measures' values: intonation, rate, pauses, loudness, endings, warmth."""
+    few = _few_voiced(a, st)
+    rate_ok = w.syllables >= st["min_syllables"]
+    speaking = w.speaking_s
+    rate = w.syllables / speaking if rate_ok and speaking else None
+    changes = [round(c, 1) for c in a.terminal_changes_st]
+    curt = "; curt: " + ", ".join(w.curt_words) if w.curt_words else ""
+    return {
+        "intonation_st": Reading(a.intonation_st, few),
+        "speaking_rate_syl_s": Reading(rate, _few_syllables(w, st)),
+        "pause_ratio_pct": Reading(100.0 * w.pause_s / speaking if speaking else None),
+        "loudness_sd_db": Reading(a.loudness_sd_db, few),
+        "falling_endings_pct": Reading(
+            a.falling_endings_pct,
+            "no statement end with enough voicing",
+            detail=f"{len(a.terminal_changes_st)} statement endings, changes in st: {changes}",
+        ),
+        "warmth_count": Reading(
+            float(len(w.polite_kinds)) if w.words else None,
+            NO_TEXT,
+            kind="curt" if w.curt_words else None,
+            detail="polite: " + ", ".join(w.polite_kinds) + curt,
+        ),
+    }
+
+
+def clarity_readings(
+    a: Acoustics, n: NoiseEstimate, w: WordMeasures, levels: ChannelLevels, st: Settings
+) -> dict[str, Reading]:
+    """The clarity measures' values: confidence, SNR, articulation, level, clipping, HNR, fillers."""
+    rate_ok = w.syllables >= st["min_syllables"]
+    articulation = w.syllables / w.phonation_s if rate_ok and w.phonation_s else None
+    fillers = f"{w.fillers} heard in {w.words} words; Whisper drops many fillers"
+    return {
+        "asr_confidence": Reading(w.confidence, "no word probabilities (Whisper words needed)"),
+        "snr_db": Reading(n.snr_db, "no non-speech frames to measure noise"),
+        "articulation_rate_syl_s": Reading(articulation, _few_syllables(w, st)),
+        "level_dbfs": Reading(n.level_dbfs),
+        "clipping_pct": Reading(
+            levels.clipped_pct,
+            detail=f"longest full-scale run {levels.clipped_run_samples} samples",
+        ),
+        "harmonicity_db": Reading(a.harmonicity_db, _few_voiced(a, st)),
+        "filler_rate_per_100w": Reading(
+            100.0 * w.fillers / w.words if w.words else None, NO_TEXT, detail=fillers
+        ),
+    }
+
+
+def _tip_kind(spec: MeasureSpec, value: float) -> str:
+    lo, hi = spec.target_range
+    if lo is not None and value < lo:
+        return "low"
+    if hi is not None and value > hi:
+        return "high"
+    return "ok"
+
+
+def explain(spec: MeasureSpec, reading: Reading, language: str) -> Measure:
+    """One measure scored against its target range, with its tip in ``language``."""
     name = spec.name.get(language) or spec.name.get("en", spec.id)
+    value = reading.value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Measure(spec.id, name, None, spec.unit, spec.target_range, None, spec.weight,
-                       spec.source, spec.provisional, "", note or "not assessable")  # fmt: skip
-    note = detail
+                       spec.source, spec.provisional, "", reading.note or "not assessable")  # fmt: skip
     sub = spec.sub_score(value)
-    if kind is None:
-        lo, hi = spec.target_range
-        kind = (
-            "low"
-            if lo is not None and value < lo
-            else "high"
-            if hi is not None and value > hi
-            else "ok"
-        )
+    kind = reading.kind if reading.kind is not None else _tip_kind(spec, value)
     if kind == "curt":
         sub = 0.0
     return Measure(spec.id, name, float(value), spec.unit, spec.target_range, sub, spec.weight,
-                   spec.source, spec.provisional, spec.tip(kind, language), note)  # fmt: skip
+                   spec.source, spec.provisional, spec.tip(kind, language), reading.detail)  # fmt: skip
 
 
 def _score(measures: list[Measure], min_share: float) -> float | None:
     total = sum(m.weight for m in measures)
-    used = [m for m in measures if m.sub_score is not None]
-    w = sum(m.weight for m in used)
+    used = [(m.weight, m.sub_score) for m in measures if m.sub_score is not None]
+    w = sum(weight for weight, _ in used)
     if total <= 0 or w / total < min_share or w <= 0:
         return None
-    return sum(m.weight * m.sub_score for m in used) / w
+    return sum(weight * sub for weight, sub in used) / w
 
 
-def _group(profile, group, values: dict, language: str, min_share: float) -> Score:
-    out = []
-    for mid, spec in profile.measures[group].items():
-        value, note, kind, *detail = values.get(mid, (None, "not measured", None))
-        out.append(_explain(spec, value, language, note, kind, *detail))
+def group_score(
+    profile: OpeningProfile,
+    group: str,
+    readings: dict[str, Reading],
+    language: str,
+    min_share: float,
+) -> Score:
+    """Every configured measure of ``group`` explained, and their weighted score."""
+    out = [
+        explain(spec, readings.get(mid, NOT_MEASURED), language)
+        for mid, spec in profile.measures[group].items()
+    ]
     return Score(_score(out, min_share), out)
+
+
+def sub_scores(
+    profile: OpeningProfile, language: str, measures: Measures, levels: ChannelLevels
+) -> SubScores:
+    """Tone and clarity: each measure's sub-score and tip, and the weighted scores."""
+    st = profile.settings
+    share = st["min_weight_share"]
+    a, n, w = measures.acoustics, measures.noise, measures.words
+    tone = group_score(profile, "tone", tone_readings(a, w, st), language, share)
+    clarity = group_score(
+        profile, "clarity", clarity_readings(a, n, w, levels, st), language, share
+    )
+    return SubScores(tone, clarity)
+
+
+def _info(measures: Measures, levels: ChannelLevels) -> dict[str, Any]:
+    a, n, w = measures.acoustics, measures.noise, measures.words
+    band_db = levels.high_band_db
+    return {
+        "voiced_s": round(a.voiced_s, 3),
+        "syllables": w.syllables,
+        "words": w.words,
+        "pauses": [[round(x, 3), round(y, 3)] for x, y in w.pauses],
+        "terminal_changes_st": [round(c, 2) for c in a.terminal_changes_st],
+        "noise_s": round(n.noise_s, 3),
+        "high_band_db": None if math.isnan(band_db) else round(band_db, 1),
+        "clipped_run_samples": levels.clipped_run_samples,
+    }
 
 
 # ----------------------------------------------------------------------------- main
 
 
-def _agent_channel(audio, agent_turns: list[Turn], agent_channel, flags: list[str]) -> int:
-    if audio.n_channels == 1 or audio.identical_channels:
-        return 0
-    if agent_channel is not None:
-        return int(agent_channel)
-    chans = [t.channel for t in agent_turns if t.channel is not None]
-    if chans:
-        return max(set(chans), key=chans.count)
-    flags.append("agent_channel_assumed")
-    return 0
+def _no_window() -> dict[str, Any]:
+    return {"start_s": None, "end_s": None, "agent_speech_s": 0.0}
+
+
+def _turns_and_language(
+    conv: Conversation | list[Turn], options: OpeningOptions
+) -> tuple[list[Turn], str]:
+    turns = conv.turns if isinstance(conv, Conversation) else list(conv)
+    language = options.language or (conv.language if isinstance(conv, Conversation) else None)
+    language = language or guess_language(" ".join(t.text for t in turns))
+    return turns, language if language in ("id", "en") else "en"
 
 
 def score_opening(
-    audio,
+    audio: Audio,
     conversation_or_turns: Conversation | list[Turn],
     *,
     agent_channel: int | None = None,
-    regions=None,
+    regions: Sequence[Sequence[Region]] | None = None,
     options: OpeningOptions | None = None,
 ) -> OpeningResult:
     """Score the agent's tone and clarity in the first seconds of a call.
+
+    The steps: the window (:func:`~callscan.analysis.opening.measures.find_window`), its status
+    (:func:`screen_window`), the content, the acoustic measures, the noise, the word measures
+    (:mod:`callscan.analysis.opening.measures`), then the sub-scores and tips
+    (:func:`sub_scores`).
 
     Parameters
     ----------
@@ -295,209 +487,52 @@ def score_opening(
     options = options or OpeningOptions()
     profile = load_profile(options.profile_path)
     st = profile.settings
-    window_s = float(options.window_s or st["window_s"])
-    conv = conversation_or_turns
-    turns = conv.turns if isinstance(conv, Conversation) else list(conv)
-    language = options.language or (conv.language if isinstance(conv, Conversation) else None)
-    language = language or guess_language(" ".join(t.text for t in turns))
-    language = language if language in ("id", "en") else "en"
-    flags: list[str] = []
+    turns, language = _turns_and_language(conversation_or_turns, options)
     cpu: dict[str, float] = {}
     t_start = time.process_time()
 
-    timed = _timed(turns)
+    timed = timed_turns(turns)
     agent_turns = [t for t in timed if t.role == AGENT]
-    ch = _agent_channel(audio, agent_turns, agent_channel, flags)
-    region_spans = [(r.start_s, r.end_s) for chan in (regions or []) for r in chan]
-    starts = [t.start_s for t in timed] + [a for a, _ in region_spans]
-    duration = audio.duration_s
-    if not starts:
-        return OpeningResult(NO_AGENT_SPEECH, flags, language,
-                             {"start_s": None, "end_s": None, "agent_speech_s": 0.0},
-                             None, None, profile=profile.path)  # fmt: skip
-    w0 = max(0.0, min(starts))
-    w1 = min(w0 + window_s, duration)
-    if w1 - w0 < window_s - 0.05:
-        flags.append("short_window")
-    pause_s = st["pause_min_s"]
-    speech = _agent_phonation(agent_turns, w0, w1, pause_s)
-    if not agent_turns and regions and audio.n_channels == 2 and not audio.identical_channels:
-        speech = _clip(merge_spans([(r.start_s, r.end_s) for r in regions[ch]]), w0, w1)
-    others = merge_spans([(t.start_s, t.end_s) for t in timed if t.role != AGENT])
-    window = {
-        "start_s": round(w0, 3),
-        "end_s": round(w1, 3),
-        "length_s": round(w1 - w0, 3),
-        "agent_speech_s": round(_total(speech), 3),
-        "agent_channel": ch,
-        "first_agent_speech_s": round(speech[0][0], 3) if speech else None,
-    }
-    y = np.asarray(audio.channel(ch), dtype=np.float32)
-    sr = audio.sr
-    seg = y[int(w0 * sr) : int(w1 * sr)]
-    rel = [(a - w0, b - w0) for a, b in speech]
+    channel = _agent_channel(audio, agent_turns, agent_channel)
+    flags = ["agent_channel_assumed"] if channel.assumed else []
+    window_s = float(options.window_s or st["window_s"])
+    window = find_window(audio, timed, regions, channel.index, window_s=window_s,
+                         pause_s=st["pause_min_s"])  # fmt: skip
+    if window is None:
+        return OpeningResult(NO_AGENT_SPEECH, flags, language, _no_window(), None, None,
+                             profile=profile.path)  # fmt: skip
+    flags += ["short_window"] if window.short else []
+    y = np.asarray(audio.channel(window.agent_channel), dtype=np.float32)
+    screening = screen_window(window.segment(y, audio.sr), audio.sr, window,
+                              audio.info.sample_rate_hz, st)  # fmt: skip
+    flags += screening.flags
     info: dict[str, Any] = {"sample_rate_hz": audio.info.sample_rate_hz}
-
-    # flags from the channel itself
-    band_db = prosody.high_band_share_db(seg, sr=sr)
-    if audio.info.sample_rate_hz <= st["narrowband_hz"] or band_db < st["narrowband_db"]:
-        flags.append("telephone_band")
-    clip_pct, clip_run = prosody.clipping(seg)
-    if clip_pct >= st["clip_pct"] or clip_run >= st["clip_run"]:
-        flags.append("clipped")
-    seg_db = (
-        10 * math.log10(float(np.mean(seg.astype(np.float64) ** 2)) + 1e-10) if seg.size else -100
-    )
-    status = OK
-    if seg_db < st["silence_dbfs"]:
-        status = SILENCE
-    elif not speech:
-        status = NO_AGENT_SPEECH
-    else:
-        sp = np.concatenate([seg[int(a * sr) : int(b * sr)] for a, b in rel])
-        tonal = prosody.tonal_frames(sp, sr=sr)
-        if tonal.size and float(np.median(tonal)) > st["tone_share"]:
-            status = MUSIC
-        elif _total(speech) < st["min_agent_speech_s"]:
-            status = TOO_LITTLE
-    content = {}
+    content: dict[str, Any] = {}
     if options.content:
         t0 = time.process_time()
-        in_window = [t for t in timed if t.end_s > w0 and t.start_s < w1] or (
-            turns if not timed else []
-        )
-        content = opening_content(in_window, language, profile, playbook_path=options.playbook_path)
+        content = _content(turns, timed, window, language, profile, options)
         cpu["content"] = time.process_time() - t0
-    if status != OK:
+    if screening.status != OK:
         info["cpu_s"] = {k: round(v, 4) for k, v in cpu.items()}
-        return OpeningResult(status, flags, language, window, None, None, content, info,
-                             profile.path)  # fmt: skip
+        return OpeningResult(screening.status, flags, language, window.to_dict(), None, None,
+                             content, info, profile.path)  # fmt: skip
 
-    # F0, periodicity, loudness
-    t0 = time.process_time()
-    track = prosody.f0_track(seg, sr=sr, speech_spans=rel)
-    cpu["f0"] = time.process_time() - t0
-    voiced_ok = track.voiced_s >= st["min_voiced_s"]
-    few = f"only {track.voiced_s:.1f} s voiced (need {st['min_voiced_s']:g} s)"
-    spread = prosody.semitone_spread(track.f0_hz) if voiced_ok else None
-    hnr = prosody.harmonicity_db(track.periodicity[track.voiced]) if voiced_ok else None
-    t0 = time.process_time()
-    loud_sd = prosody.level_sd_db(track) if voiced_ok else None
-    cpu["loudness"] = time.process_time() - t0
-    ends = [e - w0 for e in _statement_ends(agent_turns, w0, w1)]
-    changes = [c for c in (prosody.terminal_change_st(track, e) for e in ends) if not math.isnan(c)]
-    falling = (
-        100.0 * sum(c <= st["falling_st"] for c in changes) / len(changes) if changes else None
-    )
-
-    # SNR and level (noise: non-speech of any party from the call start to the window end)
-    t0 = time.process_time()
-    all_speech = merge_spans([(t.start_s, t.end_s) for t in timed] + region_spans)
-    gaps, pos = [], 0.0
-    for a, b in all_speech + [(w1, w1)]:
-        if a > pos:
-            gaps.append((pos, min(a, w1)))
-        pos = max(pos, b)
-    pre = y[: int(w1 * sr)]
-    tonal_all = prosody.tonal_frames(pre, sr=sr)
-    if tonal_all.size:
-        hop = 512 / sr
-        loud = prosody.spans_mask(gaps, tonal_all.size, hop_s=hop) & (tonal_all > st["tone_share"])
-        frame_db = 10 * np.log10(
-            np.mean(pre[: tonal_all.size * 512].reshape(-1, 512) ** 2, axis=1) + 1e-10
-        )
-        loud &= frame_db > seg_db - 30
-        if loud.sum() * hop >= 0.5:
-            flags.append("music_or_hold")
-            idx = np.flatnonzero(loud)
-            gaps = [g for g in gaps if not any(g[0] <= i * hop < g[1] for i in idx)]
-    snr, noise_s = prosody.snr_db(pre, sr=sr, speech_spans=speech, noise_spans=gaps)
-    level = prosody.active_level_dbfs(seg, sr=sr, speech_spans=rel)
-    cpu["snr"] = time.process_time() - t0
-    if not math.isnan(snr) and snr < st["low_snr_db"]:
-        flags.append("low_snr")
-
-    # words: rate, confidence, warmth, fillers
-    texts, probs = _agent_words(agent_turns, w0, w1)
-    if not texts:
-        flags.append("no_transcript")
-    syl = sum(_syllables(w, language) for w in texts)
-    phon = _total(speech)
-    pauses = _pauses(speech, others, pause_s)
-    speaking = phon + _total(pauses)
-    rate_ok = syl >= st["min_syllables"]
-    few_syl = f"{syl} syllables in the transcript (need {st['min_syllables']})"
-    joined = " ".join(texts)
-    polite = profile.polite.get(language, {})
-    kinds = sorted(k for k, rx in polite.items() if rx is not None and rx.search(joined))
-    curt_rx = profile.curt.get(language)
-    curt = [m.group() for m in curt_rx.finditer(joined)] if curt_rx is not None else []
-    filler_rx = _fillers(language, options)
-    n_fill = len(filler_rx.findall(joined)) if filler_rx is not None and texts else 0
-    conf = math.exp(sum(math.log(max(p, 1e-6)) for p in probs) / len(probs)) if probs else None
-    no_text = "no transcript words in the window"
-
-    tone_values = {
-        "intonation_st": (spread, few, None),
-        "speaking_rate_syl_s": (syl / speaking if rate_ok and speaking else None, few_syl, None),
-        "pause_ratio_pct": (100.0 * _total(pauses) / speaking if speaking else None, "", None),
-        "loudness_sd_db": (loud_sd, few, None),
-        "falling_endings_pct": (
-            falling,
-            "no statement end with enough voicing",
-            None,
-            f"{len(changes)} statement endings, changes in st: {[round(c, 1) for c in changes]}",
-        ),
-        "warmth_count": (
-            float(len(kinds)) if texts else None,
-            no_text,
-            "curt" if curt else None,
-            "polite: " + ", ".join(kinds) + ("; curt: " + ", ".join(curt) if curt else ""),
-        ),
-    }
-    clarity_values = {
-        "asr_confidence": (conf, "no word probabilities (Whisper words needed)", None),
-        "snr_db": (None if math.isnan(snr) else snr, "no non-speech frames to measure noise", None),
-        "articulation_rate_syl_s": (syl / phon if rate_ok and phon else None, few_syl, None),
-        "level_dbfs": (None if math.isnan(level) else level, "", None),
-        "clipping_pct": (clip_pct, "", None, f"longest full-scale run {clip_run} samples"),
-        "harmonicity_db": (hnr, few, None),
-        "filler_rate_per_100w": (100.0 * n_fill / len(texts) if texts else None, no_text, None,
-                                 f"{n_fill} heard in {len(texts)} words; Whisper drops many fillers"),
-    }  # fmt: skip
-    share = st["min_weight_share"]
-    tone = _group(profile, "tone", tone_values, language, share)
-    clarity = _group(profile, "clarity", clarity_values, language, share)
-    cpu["total"] = time.process_time() - t_start
-    info.update(
-        {
-            "voiced_s": round(track.voiced_s, 3),
-            "syllables": syl,
-            "words": len(texts),
-            "pauses": [[round(a, 3), round(b, 3)] for a, b in pauses],
-            "terminal_changes_st": [round(c, 2) for c in changes],
-            "noise_s": round(noise_s, 3),
-            "high_band_db": None if math.isnan(band_db) else round(band_db, 1),
-            "clipped_run_samples": clip_run,
-            "cpu_s": {k: round(v, 4) for k, v in cpu.items()},
-        }
-    )
-    log.debug("opening: tone %s, clarity %s", tone.score, clarity.score)
-    return OpeningResult(
-        status, flags, language, window, tone, clarity, content, info, profile.path
-    )
+    measures = measure_window(y, audio.sr, window, agent_turns, screening.levels, profile,
+                              language, fillers=_fillers(language, options))  # fmt: skip
+    flags += measure_flags(measures, st)
+    scores = sub_scores(profile, language, measures, screening.levels)
+    cpu.update({**measures.cpu_s, "total": time.process_time() - t_start})
+    info.update(_info(measures, screening.levels))
+    info["cpu_s"] = {k: round(v, 4) for k, v in cpu.items()}
+    log.debug("opening: tone %s, clarity %s", scores.tone.score, scores.clarity.score)
+    return OpeningResult(OK, flags, language, window.to_dict(), scores.tone, scores.clarity,
+                         content, info, profile.path)  # fmt: skip
 
 
-def _syllables(word: str, language: str) -> int:
-    from callscan.speakers.metrics import count_syllables
-
-    return count_syllables(word, language)
-
-
-def _fillers(language: str, options: OpeningOptions):
+def _fillers(language: str, options: OpeningOptions) -> re.Pattern[str] | None:
     from callscan.analysis.playbook import load_playbook
 
     try:
         return load_playbook(options.playbook_path, language=language).fillers
-    except Exception:  # noqa: BLE001 - fillers are optional; a broken playbook is reported by content
+    except Exception:  # fillers are optional; a broken playbook is reported by content
         return None

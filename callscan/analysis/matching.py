@@ -1,0 +1,154 @@
+"""Playbook cue matching and its evidence, shared by the rule checks and the semantic signal.
+
+:func:`prepare` normalises the turns of a call once and computes its time windows (who speaks
+in the opening, the closing, the last half); :func:`match` finds every hit of one playbook
+:class:`~callscan.analysis.playbook.Cue` in it, as :class:`Evidence` (speaker, turn,
+start/end time, the exact words heard, the rule id). Both :mod:`callscan.analysis.stages` and
+:mod:`callscan.analysis.semantic` build on it; neither imports the other's internals.
+
+Public API
+----------
+Evidence
+    One matched cue: who said what, where.
+PreparedCall
+    A conversation prepared once for matching (normalised turns, windows, caches).
+prepare
+    Build a :class:`PreparedCall` from a conversation and a playbook.
+match
+    Every hit of one cue in a prepared call (cached per cue id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from callscan.analysis.playbook import Cue, Playbook
+from callscan.analysis.text import stem
+from callscan.conversation import Conversation, Turn
+from callscan.text import WORD, find_tokens, normalise
+
+__all__ = ["Evidence", "PreparedCall", "match", "prepare", "speaker_turns"]
+
+
+@dataclass
+class Evidence:
+    """One matched cue: who said what, where."""
+
+    rule: str  # cue id, e.g. "contact.introduce_self" or "blame_colleague.blame"
+    speaker: str  # "agent", "caller" or "unknown"
+    turn: int  # turn index in the conversation
+    start_s: float | None  # turn start in the call (None for text input)
+    end_s: float | None  # turn end in the call
+    text: str  # the exact words matched, as written in the turn
+    strength: str = "strong"  # "strong", "weak", "semantic" or "semantic_weak"
+    offset: int = 0  # character offset in the turn (orders hits inside one turn)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("offset")
+        for k in ("start_s", "end_s"):
+            d[k] = None if d[k] is None else round(d[k], 3)
+        return d
+
+
+@dataclass
+class PreparedCall:
+    """A conversation prepared once for matching."""
+
+    turns: list[Turn]
+    norm: list[str]  # lowercased, fillers and punctuation blanked (same length as the text)
+    windows: dict[str, dict[str, frozenset[int]]]  # speaker -> window -> turn indexes
+    language: str
+    stems: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # lazily filled
+    cache: dict[str, list[Evidence]] = field(default_factory=dict)  # cue id -> hits
+
+    def turn_stems(self, i: int) -> list[tuple[str, int, int]]:
+        """``(stem, start, end)`` of every word of turn ``i`` (computed once)."""
+        if i not in self.stems:
+            self.stems[i] = [
+                (stem(w, self.language), a, b) for a, b, w in find_tokens(self.norm[i], WORD)
+            ]
+        return self.stems[i]
+
+
+def speaker_turns(turns: list[Turn], speaker: str) -> list[Turn]:
+    """The turns of ``speaker`` ("agent", "caller" or "any"); ``unknown`` turns count for both."""
+    if speaker == "any":
+        return turns
+    return [t for t in turns if t.role in (speaker, "unknown")]
+
+
+def _windows(turns: list[Turn], pb: Playbook) -> dict[str, dict[str, frozenset[int]]]:
+    st = pb.settings
+    timed = [t for t in turns if t.start_s is not None and t.end_s is not None]
+    t0 = min((t.start_s for t in timed if t.start_s is not None), default=None)
+    t1 = max((t.end_s for t in timed if t.end_s is not None), default=None)
+    n = len(turns)
+    out = {}
+    for speaker in ("agent", "caller", "any"):
+        own = [t.index for t in speaker_turns(turns, speaker)]
+        # short calls: the windows split the turns, so an opening greeting is never a closing
+        n_start = min(st.start_turns, (len(own) + 1) // 2)
+        n_end = min(st.end_turns, len(own) // 2)
+        start = set(own[:n_start])
+        end = set(own[len(own) - n_end :])
+        if t0 is not None and t1 is not None:
+            for t in speaker_turns(turns, speaker):
+                if t.start_s is not None and t.start_s - t0 <= st.start_window_s:
+                    start.add(t.index)
+                if t.end_s is not None and t1 - t.end_s <= st.end_window_s:
+                    end.add(t.index)
+            end = (end - start) or end
+        every = frozenset(own)
+        out[speaker] = {
+            "any": every,
+            "start": frozenset(start),
+            "end": frozenset(end),
+            "not_start": every - start,
+            "last_half": frozenset(i for i in own if i >= n // 2) | frozenset(end),
+        }
+    return out
+
+
+def prepare(conversation: Conversation, playbook: Playbook) -> PreparedCall:
+    """Normalise the turns and compute the windows once per call."""
+    turns = conversation.turns
+    return PreparedCall(
+        turns=turns,
+        norm=[normalise(t.text, playbook.fillers) for t in turns],
+        windows=_windows(turns, playbook),
+        language=playbook.language,
+    )
+
+
+def match(call: PreparedCall, cue: Cue) -> list[Evidence]:
+    """All hits of ``cue`` in the call, in turn and offset order (cached per cue id)."""
+    if cue.id in call.cache:
+        return call.cache[cue.id]
+    hits: list[Evidence] = []
+    for i in sorted(call.windows[cue.speaker][cue.window]):
+        text = call.norm[i]
+        if cue.unless is not None and cue.unless.search(text):
+            continue
+        spans: list[tuple[int, int]] = []
+        if cue.regex is not None:
+            spans += [m.span() for m in cue.regex.finditer(text) if m.end() > m.start()]
+        if cue.lemmas:
+            stems = call.turn_stems(i)
+            words = [s for s, _, _ in stems]
+            for seq in cue.lemmas:
+                for k in range(len(words) - len(seq) + 1):
+                    if tuple(words[k : k + len(seq)]) == seq:
+                        span = (stems[k][1], stems[k + len(seq) - 1][2])
+                        if not any(a <= span[0] < b for a, b in spans):
+                            spans.append(span)
+        t = call.turns[i]
+        for a, b in sorted(spans):
+            hits.append(
+                Evidence(
+                    cue.id, t.role, i, t.start_s, t.end_s, t.text[a:b].strip(), cue.strength, a
+                )
+            )
+    call.cache[cue.id] = hits
+    return hits

@@ -1,0 +1,79 @@
+"""What the engine-neutral transcription needs from an ASR engine.
+
+An engine is a loaded model that can *decode*; everything around decoding (the language
+choice, packing speech regions into windows, mapping times back to the file, building the
+:class:`callscan.transcript.Transcript`) lives once, in :mod:`callscan.asr.regions` and
+:mod:`callscan.asr.language`. Two engines implement :class:`Engine`:
+
+* :class:`callscan.asr.whisper_engine.OpenAIWhisper` (openai-whisper, the default);
+* :class:`callscan.asr.faster_engine.FasterWhisper` (faster-whisper, optional extra).
+
+:func:`callscan.asr.load_model` returns one of them. Segments cross this interface as
+whisper-style dicts (``start``, ``end``, ``text``, ``words`` with ``word``, ``start``,
+``end``, ``probability``; ``avg_logprob``, ``no_speech_prob``, ``compression_ratio``,
+``temperature``), times in seconds from the start of the audio given.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from callscan.asr.options import TranscribeOptions
+
+__all__ = ["Engine", "SegmentDict"]
+
+SegmentDict = dict[str, Any]  # one whisper-style segment (see the module docstring)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded Whisper model behind one engine."""
+
+    name: str  # the engine, as reported in Transcript.engine: "openai-whisper", "faster-whisper"
+
+    @property
+    def is_multilingual(self) -> bool:
+        """False for English-only models (``tiny.en``, ``base.en``, ...)."""
+        ...
+
+    @property
+    def long_form(self) -> bool:
+        """True when :meth:`transcribe_channel` decodes a whole channel itself; False when a
+        channel without speech regions is decoded as one region, in packed windows."""
+        ...
+
+    def transcribe_channel(
+        self, y: np.ndarray, language: str, options: TranscribeOptions
+    ) -> list[SegmentDict]:
+        """One whole 16 kHz channel with the engine's own long-form transcription."""
+        ...
+
+    def decode_windows(
+        self,
+        audios: list[np.ndarray],
+        language: str,
+        options: TranscribeOptions,
+        *,
+        batch_size: int = 8,
+    ) -> list[list[SegmentDict]]:
+        """Decode packed windows (1-D float32 16 kHz, each at most 30 s) in batches.
+
+        Returns, per window, its segments with word timestamps, times relative to the
+        window.
+        """
+        ...
+
+    def language_probs(self, excerpt: np.ndarray) -> dict[str, float]:
+        """Whisper's language distribution (code -> probability) on a speech excerpt."""
+        ...
+
+    def check_logprobs(
+        self, excerpts: list[np.ndarray], codes: list[str], max_tokens: int
+    ) -> dict[str, list[float]]:
+        """Per language code, the mean token log-probability of each excerpt decoded
+        (greedy, at most ``max_tokens`` tokens, no timestamps) forced to that language
+        (:func:`callscan.asr.language.decode_check`)."""
+        ...

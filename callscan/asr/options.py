@@ -1,0 +1,31 @@
+"""What a transcription is asked to do: :class:`TranscribeOptions` (re-exported by ``callscan.asr``).
+
+A module of its own so that the engines and the shared region code can import the options
+without importing the package that imports them (no cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ENGINES", "TranscribeOptions"]
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """How to transcribe a call."""
+
+    model: str = "base"  # Whisper model name (see WHISPER_MODELS) or a checkpoint path's label
+    language: str = "auto"  # "auto" (detect among `languages`) or a Whisper code such as "id"
+    languages: tuple[str, ...] = ("id", "en")  # what auto-detection may choose from
+    beam_size: int | None = None  # None = greedy decoding (5x faster on CPU than beam 5)
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback on failed decodes
+    condition_on_previous_text: bool = False  # True risks repetition loops on phone audio
+    initial_prompt: str | None = None  # vocabulary hint, e.g. product names
+    hallucination_silence_threshold_s: float | None = 2.0  # skip silences Whisper invents text in
+    threads: int = 0  # torch intra-op threads; 0 = one per two logical CPUs
+    batch_size: int = 8  # packed speech windows decoded together (with speech regions)
+    engine: str = "openai-whisper"  # or "faster-whisper" (optional extra callscan[fast])
+
+
+ENGINES = ("openai-whisper", "faster-whisper")

@@ -1,0 +1,192 @@
+"""Engine-neutral transcription of a call: language, speech regions in windows, segments.
+
+Each recording channel is transcribed on its own (one party per channel in most call
+recorders), with word timestamps, then the segments of all channels are merged in time order.
+With speech regions (:func:`callscan.audio.vad.speech_regions`), the regions of every channel
+are packed into Whisper windows (:mod:`callscan.asr.chunking`), all windows are decoded
+together by the engine, and every time is mapped back to the file. The engine
+(:class:`callscan.asr.engine.Engine`) only decodes.
+
+The public entry point is :func:`callscan.asr.transcribe`; this module is its implementation
+(named for what it works on, so that it does not shadow the function of the package).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from callscan.asr.language import detect_language, parse_languages
+from callscan.errors import CallscanError
+from callscan.transcript import Segment, Transcript, Word
+
+if TYPE_CHECKING:
+    from callscan.asr.chunking import Window
+    from callscan.asr.engine import Engine, SegmentDict
+    from callscan.asr.options import TranscribeOptions
+    from callscan.audio.decode import Audio
+
+__all__ = ["default_threads", "segments_from_dicts", "transcribe_audio", "transcribe_regions"]
+
+Regions = Sequence[Sequence[tuple[float, float]]]  # per channel, (start_s, end_s) speech spans
+
+
+def default_threads() -> int:
+    """One torch thread per two logical CPUs, at least one.
+
+    On a busy 2-core machine, two torch threads made whisper's decoder about 25x slower
+    than one (threads spin waiting for a core the other process holds).
+    """
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _resolve_language(
+    engine: Engine, audio: Audio, options: TranscribeOptions
+) -> tuple[str, float, dict[str, float]]:
+    if options.language and options.language != "auto":
+        (code,) = parse_languages(options.language, option="language")
+        if not engine.is_multilingual and code != "en":
+            raise CallscanError(
+                f"model '{options.model}' is English-only; it cannot decode '{code}'"
+            )
+        return code, 1.0, {}
+    allowed = parse_languages(options.languages)
+    channels = [audio.channel(i) for i in range(audio.n_channels)]
+    return detect_language(engine, channels, allowed, sr=audio.sr)
+
+
+def segments_from_dicts(dicts: Sequence[SegmentDict], channel: int) -> list[Segment]:
+    """Segments of one channel from an engine's whisper-style segment dicts.
+
+    Segments without text are dropped, and so are empty words; a segment spans its words
+    when it has any.
+    """
+    out = []
+    for seg in dicts:
+        words = [
+            Word(
+                text=w["word"].strip(),
+                start_s=float(w["start"]),
+                end_s=float(w["end"]),
+                probability=float(w["probability"]),
+            )
+            for w in seg.get("words", [])
+            if w["word"].strip()
+        ]
+        text = seg["text"].strip()
+        if not text:
+            continue
+        start = words[0].start_s if words else float(seg["start"])
+        end = words[-1].end_s if words else float(seg["end"])
+        out.append(
+            Segment(
+                id=0,
+                channel=channel,
+                start_s=start,
+                end_s=end,
+                text=text,
+                words=words,
+                avg_logprob=float(seg["avg_logprob"]),
+                no_speech_prob=float(seg["no_speech_prob"]),
+                compression_ratio=float(seg["compression_ratio"]),
+                temperature=float(seg["temperature"]),
+            )
+        )
+    return out
+
+
+def _shift(segments: list[Segment], window: Window) -> list[Segment]:
+    """Map the times of segments decoded from a packed window back to the channel."""
+    for seg in segments:
+        for w in seg.words:
+            w.start_s, w.end_s = window.span_to_source(w.start_s, w.end_s)
+        seg.start_s = seg.words[0].start_s if seg.words else window.to_source(seg.start_s)
+        seg.end_s = seg.words[-1].end_s if seg.words else window.to_source(seg.end_s)
+    return segments
+
+
+def transcribe_regions(
+    engine: Engine,
+    channels: Sequence[tuple[int, np.ndarray]],
+    regions: Regions,
+    language: str,
+    options: TranscribeOptions,
+) -> list[Segment]:
+    """Transcribe only the speech ``regions`` of each channel.
+
+    ``channels`` holds ``(channel index, 16 kHz signal)`` pairs; ``regions[index]`` that
+    channel's speech regions. The regions of every channel are packed into Whisper windows,
+    and all windows of all channels are decoded together by the engine in batches of
+    ``options.batch_size``.
+    """
+    from callscan.asr.chunking import pack, render
+
+    jobs = [(ch, w) for ch, _ in channels for w in pack(regions[ch])]
+    ys = dict(channels)
+    audios = [render(w, ys[ch], 16000) for ch, w in jobs]
+    decoded = engine.decode_windows(audios, language, options, batch_size=options.batch_size)
+    segments: list[Segment] = []
+    for (ch, window), result in zip(jobs, decoded, strict=True):
+        segments += _shift(segments_from_dicts(result, ch), window)
+    return segments
+
+
+def transcribe_audio(
+    engine: Engine,
+    audio: Audio,
+    options: TranscribeOptions,
+    *,
+    regions: Regions | None = None,
+    hook: Callable[[str, int, int], None] | None = None,
+) -> Transcript:
+    """Transcribe every channel of ``audio`` separately and merge the segments in time order.
+
+    ``regions``, when given, holds each channel's speech regions ``[(start_s, end_s), ...]``
+    (from :func:`callscan.audio.vad.speech_regions`); only those are decoded. Without them,
+    an engine with its own long-form transcription (``engine.long_form``) decodes each whole
+    channel, and any other engine decodes each whole channel as one region.
+    """
+    import torch
+
+    if audio.sr != 16000:
+        raise CallscanError(f"Whisper needs 16 kHz audio, got {audio.sr} Hz")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(options.threads or default_threads())
+    try:
+        language, probability, probs = _resolve_language(engine, audio, options)
+        # A mono call saved as stereo carries both parties on both channels: decode it once.
+        same = getattr(audio, "identical_channels", False)
+        channels = [0] if same else list(range(audio.n_channels))
+        segments: list[Segment] = []
+        if regions is None and engine.long_form:
+            for done, ch in enumerate(channels):
+                y = audio.channel(ch)
+                if y.size and np.any(y):  # a silent channel has nothing to decode
+                    decoded = engine.transcribe_channel(y, language, options)
+                    segments += segments_from_dicts(decoded, ch)
+                if hook:
+                    hook("transcribe", done + 1, len(channels))
+        else:
+            if regions is None:  # the whole of each channel, in windows
+                regions = [[(0.0, audio.duration_s)]] * audio.n_channels
+            pairs = [(ch, audio.channel(ch)) for ch in channels]
+            segments = transcribe_regions(engine, pairs, regions, language, options)
+    finally:
+        torch.set_num_threads(previous)
+    segments.sort(key=lambda s: (s.start_s, s.channel))
+    for i, s in enumerate(segments):
+        s.id = i
+    return Transcript(
+        segments=segments,
+        language=language,
+        language_probability=probability,
+        language_probs=probs,
+        model=options.model,
+        engine=engine.name,
+        audio=audio.info.to_dict(),
+        n_channels=len(channels),
+        duration_s=audio.duration_s,
+    )

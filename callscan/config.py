@@ -1,0 +1,375 @@
+"""One loader for the data files in ``models/``: YAML reader, validator toolkit, cache.
+
+Every data file a QA team may change (a playbook, a sensory lexicon, the role cues, the opening
+profile) is read by :func:`read_yaml`, checked with a :class:`Checker` and compiled once per file
+and modification time through :func:`cached`. Every mistake raises a one-line
+:class:`~callscan.errors.ConfigError` naming the file, the key and the valid choices::
+
+    'team.yaml': stages.contact.elements.greeting.strength: 'medium' is not valid (valid: strong, weak)
+
+:func:`validate_file` tells which kind a file is from its top-level keys and validates it with
+that kind's loader.
+
+Public API
+----------
+read_yaml, cached, clear_cache, Checker, KINDS, detect_kind, validate_file
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from callscan.errors import ConfigError
+
+__all__ = [
+    "KINDS",
+    "Checker",
+    "Kind",
+    "cached",
+    "clear_cache",
+    "detect_kind",
+    "read_yaml",
+    "validate_file",
+]
+
+T = TypeVar("T")
+
+# ----------------------------------------------------------------------------- cache
+
+_CACHE_SIZE = 64  # compiled files kept per process (least recently used dropped first)
+_cache: OrderedDict[tuple[Any, str], tuple[tuple[int, int], Any]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def cached(kind: Any, path: str | Path, build: Callable[[], T]) -> T:
+    """``build()``'s result for ``path``, built once per file and modification time.
+
+    Parameters
+    ----------
+    kind : hashable
+        What is built from the file (``"yaml"``, ``"playbook"``, ``("lexicon", "id")``, ...);
+        one file can be cached as several kinds.
+    path : str or Path
+        The file. It is keyed as given (the built objects record the path they were given);
+        its modification time (ns) and size tell when it changed.
+    build : callable
+        Builds the value; called again only after the file changed. Errors are not cached.
+
+    Raises
+    ------
+    ConfigError
+        ``'FILE': no such file`` when ``path`` is not a file.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"'{path}': no such file")
+    key, stamp = (kind, str(path)), (st.st_mtime_ns, st.st_size)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            _cache.move_to_end(key)
+            return hit[1]
+    value = build()  # outside the lock: a build may read other cached files
+    with _lock:
+        _cache[key] = (stamp, value)
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    """Forget every cached file (tests; a long-running process that wants a fresh start)."""
+    with _lock:
+        _cache.clear()
+
+
+# ----------------------------------------------------------------------------- YAML
+
+
+def _parse(path: str) -> dict:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"'{path}':{where}: invalid YAML ({getattr(e, 'problem', e)})") from e
+    except OSError as e:
+        raise ConfigError(f"'{path}': cannot read ({e.strerror})") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{path}': the top level must be a mapping of keys")
+    return data
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Parse a YAML (or JSON) data file whose top level is a mapping; parsed once per version.
+
+    The returned mapping is shared by every caller: treat it as read-only.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file: no such file, cannot read, invalid YAML (with the line),
+        or a top level that is not a mapping.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"'{path}': no such file")
+    return cached("yaml", str(p), lambda: _parse(str(p)))
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+class Checker:
+    """Validator toolkit for one parsed file; every error names the file and the key.
+
+    Keys are dotted paths into the file (``stages.contact.weight``, ``cues[3].role``); the
+    empty key is the top level. Loaders subclass it and add their own structure.
+
+    Parameters
+    ----------
+    path : str
+        The file, as named in messages.
+    macro_ref : re.Pattern, optional
+        How a macro is written inside a regex (group 1 is its name, e.g. ``<([A-Z_]+)>``);
+        :meth:`regex` and :meth:`expand` replace it with ``self.macros[name]``. None: no macros.
+    """
+
+    def __init__(self, path: str, macro_ref: re.Pattern | None = None):
+        self.path = path
+        self.macro_ref = macro_ref
+        self.macros: dict[str, str] = {}
+
+    def fail(self, key: str, message: str, choices: Iterable[Any] | None = None) -> ConfigError:
+        """``'FILE': KEY: message (valid: a, b, c)`` (no ``(valid: ...)`` without choices)."""
+        listed = [str(c) for c in choices] if choices is not None else []
+        valid = f" (valid: {', '.join(listed)})" if listed else ""
+        return ConfigError(f"'{self.path}': {key}: {message}{valid}")
+
+    def mapping(self, value: Any, key: str, allowed: Iterable[str] | None = None) -> dict:
+        """``value`` if it is a mapping whose keys are all in ``allowed`` (None: any key)."""
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a mapping, not {type(value).__name__}")
+        if allowed is not None:
+            allowed = tuple(allowed)
+            for k in value:
+                if k not in allowed:
+                    raise self.fail(f"{key}.{k}" if key else str(k), "unknown key", allowed)
+        return value
+
+    def require(self, value: dict, key: str, needed: Iterable[str], message: str) -> None:
+        """Fail on the first key of ``needed`` missing from ``value`` (``KEY.k: message``)."""
+        for k in needed:
+            if k not in value:
+                raise self.fail(f"{key}.{k}" if key else k, message)
+
+    def items(self, value: Any, key: str) -> list:
+        """``value`` if it is a list."""
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list, not {type(value).__name__}")
+        return value
+
+    def strings(self, value: Any, key: str) -> list[str]:
+        """A list of strings; a single string counts as a list of one."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list of strings, not {type(value).__name__}")
+        for i, v in enumerate(value):
+            if not isinstance(v, str):
+                raise self.fail(f"{key}[{i}]", f"{v!r} is not a string (quote it)")
+        return value
+
+    def text(self, value: Any, key: str) -> str:
+        """A non-empty string."""
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be non-empty text")
+        return value
+
+    def lang_text(self, value: Any, key: str, languages: Iterable[str]) -> dict[str, str]:
+        """A mapping language -> non-empty text (``{id: ..., en: ...}``)."""
+        d = self.mapping(value, key, languages)
+        return {lang: self.text(t, f"{key}.{lang}") for lang, t in d.items()}
+
+    def choice(self, value: Any, key: str, choices: Iterable[Any]) -> Any:
+        """``value`` if it is one of ``choices``."""
+        choices = tuple(choices)
+        if value not in choices:
+            raise self.fail(key, f"{value!r} is not valid", choices)
+        return value
+
+    def number(
+        self,
+        value: Any,
+        key: str,
+        *,
+        integer: bool = False,
+        minimum: float | None = 0.0,
+        maximum: float | None = None,
+    ) -> Any:
+        """A number (an int when ``integer``) within ``minimum`` .. ``maximum`` (None: open).
+
+        Returns a float, or an int when ``integer``.
+        """
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        ok = ok and not isinstance(value, bool)
+        if ok and minimum is not None and value < minimum:
+            ok = False
+        if ok and maximum is not None and value > maximum:
+            ok = False
+        if not ok:
+            kind = "an integer" if integer else "a number"
+            if minimum is not None and maximum is not None:
+                span = f" between {minimum:g} and {maximum:g}"
+            elif minimum is not None:
+                span = f" >= {minimum:g}"
+            elif maximum is not None:
+                span = f" <= {maximum:g}"
+            else:
+                span = ""
+            raise self.fail(key, f"must be {kind}{span}, not {value!r}")
+        return int(value) if integer else float(value)
+
+    def boolean(self, value: Any, key: str) -> bool:
+        """``true`` or ``false``."""
+        if not isinstance(value, bool):
+            raise self.fail(key, f"{value!r} is not valid", ("true", "false"))
+        return value
+
+    def expand(self, pattern: str, key: str) -> str:
+        """``pattern`` with its macros replaced (unknown macro: error listing the known ones)."""
+        if self.macro_ref is None:
+            return pattern
+
+        def sub(m: re.Match) -> str:
+            name = m.group(1)
+            if name not in self.macros:
+                raise self.fail(key, f"unknown macro <{name}>", sorted(self.macros) or ["(none)"])
+            return self.macros[name]
+
+        return self.macro_ref.sub(sub, pattern)
+
+    def regex(self, pattern: Any, key: str, flags: int = re.IGNORECASE) -> re.Pattern:
+        """Compile one regex string (macros expanded), case-insensitive unless ``flags`` say."""
+        if not isinstance(pattern, str):
+            raise self.fail(key, "must be a regular expression string")
+        text = self.expand(pattern, key)
+        try:
+            return re.compile(text, flags)
+        except re.error as e:
+            raise self.fail(key, f"invalid regex ({e})") from None
+
+
+# ----------------------------------------------------------------------------- kinds of file
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of data file: the top-level keys that mark it and the function that loads it."""
+
+    name: str  # "playbook", "lexicon", "roles", "opening_profile"
+    keys: frozenset[str]  # top-level keys only this kind has
+    loader: str  # "module:function" taking the path; imported on use (the core imports no stage)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(
+        "playbook",
+        _words("stages complaint_steps rules triggers call_types clitics"),
+        "callscan.analysis.playbook:load_playbook",
+    ),
+    Kind(
+        "lexicon",
+        _words("thresholds modalities negation context_rules advice ignore_forms code_switching"),
+        "callscan.analysis.modality:load_lexicon_file",
+    ),
+    Kind(
+        "roles",
+        _words("cues scale first_speaker opening_s"),
+        "callscan.speakers.roles:load_cues",
+    ),
+    Kind(
+        "opening_profile",
+        _words("tone clarity warmth content"),
+        "callscan.analysis.opening.profile:load_profile",
+    ),
+)
+
+
+def _kind(name: str) -> Kind:
+    for k in KINDS:
+        if k.name == name:
+            return k
+    raise ConfigError(f"{name!r} is not a kind of data file (valid: {_kind_names()})")
+
+
+def _kind_names() -> str:
+    return ", ".join(k.name for k in KINDS)
+
+
+def detect_kind(path: str | Path) -> str:
+    """Which kind of data file ``path`` is, from its top-level keys (see :data:`KINDS`).
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, or no kind (or more than one equally) matches its keys.
+    """
+    data = read_yaml(path)
+    score = {k.name: len(k.keys.intersection(map(str, data))) for k in KINDS}
+    best = max(score.values())
+    winners = [name for name, n in score.items() if n == best]
+    if best == 0 or len(winners) > 1:
+        keys = ", ".join(map(str, data)) or "(none)"
+        raise ConfigError(
+            f"'{path}': cannot tell which kind of data file this is from its top-level keys "
+            f"({keys}) (valid: {_kind_names()})"
+        )
+    return winners[0]
+
+
+def validate_file(path: str | Path, kind: str | None = None) -> Any:
+    """Validate a data file; returns it loaded and compiled, as its loader returns it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A playbook, sensory lexicon, roles cue file or opening profile.
+    kind : str, optional
+        One of :data:`KINDS`' names; None tells it from the file's top-level keys.
+
+    Returns
+    -------
+    Playbook, Lexicon, role cues or OpeningProfile
+        Each has a ``summary()`` for messages.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, the key and the valid choices.
+    """
+    import importlib
+
+    spec = _kind(kind) if kind is not None else _kind(detect_kind(path))
+    module, _, func = spec.loader.partition(":")
+    loader = getattr(importlib.import_module(module), func)
+    return loader(str(path))
