@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from callscan import CallscanError
+from callscan.util import atomic_write
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -58,10 +59,7 @@ def write_output(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(output.name + ".part")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
+        atomic_write(output, text)
     except OSError as e:
         raise CallscanError(f"'{output}': cannot write ({e.strerror})") from e
 

@@ -29,6 +29,7 @@ from typing import BinaryIO
 import numpy as np
 
 from callscan.errors import ModelError
+from callscan.util import atomic_write
 
 # CTranslate2 DataType enum order (include/ctranslate2/types.h).
 _CT2_DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
@@ -226,9 +227,5 @@ def convert_ct2_to_whisper(model_bin: str | Path, out_path: str | Path) -> Path:
         if tuple(t.shape) != tuple(tensors[k].shape):
             raise ModelError(f"conversion mismatch at {k}: {tuple(tensors[k].shape)}")
     ordered = {k: tensors[k] for k in reference}  # openai-whisper's own order
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(out_path.suffix + ".part")
-    torch.save({"dims": dims, "model_state_dict": ordered}, tmp)
-    tmp.replace(out_path)
-    return out_path
+    checkpoint = {"dims": dims, "model_state_dict": ordered}
+    return atomic_write(out_path, lambda tmp: torch.save(checkpoint, tmp))

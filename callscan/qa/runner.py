@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from callscan.errors import CallscanError
+from callscan.util import atomic_writer
 
 logger = logging.getLogger(__name__)
 
@@ -269,13 +270,11 @@ def agent_rollup(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_writer(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in fields})
-    tmp.replace(path)
 
 
 # ---- the work of one call (in this process or in a worker process) -------------------------
