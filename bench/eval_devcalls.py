@@ -1,0 +1,236 @@
+"""Accuracy of callscan's text checks on labelled calls nobody on the project wrote.
+
+    .venv/bin/python bench/eval_devcalls.py [--split dev|heldout|all] [--errors] [--json OUT]
+
+Reads ``../shared/data/dev-calls`` (80 labelled calls, 110 transcripts; labelling rules in its
+README) or ``$CALLSCAN_DEVCALLS``. Each transcript goes through the same analysis as
+``callscan analyze CALL.txt`` (stages, complaint steps, conduct, caller modality) and the output
+is compared with the labels:
+
+- stages: contact, needs, presentation, objection, closing (``present`` or ``late`` or
+  ``out_of_order`` = done; ``absent``, ``n/a``, ``unclear`` = not done);
+- complaint steps: acknowledge, clarify, resolve, recheck, scored on every call where the
+  label or callscan says a grievance was raised (a step callscan finds on a call without a
+  grievance is a false positive);
+- conduct: blame_colleague, blame_customer, competitor_bashing, slang_jargon,
+  repeated_apology, excluded_greeting, from the playbook rule that checks each;
+- caller modality: visual, auditory, kinesthetic or none (accuracy).
+
+Splits: the **held-out** part (written calls whose number is a multiple of 4, every 4th real
+bank call in id order) is for the final score only; tune on ``dev``. Groups reported: written
+calls (Indonesian and English), real bank calls (human transcripts), real bank calls (the
+corpus' own ASR transcripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT.parent / "shared" / "data" / "dev-calls"
+
+STAGES = ("contact", "needs", "presentation", "objection", "closing")
+STEPS = ("acknowledge", "clarify", "resolve", "recheck")
+# label -> playbook rule id that checks it
+VIOLATIONS = {
+    "blame_colleague": "blame_colleague",
+    "blame_customer": "blame_customer",
+    "competitor_bashing": "trash_competitor",
+    "slang_jargon": "slang_jargon",
+    "repeated_apology": "repeated_apology",
+    "excluded_greeting": "excluded_phrases",
+}
+DONE = {"present", "late", "out_of_order"}
+MODALITIES = ("visual", "auditory", "kinesthetic")
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("CALLSCAN_DEVCALLS", DEFAULT))
+
+
+def labels(root: Path) -> list[dict]:
+    with open(root / "labels.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def is_heldout(row_id: str, hvb_ids: list[str]) -> bool:
+    m = re.match(r"dev_(id|en)_(\d+)$", row_id)
+    if m:
+        return int(m.group(2)) % 4 == 0
+    return hvb_ids.index(row_id) % 4 == 3
+
+
+def transcripts(row: dict) -> list[tuple[str, str]]:
+    """(file name, group) for each transcript of a label row."""
+    if row["id"].startswith("hvb_"):
+        return [(row["id"] + ".txt", "bank-human"), (row["id"] + "_asr.txt", "bank-asr")]
+    return [(row["id"] + ".txt", "written")]
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, truth: bool, guess: bool) -> None:
+        self.tp += truth and guess
+        self.fp += guess and not truth
+        self.fn += truth and not guess
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Group:
+    stages: Counts = field(default_factory=Counts)  # stages and complaint steps together
+    conduct: Counts = field(default_factory=Counts)
+    per_label: dict[str, Counts] = field(default_factory=dict)
+    modality_right: int = 0
+    n: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def label(self, name: str) -> Counts:
+        return self.per_label.setdefault(name, Counts())
+
+
+def predict(path: Path, language: str, options=None) -> dict:
+    """callscan's findings on one transcript, as label-shaped booleans."""
+    from callscan.analysis import modality, stages
+    from callscan.conversation import load
+
+    conv = load(path, language=language)
+    checked = stages.check(conv, options=options).to_dict()
+    by_id = {s["id"]: s for s in checked["stages"]}
+    rules = {r["id"]: r for r in checked["rules"]}
+    grievance = any(by_id.get(s, {}).get("status") in DONE for s in STEPS) or checked.get(
+        "grievance", {}
+    ).get("raised", False)
+    vak = modality.detect(conv).to_dict()["caller"]
+    return {
+        "stages": {s: by_id.get(s, {}).get("status") in DONE for s in STAGES},
+        "steps": {s: by_id.get(s, {}).get("status") in DONE for s in STEPS},
+        "grievance": bool(grievance),
+        "violations": {
+            v: rules.get(rule, {}).get("status") == "fail" for v, rule in VIOLATIONS.items()
+        },
+        "modality": vak["leading"] if vak.get("leading") in MODALITIES else "none",
+        "call_type": checked.get("call_type"),
+    }
+
+
+def score(root: Path, split: str, options=None) -> dict[str, Group]:
+    rows = labels(root)
+    hvb = sorted(r["id"] for r in rows if r["id"].startswith("hvb_"))
+    groups: dict[str, Group] = {}
+    for row in rows:
+        held = is_heldout(row["id"], hvb)
+        if (split == "dev" and held) or (split == "heldout" and not held):
+            continue
+        for name, group in transcripts(row):
+            g = groups.setdefault(group, Group())
+            guess = predict(root / name, row["lang"], options)
+            g.n += 1
+            for s in STAGES:
+                truth = bool(row["stages"][s])
+                g.stages.add(truth, guess["stages"][s])
+                g.label(s).add(truth, guess["stages"][s])
+                if truth != guess["stages"][s]:
+                    g.errors.append(
+                        f"{name}: stage {s} label={truth} callscan={guess['stages'][s]}"
+                    )
+            gold = row["complaint"]
+            if gold is not None or guess["grievance"]:
+                for s in STEPS:
+                    truth = bool(gold and gold[s])
+                    g.stages.add(truth, guess["steps"][s])
+                    g.label(s).add(truth, guess["steps"][s])
+                    if truth != guess["steps"][s]:
+                        g.errors.append(
+                            f"{name}: step {s} label={truth} callscan={guess['steps'][s]}"
+                        )
+            for v in VIOLATIONS:
+                truth = v in row["violations"]
+                g.conduct.add(truth, guess["violations"][v])
+                g.label(v).add(truth, guess["violations"][v])
+                if truth != guess["violations"][v]:
+                    g.errors.append(f"{name}: {v} label={truth} callscan={guess['violations'][v]}")
+            right = guess["modality"] == row["caller_modality"]
+            g.modality_right += right
+            if not right:
+                g.errors.append(
+                    f"{name}: modality label={row['caller_modality']} callscan={guess['modality']}"
+                )
+    return groups
+
+
+def table(groups: dict[str, Group]) -> str:
+    lines = [
+        "| group | transcripts | stage+step P | R | F1 | conduct P | R | F1 | modality acc |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in ("written", "bank-human", "bank-asr"):
+        g = groups.get(name)
+        if g is None:
+            continue
+        s, c = g.stages, g.conduct
+        lines.append(
+            f"| {name} | {g.n} | {s.precision:.2f} | {s.recall:.2f} | {s.f1:.2f} | "
+            f"{c.precision:.2f} | {c.recall:.2f} | {c.f1:.2f} | {g.modality_right / g.n:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=("dev", "heldout", "all"), default="dev")
+    ap.add_argument("--errors", action="store_true", help="list every disagreement")
+    ap.add_argument("--per-label", action="store_true", help="F1 of each label")
+    ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    args = ap.parse_args()
+    root = data_dir()
+    groups = score(root, args.split)
+    print(f"split: {args.split} ({root})")
+    print(table(groups))
+    if args.per_label:
+        for name, g in groups.items():
+            print(f"\n{name}")
+            for label, c in sorted(g.per_label.items()):
+                print(f"  {label:20s} P {c.precision:.2f} R {c.recall:.2f} F1 {c.f1:.2f}")
+    if args.errors:
+        for name, g in groups.items():
+            print(f"\n{name}: {len(g.errors)} disagreements")
+            for e in g.errors:
+                print("  " + e)
+    if args.json:
+        out = {
+            name: {
+                "transcripts": g.n,
+                "stage_step_f1": g.stages.f1,
+                "conduct_precision": g.conduct.precision,
+                "conduct_recall": g.conduct.recall,
+                "modality_accuracy": g.modality_right / g.n,
+            }
+            for name, g in groups.items()
+        }
+        args.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
