@@ -282,7 +282,7 @@ class Checker:
 class Kind:
     """One kind of data file: the top-level keys that mark it and the function that loads it."""
 
-    name: str  # "playbook", "lexicon", "roles", "opening_profile"
+    name: str  # "playbook", "lexicon", "roles", "opening_profile", "profile" (team profile)
     keys: frozenset[str]  # top-level keys only this kind has
     loader: str  # "module:function" taking the path; imported on use (the core imports no stage)
 
@@ -311,6 +311,11 @@ KINDS: tuple[Kind, ...] = (
         "opening_profile",
         _words("tone clarity warmth content"),
         "callscan.analysis.opening.profile:load_profile",
+    ),
+    Kind(
+        "profile",
+        _words("team companies departments products agents competitors terms greeting"),
+        "callscan.profile:load_profile",
     ),
 )
 
@@ -353,7 +358,7 @@ def validate_file(path: str | Path, kind: str | None = None) -> Any:
     Parameters
     ----------
     path : str or Path
-        A playbook, sensory lexicon, roles cue file or opening profile.
+        A playbook, sensory lexicon, roles cue file, opening profile or team profile.
     kind : str, optional
         One of :data:`KINDS`' names; None tells it from the file's top-level keys.
 

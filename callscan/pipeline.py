@@ -47,6 +47,7 @@ class AnalyzeOptions:
     beam_size: int | None = None  # ASR beam width (None = greedy; faster-whisper: 5)
     speakers: SpeakersOptions = field(default_factory=SpeakersOptions)  # separation and roles
     playbook: str | None = None  # a team's playbook file instead of the bundled one
+    profile: str | None = None  # a team profile file (callscan.profile): cues and ASR vocabulary
     call_type: str = "auto"  # "auto", "sales", "complaint" or "service"
     opening_seconds: float | None = None  # the opening window (None = the profile's 20 s)
     max_duration_s: float = 4 * 3600.0  # refuse longer recordings
@@ -108,10 +109,31 @@ def _step(hook: Hook | None, step: str, completed: int, total: int) -> None:
         hook(step, completed, total)
 
 
+def team_profile(options: AnalyzeOptions):
+    """The :class:`callscan.profile.TeamProfile` of an analysis (None without one).
+
+    Raises
+    ------
+    ConfigError
+        The profile file is missing or invalid (``option="profile"``).
+    """
+    from callscan.errors import ConfigError
+    from callscan.profile import load_profile
+
+    if not options.profile:
+        return None
+    try:
+        return load_profile(options.profile)
+    except ConfigError as e:
+        raise ConfigError(str(e), option="profile") from None
+
+
 def transcribe_options(options: AnalyzeOptions):
-    """The :class:`callscan.asr.TranscribeOptions` of an analysis."""
+    """The :class:`callscan.asr.TranscribeOptions` of an analysis (with the team profile's
+    names and terms as the recogniser's vocabulary)."""
     from callscan import asr
 
+    profile = team_profile(options)
     return asr.TranscribeOptions(
         model=options.model_path or options.model,
         language=options.language,
@@ -119,6 +141,7 @@ def transcribe_options(options: AnalyzeOptions):
         beam_size=options.beam_size,
         threads=options.threads,
         engine=options.engine,
+        vocabulary=profile.vocabulary() if profile is not None else (),
     )
 
 
@@ -145,6 +168,7 @@ def transcribe_recording(
     from callscan.speakers.assign import check_options
 
     options = options or AnalyzeOptions()
+    team_profile(options)  # a bad profile fails before decoding
     _step(hook, "decode", 0, 1)
     recording = load(str(path), max_duration_s=options.max_duration_s)
     _step(hook, "decode", 1, 1)
@@ -205,7 +229,8 @@ def analyze_conversation(
     if options.language not in ("", "auto"):
         conv.language = options.language
     playbook = load_playbook(options.playbook, language=conv.language)
-    stage_options = stages.StageOptions(call_type=options.call_type)
+    profile = team_profile(options)
+    stage_options = stages.StageOptions(call_type=options.call_type, profile=profile)
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "callscan_version": __version__,
@@ -218,6 +243,7 @@ def analyze_conversation(
         "opening": opening.to_dict() if opening is not None else None,
         "modality": modality.detect(conv).to_dict(),
         "stages": stages.check(conv, playbook, stage_options).to_dict(),
+        "profile": profile.to_dict() if profile is not None else None,
     }
 
 
@@ -261,11 +287,16 @@ def analyze(
 
 
 def rescore(
-    path: str | Path, *, playbook: str | Path | None = None, call_type: str = "auto"
+    path: str | Path,
+    *,
+    playbook: str | Path | None = None,
+    call_type: str = "auto",
+    profile: str | Path | None = None,
 ) -> dict:
     """Re-run stage coverage and conduct rules on a stored call, without the audio.
 
-    ``path`` is a report JSON (or any JSON with a ``conversation``) or a transcript file.
+    ``path`` is a report JSON (or any JSON with a ``conversation``) or a transcript file;
+    ``profile`` a team profile file whose names the cues use.
     Returns the report with its ``stages`` replaced (the rest kept as it was); for a
     transcript, ``{"conversation": ..., "stages": ...}``.
     """
@@ -278,7 +309,8 @@ def rescore(
     path = Path(path)
     conversation = load_conversation(str(path))
     pb = load_playbook(playbook, language=conversation.language)
-    result = check(conversation, pb, StageOptions(call_type=call_type))
+    team = team_profile(AnalyzeOptions(profile=str(profile) if profile else None))
+    result = check(conversation, pb, StageOptions(call_type=call_type, profile=team))
     data: Any = {}
     if path.suffix.lower() == ".json":
         try:
@@ -288,4 +320,6 @@ def rescore(
     if not isinstance(data, dict) or "conversation" not in data:
         data = {**(data if isinstance(data, dict) else {}), "conversation": conversation.to_dict()}
     data["stages"] = result.to_dict()
+    if team is not None:
+        data["profile"] = team.to_dict()
     return data

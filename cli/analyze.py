@@ -29,6 +29,7 @@ from callscan.cli.options import (
     NSpeakers,
     OpeningSeconds,
     PlaybookPath,
+    ProfilePath,
     SwapRoles,
     Threads,
     analyze_options,
@@ -76,6 +77,7 @@ def analyze(
     n_speakers: NSpeakers = 2,
     agent_pattern: AgentPattern = None,
     playbook: PlaybookPath = None,
+    profile: ProfilePath = None,
     opening_seconds: OpeningSeconds = None,
     call_type: CallTypeOption = CallType("auto"),
 ) -> None:
@@ -105,6 +107,7 @@ def analyze(
         beam_size=beam_size,
         max_duration_h=max_duration,
         playbook=playbook,
+        profile=profile,
         call_type=call_type,
         opening_seconds=opening_seconds,
     )

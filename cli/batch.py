@@ -29,6 +29,7 @@ from callscan.cli.options import (
     NSpeakers,
     OpeningSeconds,
     PlaybookPath,
+    ProfilePath,
     SwapRoles,
     analyze_options,
     speakers_options,
@@ -80,6 +81,7 @@ def batch(
     n_speakers: NSpeakers = 2,
     agent_pattern: AgentPattern = None,
     playbook: PlaybookPath = None,
+    profile: ProfilePath = None,
     opening_seconds: OpeningSeconds = None,
     call_type: CallTypeOption = CallType("auto"),
 ) -> None:
@@ -107,6 +109,7 @@ def batch(
         beam_size=beam_size,
         max_duration_h=max_duration,
         playbook=playbook,
+        profile=profile,
         call_type=call_type,
         opening_seconds=opening_seconds,
     )

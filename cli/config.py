@@ -24,7 +24,8 @@ def validate(
         str | None,
         typer.Option(
             "--kind",
-            help="playbook, lexicon, roles or opening_profile; default: told by its top-level keys.",
+            help="playbook, lexicon, roles, opening_profile or profile (a team profile); "
+            "default: told by its top-level keys.",
         ),
     ] = None,
     as_json: Annotated[

@@ -123,6 +123,14 @@ PlaybookPath = Annotated[
     Path | None,
     typer.Option("--playbook", help="A team's playbook YAML instead of the bundled one."),
 ]
+ProfilePath = Annotated[
+    Path | None,
+    typer.Option(
+        "--profile",
+        help="A team profile YAML: company, agent and competitor names for the checks, and "
+        "names and terms for the recogniser.",
+    ),
+]
 CallTypeOption = Annotated[
     CallType,
     typer.Option(
@@ -161,6 +169,7 @@ FLAGS = {
     "n_speakers": "--speakers",
     "agent_pattern": "--agent-pattern",
     "playbook": "--playbook",
+    "profile": "--profile",
     "call_type": "--call-type",
     "opening_seconds": "--opening-seconds",
     "embed_audio": "--embed-audio",
@@ -218,6 +227,7 @@ def analyze_options(
     beam_size: int | None = None,
     max_duration_h: float = 4.0,
     playbook: Path | None = None,
+    profile: Path | None = None,
     call_type: CallType = CallType("auto"),
     opening_seconds: float | None = None,
 ) -> AnalyzeOptions:
@@ -236,6 +246,7 @@ def analyze_options(
         beam_size=beam_size,
         speakers=speakers,
         playbook=str(playbook) if playbook else None,
+        profile=str(profile) if profile else None,
         call_type=call_type.value,
         opening_seconds=opening_seconds,
         max_duration_s=max_duration_h * 3600.0,

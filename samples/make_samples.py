@@ -353,6 +353,9 @@ def sidecar(script: dict, espeak: Espeak, placed: list[dict], sr: int, duration:
 
 
 def build(script: dict, out_dir: Path = HERE) -> dict:
+    if script.get("folder"):  # a probe call kept out of the bundled set (e.g. extra/)
+        out_dir = out_dir / script["folder"]
+        out_dir.mkdir(exist_ok=True)
     espeak = Espeak(script.get("variants") or {})
     try:
         audio, placed = compose(script, espeak)

@@ -74,10 +74,11 @@ def test_unknown_kind_is_a_clear_error(tmp_path):
     p = write(tmp_path, {"colour": "blue", "size": 3})
     assert error(p) == (
         "'FILE': cannot tell which kind of data file this is from its top-level keys "
-        "(colour, size) (valid: playbook, lexicon, roles, opening_profile)"
+        "(colour, size) (valid: playbook, lexicon, roles, opening_profile, profile)"
     )
     assert error(MODELS / "roles.yaml", kind="glossary") == (
-        "'glossary' is not a kind of data file (valid: playbook, lexicon, roles, opening_profile)"
+        "'glossary' is not a kind of data file "
+        "(valid: playbook, lexicon, roles, opening_profile, profile)"
     )
 
 
@@ -139,7 +140,8 @@ def test_misspelled_key_in_playbook(tmp_path):
     data["stages"]["contact"]["elements"]["greeting"]["strenght"] = "weak"
     assert error(write(tmp_path, data)) == (
         "'FILE': stages.contact.elements.greeting.strenght: unknown key "
-        "(valid: patterns, phrases, lemmas, strength, speaker, window, required, weight, unless)"
+        "(valid: patterns, phrases, lemmas, strength, speaker, window, required, weight, unless, "
+        "excused_by)"
     )
 
 

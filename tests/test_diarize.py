@@ -150,3 +150,62 @@ def test_pitch_check_leaves_close_voices_and_octave_errors_alone():
     before = frames.copy()
     diarize.relabel_short_by_pitch(frames, y, regions, diarize.DiarizeOptions())
     assert np.array_equal(frames, before)
+
+
+def _one_party(data_dir, speaker: str):
+    """The real telephone call sample.wav cut down to one party's turns (sample.rttm)."""
+    y = audio_mod.load(data_dir / "sample.wav").mono()
+    parts, regions, t = [], [], 0.0
+    for a, b, name in diarize.read_rttm(data_dir / "sample.rttm"):
+        if name != speaker or b - a < 0.3:
+            continue
+        parts += [y[int(a * 16000) : int(b * 16000)], np.zeros(8000, np.float32)]
+        regions.append(vad.Region(round(t, 3), round(t + b - a, 3)))
+        t += b - a + 0.5
+    return np.concatenate(parts), regions
+
+
+@pytest.mark.parametrize("speaker", ["speaker90", "speaker91"])
+def test_one_voice_is_one_speaker_and_two_voices_still_split(data_dir, encoder, speaker):
+    # measured on real speech (GE2E windows, two clusters): one voice gives a Laplacian gap
+    # of 0.30-0.31 and centroid cosine 0.91 here; the whole two-voice call gives 0.125 / 0.872
+    y, regions = _one_party(data_dir, speaker)
+    hyp = diarize.diarize(y, regions, encoder=encoder)
+    assert {r.speaker for r in hyp} == {"S1"}
+    windows = [(r.start_s, min(r.start_s + 1.5, r.end_s + 1.0)) for r in regions[:4]]
+    x = diarize.embed(y, windows, encoder)
+    assert x.shape[0] == 4
+    call = audio_mod.load(data_dir / "sample.wav")
+    full = vad.speech_regions(call, model=vad.load_vad())[0]
+    assert {r.speaker for r in diarize.diarize(call.mono(), full, encoder=encoder)} == {"S1", "S2"}
+
+
+def test_one_voice_test_on_embeddings():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(32), rng.standard_normal(32)
+    two = np.stack([v + 0.2 * rng.standard_normal(32) for v in [a] * 12 + [b] * 12])
+    two /= np.linalg.norm(two, axis=1, keepdims=True)
+    labels, values = diarize._spectral(two, 2)
+    alone, gap, cos = diarize.one_voice(two, labels, values)
+    assert not alone and gap < 0.05 and cos < 0.5
+    one = np.stack([a + 0.6 * rng.standard_normal(32) for _ in range(24)])
+    one /= np.linalg.norm(one, axis=1, keepdims=True)
+    labels, values = diarize._spectral(one, 2)
+    alone, gap, cos = diarize.one_voice(one, labels, values)
+    assert alone and gap >= 0.25 and cos >= 0.85
+    # switched off by a threshold above any value
+    off = diarize.DiarizeOptions(one_voice_min_gap=2.0)
+    assert not diarize.one_voice(one, labels, values, off)[0]
+
+
+def test_one_voice_roles_are_agent_or_unknown_with_a_reason():
+    from callscan.speakers import assign
+    from callscan.speakers.roles import RoleDecision
+
+    agent = RoleDecision("S1", {"S1": "agent"}, 0.8, "cues", ["S1 is the agent"])
+    assign.mark_one_voice(agent)
+    assert agent.roles == {"S1": "agent"} and agent.reasons[0] == assign.ONE_VOICE_REASON
+    nobody = RoleDecision(None, {"S1": "caller"}, 0.5, "cues", [])
+    assign.mark_one_voice(nobody)
+    assert nobody.roles == {"S1": "unknown"} and nobody.agent is None
+    assert "one voice only" in nobody.reasons[0]

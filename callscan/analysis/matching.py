@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from callscan.analysis.fuzzy import approximate_spans
 from callscan.analysis.playbook import Cue, Playbook
 from callscan.analysis.text import stem
 from callscan.conversation import Conversation, Turn
@@ -43,10 +44,13 @@ class Evidence:
     text: str  # the exact words matched, as written in the turn
     strength: str = "strong"  # "strong", "weak", "semantic" or "semantic_weak"
     offset: int = 0  # character offset in the turn (orders hits inside one turn)
+    heard_as: str = ""  # approximate match of unsure words: "bantu heard as 'mantu'"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("offset")
+        if not d["heard_as"]:
+            d.pop("heard_as")
         for k in ("start_s", "end_s"):
             d[k] = None if d[k] is None else round(d[k], 3)
         return d
@@ -144,10 +148,19 @@ def match(call: PreparedCall, cue: Cue) -> list[Evidence]:
                         if not any(a <= span[0] < b for a, b in spans):
                             spans.append(span)
         t = call.turns[i]
-        for a, b in sorted(spans):
+        fuzzy = [] if spans or cue.regex is None else approximate_spans(t, text, cue.regex)
+        for a, b, heard in sorted([(a, b, "") for a, b in spans] + fuzzy):
             hits.append(
                 Evidence(
-                    cue.id, t.role, i, t.start_s, t.end_s, t.text[a:b].strip(), cue.strength, a
+                    cue.id,
+                    t.role,
+                    i,
+                    t.start_s,
+                    t.end_s,
+                    t.text[a:b].strip(),
+                    cue.strength,
+                    a,
+                    heard,
                 )
             )
     call.cache[cue.id] = hits

@@ -52,10 +52,11 @@ _CUE_KEYS = (
     "required",
     "weight",
     "unless",
+    "excused_by",
 )
 _STAGE_KEYS = (
     "order",
-    "call_types",
+    "off_for",
     "weight",
     "required",
     "late_after_turns",
@@ -83,6 +84,9 @@ _RULE_KEYS = (
 )
 _CALL_TYPE_KEYS = ("min_score", "cues")
 _MACRO_REF = re.compile(r"<([A-Z][A-Z0-9_]*)>")
+# Macros a team profile fills (callscan.analysis.profile_cues); without one they match nothing.
+PROFILE_MACROS = ("COMPANY", "AGENT_NAME", "PRODUCT", "COMPETITOR", "GREETING")
+NO_MATCH = r"(?!)"  # a regex that matches nothing
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class Cue:
     required: bool = False  # for kind "required" rules with all: true
     weight: float = 1.0  # relative weight (call-type scores)
     unless: re.Pattern | None = None  # a turn that matches this is skipped
+    excused_by: str | None = None  # rule cues: trigger id; when it is heard, no hit counts
 
 
 @dataclass(frozen=True)
@@ -124,13 +129,13 @@ class Stage:
     id: str  # "contact", "needs", ..., "acknowledge", ...
     group: str  # "stages" (sales flow) or "complaint_steps"
     order: int  # expected order; equal numbers are not compared
-    call_types: tuple[str, ...]  # call types the stage applies to
     weight: float  # scorecard weight
     required: bool  # False: absent is not counted against the agent
     elements: dict[str, Cue]  # element id -> cue
     present_when: tuple[tuple[str, ...], ...] = ()  # alternatives of element ids (all must hold)
     late_after_turns: int | None = None  # late when first seen after this many agent turns
-    applies_if: str | None = None  # trigger id; N/A when the trigger is not heard
+    applies_if: tuple[str, ...] = ()  # trigger ids; N/A when none of them is heard
+    off_for: tuple[str, ...] = ()  # call types the team turned this stage off for (N/A there)
     anchor: str = "first"  # which hit places the stage for order checks: "first" or "last"
     anchors: tuple[str, ...] = ()  # example sentences for the semantic signal
 
@@ -182,6 +187,7 @@ class Playbook:
     stages: tuple[Stage, ...]  # sales stages then complaint steps
     rules: tuple[Rule, ...]  # conduct, hold and negotiation rules
     uses_lemmas: bool = False  # any cue needs stems
+    grievance: str | None = None  # trigger id that marks a caller's grievance ("complaint")
 
     def stage(self, stage_id: str) -> Stage:
         """The stage called ``stage_id`` (KeyError if none)."""
@@ -198,9 +204,10 @@ class Playbook:
 class _Loader(Checker):
     """Validates one parsed playbook; every error names the file and the key."""
 
-    def __init__(self, path: str, data: dict):
+    def __init__(self, path: str, data: dict, profile_macros: dict[str, str] | None = None):
         super().__init__(path, macro_ref=_MACRO_REF)
         self.data = data
+        self.profile_macros = dict(profile_macros or {})  # replace the file's own macros
         self.clitics = ""
 
     def phrase(self, text: str) -> str:
@@ -237,6 +244,7 @@ class _Loader(Checker):
             required=self.boolean(raw.get("required", False), f"{key}.required"),
             weight=self.number(raw.get("weight", 1.0), f"{key}.weight"),
             unless=unless,
+            excused_by=None if raw.get("excused_by") is None else str(raw["excused_by"]),
         )
 
     def cues(self, raw: Any, key: str, prefix: str, *, default_speaker: str = "agent") -> dict:
@@ -253,6 +261,15 @@ class _Loader(Checker):
         for i, v in enumerate(items):
             self.choice(v, f"{key}[{i}]", CALL_TYPES)
         return tuple(items)
+
+    def trigger_refs(self, value: Any, key: str, triggers: dict) -> tuple[str, ...]:
+        """One trigger id or a list of them (the stage applies when any is heard)."""
+        if value is None:
+            return ()
+        items = [value] if isinstance(value, str) else self.strings(value, key)
+        for i, v in enumerate(items):
+            self.trigger_ref(v, key if isinstance(value, str) else f"{key}[{i}]", triggers)
+        return tuple(str(v) for v in items)
 
     def trigger_ref(self, value: Any, key: str, triggers: dict) -> str | None:
         if value is None:
@@ -273,7 +290,11 @@ class _Loader(Checker):
         for k, v in macros.items():
             if not isinstance(v, str):
                 raise self.fail(f"macros.{k}", "must be a string")
-        self.macros = {str(k): v for k, v in macros.items()}
+        self.macros = {
+            **dict.fromkeys(PROFILE_MACROS, NO_MATCH),
+            **{str(k): v for k, v in macros.items()},
+            **self.profile_macros,
+        }
         clitics = self.strings(d.get("clitics", []), "clitics")
         self.clitics = "|".join(re.escape(c) for c in clitics)
         fillers = self.strings(d.get("fillers", []), "fillers")
@@ -310,6 +331,7 @@ class _Loader(Checker):
             stages=tuple(stages),
             rules=tuple(rules),
             uses_lemmas=any(c.lemmas for c in everything),
+            grievance="complaint" if "complaint" in triggers else None,
         )
 
     def settings(self, raw: Any) -> PlaybookSettings:
@@ -363,9 +385,6 @@ class _Loader(Checker):
                     id=str(sid),
                     group=group,
                     order=self.number(spec.get("order", 0), f"{key}.order", integer=True),
-                    call_types=self.call_type_list(
-                        spec.get("call_types", list(CALL_TYPES)), f"{key}.call_types"
-                    ),
                     weight=self.number(spec.get("weight", 1.0), f"{key}.weight"),
                     required=self.boolean(spec.get("required", True), f"{key}.required"),
                     elements=elements,
@@ -373,9 +392,10 @@ class _Loader(Checker):
                     late_after_turns=None
                     if late is None
                     else self.number(late, f"{key}.late_after_turns", integer=True, minimum=1),
-                    applies_if=self.trigger_ref(
+                    applies_if=self.trigger_refs(
                         spec.get("applies_if"), f"{key}.applies_if", triggers
                     ),
+                    off_for=self.call_type_list(spec.get("off_for", []), f"{key}.off_for"),
                     anchor=self.choice(spec.get("anchor", "first"), f"{key}.anchor", ANCHOR_MODES),
                     anchors=tuple(self.strings(spec.get("anchors", []), f"{key}.anchors")),
                 )
@@ -393,6 +413,8 @@ class _Loader(Checker):
                 if "cues" not in spec:
                     raise self.fail(f"{key}.cues", f"missing (kind {kind} needs cues)")
                 cues = self.cues(spec["cues"], f"{key}.cues", str(rid))
+                for cid, c in cues.items():
+                    self.trigger_ref(c.excused_by, f"{key}.cues.{cid}.excused_by", triggers)
             then = self.trigger_ref(spec.get("then"), f"{key}.then", triggers)
             if kind == "before" and then is None:
                 raise self.fail(f"{key}.then", "missing (kind before needs a trigger)", triggers)
@@ -444,9 +466,19 @@ class _Loader(Checker):
         return out
 
 
-def _load_path(path: str) -> Playbook:
+def _load_path(path: str, macros: tuple[tuple[str, str], ...] = ()) -> Playbook:
     p = str(Path(path))
-    return cached("playbook", p, lambda: _Loader(p, read_yaml(p)).load())
+    kind = ("playbook", macros) if macros else "playbook"
+    return cached(kind, p, lambda: _Loader(p, read_yaml(p), dict(macros)).load())
+
+
+def with_macros(playbook: Playbook, macros: dict[str, str]) -> Playbook:
+    """``playbook`` compiled again from its file with ``macros`` replacing its own (a team
+    profile's names, see :data:`PROFILE_MACROS`); cached per file, version and macro values.
+    """
+    if not macros:
+        return playbook
+    return _load_path(playbook.path, tuple(sorted(macros.items())))
 
 
 def load_playbook(path: str | Path | None = None, language: str = "id") -> Playbook:

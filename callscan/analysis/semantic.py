@@ -92,7 +92,7 @@ def stage_hits(
     import numpy as np
 
     load_encoder(threads)  # fail early, with the install hint, when the extra is missing
-    stages = [s for s in pb.stages if call_type in s.call_types and s.anchors]
+    stages = [s for s in pb.stages if call_type not in s.off_for and s.anchors]
     if not stages:
         return {}
     decided: set[int] = set()

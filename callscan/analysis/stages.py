@@ -23,11 +23,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from callscan.analysis import profile_cues
 from callscan.analysis import semantic as sem
+from callscan.analysis.confidence import review as review_confidence
 from callscan.analysis.matching import Evidence, PreparedCall, match, prepare
 from callscan.analysis.playbook import CALL_TYPES, Playbook, Rule, Stage, load_playbook
 from callscan.conversation import AGENT, CALLER, Conversation
 from callscan.errors import CallscanError
+from callscan.profile import TeamProfile
 
 __all__ = [
     "ABSENT",
@@ -38,6 +41,7 @@ __all__ = [
     "PASS",
     "PRESENT",
     "Evidence",
+    "Grievance",
     "RuleOutcome",
     "StageOptions",
     "StageResult",
@@ -62,6 +66,7 @@ class StageOptions:
     semantic: bool = False  # add the embedding signal for undecided turns (callscan[semantic])
     semantic_threads: int = 1  # CPU threads of the embedding model (1 is fastest on shared CPUs)
     max_evidence: int = 5  # evidence items kept per element / rule in the result
+    profile: TeamProfile | None = None  # a team's names for the cues (callscan.profile)
 
 
 @dataclass
@@ -76,6 +81,7 @@ class StageStatus:
     turn: int | None = None  # turn that places the stage (first or last hit)
     elements: dict[str, list[Evidence]] = field(default_factory=dict)  # satisfied element -> hits
     note: str = ""  # why n/a, out_of_order or late
+    reason: str = ""  # n/a only: why the stage cannot apply to this call (else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +92,7 @@ class StageStatus:
             "weight": self.weight,
             "turn": self.turn,
             "note": self.note,
+            "reason": self.reason,
             "elements": {k: [e.to_dict() for e in v] for k, v in self.elements.items()},
         }
 
@@ -117,6 +124,17 @@ class RuleOutcome:
 
 
 @dataclass
+class Grievance:
+    """Whether the caller raised a grievance (the complaint steps are scored only then)."""
+
+    raised: bool
+    evidence: list[Evidence] = field(default_factory=list)  # the caller's words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"raised": self.raised, "evidence": [e.to_dict() for e in self.evidence]}
+
+
+@dataclass
 class StageResult:
     """Stages, rules and scorecard of one call."""
 
@@ -130,6 +148,11 @@ class StageResult:
     score: float  # points earned
     potential: float  # points possible (N/A excluded)
     semantic: bool = False  # whether the embedding signal was used
+    call_type_confidence: float = 1.0  # share of the winning type's votes (1.0 when given)
+    call_type_evidence: list[Evidence] = field(default_factory=list)  # cues that voted for it
+    grievance: Grievance = field(default_factory=lambda: Grievance(False))
+    needs_review: bool = False  # a stage is unclear (low word confidence where it belongs)
+    review_reasons: list[str] = field(default_factory=list)  # one per unclear stage
 
     @property
     def percent(self) -> float | None:
@@ -153,6 +176,9 @@ class StageResult:
             "call_type": self.call_type,
             "call_type_source": self.call_type_source,
             "call_type_scores": self.call_type_scores,
+            "call_type_confidence": self.call_type_confidence,
+            "call_type_evidence": [e.to_dict() for e in self.call_type_evidence],
+            "grievance": self.grievance.to_dict(),
             "semantic": self.semantic,
             "scorecard": {
                 "score": round(self.score, 3),
@@ -161,6 +187,8 @@ class StageResult:
             },
             "stages": [s.to_dict() for s in self.stages],
             "rules": [r.to_dict() for r in self.rules],
+            "needs_review": self.needs_review,
+            "review_reasons": list(self.review_reasons),
         }
 
 
@@ -180,12 +208,51 @@ def detect_call_type(call: PreparedCall, pb: Playbook) -> tuple[str, dict[str, f
     return max(ok, key=lambda n: scores[n]), scores
 
 
+def call_type_confidence(call_type: str, scores: dict[str, float]) -> float:
+    """Share of all call-type votes that went to ``call_type`` (0.0 when nothing voted)."""
+    total = sum(scores.values())
+    return round(scores.get(call_type, 0.0) / total, 3) if total else 0.0
+
+
+def call_type_evidence(call: PreparedCall, pb: Playbook, call_type: str) -> list[Evidence]:
+    """The cue hits that voted for ``call_type``, in turn order."""
+    ct = pb.call_types.get(call_type)
+    if ct is None:
+        return []
+    hits = [e for cue in ct.cues.values() for e in match(call, cue)]
+    return sorted(hits, key=lambda e: (e.turn, e.offset))
+
+
+def grievance(call: PreparedCall, pb: Playbook) -> Grievance:
+    """Whether the caller raised a grievance (the playbook's ``complaint`` trigger)."""
+    if pb.grievance is None:
+        return Grievance(False)
+    hits = match(call, pb.triggers[pb.grievance])
+    return Grievance(bool(hits), list(hits))
+
+
 def _trigger_turn(call: PreparedCall, pb: Playbook, trigger: str | None) -> int | None:
     """Turn of the first hit of ``trigger`` (0 when there is no trigger, None when unheard)."""
     if trigger is None:
         return 0
     hits = match(call, pb.triggers[trigger])
     return hits[0].turn if hits else None
+
+
+def _first_trigger(call: PreparedCall, pb: Playbook, triggers: tuple[str, ...]) -> int | None:
+    """First turn where any of ``triggers`` is heard (0 when there are none, None when unheard)."""
+    if not triggers:
+        return 0
+    turns = [t for t in (_trigger_turn(call, pb, x) for x in triggers) if t is not None]
+    return min(turns) if turns else None
+
+
+def _not_heard(pb: Playbook, triggers: tuple[str, ...]) -> str:
+    """Why a stage whose triggers were not heard cannot apply, in words."""
+    names = " or ".join(t.replace("_", " ") for t in triggers)
+    if all(pb.triggers[t].speaker == "caller" for t in triggers):
+        return f"the caller raised no {names}"
+    return f"no {names} heard"
 
 
 def _satisfied(
@@ -217,12 +284,12 @@ def _check_stage(
     semantic: dict[str, list[Evidence]],
 ) -> StageStatus:
     res = StageStatus(stage.id, stage.group, NA, stage.required, stage.weight)
-    if call_type not in stage.call_types:
-        res.note = f"not a step of {call_type} calls"
+    if call_type in stage.off_for:
+        res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
-    start = _trigger_turn(call, pb, stage.applies_if)
+    start = _first_trigger(call, pb, stage.applies_if)
     if start is None:
-        res.note = f"no {stage.applies_if} heard"
+        res.note = res.reason = _not_heard(pb, stage.applies_if)
         return res
     hits = {
         eid: [e for e in match(call, c) if e.turn >= start] for eid, c in stage.elements.items()
@@ -263,7 +330,7 @@ def _order(stages: list[StageStatus], pb: Playbook) -> None:
     def after(s: StageStatus, t: StageStatus) -> bool:
         # a step the caller triggers (an objection) only orders steps of the same trigger
         a, b = spec[s.id], spec[t.id]
-        same = b.applies_if is None or b.applies_if == a.applies_if
+        same = not b.applies_if or b.applies_if == a.applies_if
         if s.turn is None or t.turn is None:  # not placed (done holds placed stages only)
             return False
         return same and b.order > a.order and t.turn < s.turn
@@ -284,10 +351,16 @@ def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: in
         out.note = f"no {rule.applies_if} heard"
         return out
     hits = {cid: match(call, c) for cid, c in rule.cues.items()}
+    excused = []  # a cue whose excusing trigger is heard (a bare "halo" then a self-introduction)
+    for cid, c in rule.cues.items():
+        if c.excused_by is not None and hits[cid] and match(call, pb.triggers[c.excused_by]):
+            hits[cid] = []
+            excused.append(f"{cid} excused by {c.excused_by}")
     every = sorted((e for v in hits.values() for e in v), key=lambda e: (e.turn, e.offset))
     out.count = len(every)
     if rule.kind == "forbidden":
         out.status = FAIL if every else PASS
+        out.note = "; ".join(excused)
     elif rule.kind == "bonus":
         out.status = PASS if every else NA
     elif rule.kind == "required":
@@ -305,6 +378,7 @@ def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: in
         then = match(call, pb.triggers[rule.then])
         if not then:
             out.status = PASS if every else NA
+            out.note = "" if every else f"no {rule.then} heard"
         else:
             first = (then[0].turn, then[0].offset)
             before = [e for e in every if (e.turn, e.offset) < first]
@@ -429,6 +503,7 @@ def check(
     """
     options = options or StageOptions()
     pb = playbook or load_playbook(language=conversation.language)
+    pb = profile_cues.apply(pb, options.profile)  # the team's names in the profile macros
     if options.call_type not in ("auto", *CALL_TYPES):
         raise CallscanError(
             f"call type {options.call_type!r} is not valid (valid: auto, {', '.join(CALL_TYPES)})"
@@ -436,9 +511,9 @@ def check(
     call = prepare(conversation, pb)
     if options.call_type == "auto":
         call_type, scores = detect_call_type(call, pb)
-        source = "detected"
+        source, confidence = "detected", call_type_confidence(call_type, scores)
     else:
-        call_type, scores, source = options.call_type, {}, "given"
+        call_type, scores, source, confidence = options.call_type, {}, "given", 1.0
     semantic: dict[str, list[Evidence]] = {}
     if options.semantic:
         semantic = sem.stage_hits(call, pb, call_type, threads=options.semantic_threads)
@@ -449,7 +524,7 @@ def check(
     rules = [_rule(call, pb, r, call_type, options.max_evidence) for r in pb.rules]
     score, potential = _scorecard(stages, rules, pb)
     log.debug("stages: %s call, score %.2f / %.2f", call_type, score, potential)
-    return StageResult(
+    result = StageResult(
         language=pb.language,
         playbook=pb.path,
         call_type=call_type,
@@ -460,4 +535,12 @@ def check(
         score=score,
         potential=potential,
         semantic=options.semantic,
+        call_type_confidence=confidence,
+        call_type_evidence=call_type_evidence(call, pb, call_type)[: options.max_evidence],
+        grievance=_capped(grievance(call, pb), options.max_evidence),
     )
+    return review_confidence(result, call, pb)  # absent where the words were unsure: unclear
+
+
+def _capped(g: Grievance, keep: int) -> Grievance:
+    return Grievance(g.raised, g.evidence[:keep])

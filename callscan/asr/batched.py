@@ -36,8 +36,9 @@ def _decode_options(language: str, options, temperature: float):
     import whisper
 
     kwargs = dict(language=language, task="transcribe", fp16=False, temperature=temperature)
-    if options.initial_prompt:
-        kwargs["prompt"] = options.initial_prompt
+    prompt = options.prompt()  # the vocabulary (names and terms), then initial_prompt
+    if prompt:
+        kwargs["prompt"] = prompt
     if temperature == 0 and options.beam_size:
         kwargs["beam_size"] = options.beam_size
     return whisper.DecodingOptions(**kwargs)

@@ -202,5 +202,5 @@ def _options(tokenizer, options):
         max_new_tokens=None,
         clip_timestamps=[],
         hallucination_silence_threshold=None,
-        hotwords=None,
+        hotwords=options.vocabulary_text(),  # names and terms, before every window's prompt
     )

@@ -21,11 +21,25 @@ class TranscribeOptions:
     beam_size: int | None = None  # None = greedy decoding (5x faster on CPU than beam 5)
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback on failed decodes
     condition_on_previous_text: bool = False  # True risks repetition loops on phone audio
-    initial_prompt: str | None = None  # vocabulary hint, e.g. product names
+    initial_prompt: str | None = None  # prompt text (packed windows: each; whole channel: first)
     hallucination_silence_threshold_s: float | None = 2.0  # skip silences Whisper invents text in
     threads: int = 0  # torch intra-op threads; 0 = one per two logical CPUs
     batch_size: int = 8  # packed speech windows decoded together (with speech regions)
     engine: str = "openai-whisper"  # or "faster-whisper" (optional extra callscan[fast])
+    # names and terms the recogniser should know (a team profile's, callscan.profile), never
+    # sentences: openai-whisper reads them as a prompt before every window, faster-whisper
+    # as hotwords
+    vocabulary: tuple[str, ...] = ()
+
+    def vocabulary_text(self) -> str | None:
+        """The vocabulary as one line, ``"Nusantara Telekom, Surya, paket internet"``."""
+        terms = [t.strip() for t in self.vocabulary if t.strip()]
+        return ", ".join(terms) if terms else None
+
+    def prompt(self) -> str | None:
+        """openai-whisper's prompt: the vocabulary, then ``initial_prompt`` (None: neither)."""
+        parts = [p for p in (self.vocabulary_text(), self.initial_prompt) if p and p.strip()]
+        return " ".join(p.strip() for p in parts) if parts else None
 
 
 ENGINES = ("openai-whisper", "faster-whisper")

@@ -67,7 +67,9 @@ class OpenAIWhisper:
                 verbose=None,
                 temperature=options.temperatures,
                 condition_on_previous_text=options.condition_on_previous_text,
-                initial_prompt=options.initial_prompt,
+                initial_prompt=options.prompt(),
+                # the vocabulary before every 30 s window, not only the first
+                carry_initial_prompt=bool(options.vocabulary),
                 word_timestamps=True,
                 hallucination_silence_threshold=options.hallucination_silence_threshold_s,
                 **decode,

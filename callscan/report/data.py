@@ -8,6 +8,7 @@ HTML page, the Markdown output and the agent's tips. Nothing here escapes text b
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +44,86 @@ class Labels:
 
     def has(self, group: str, key: str) -> bool:
         return key in self._data.get(group, {})
+
+
+# The notes the stage and rule checks write (callscan.analysis.stages), as patterns: each is
+# shown through the ``notes`` labels of the page's language, with the ids in it translated.
+NOTE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (key, re.compile(pattern))
+    for key, pattern in (
+        ("not_heard", r"not heard"),
+        (
+            "unsure",
+            r"not heard, but (?P<pct>\d+%) of (?P<n>\d+) words in the (?P<part>\w+) were "
+            r"unsure \(probability < (?P<p>[\d.]+)\)",
+        ),
+        ("missing", r"missing: (?P<items>.+)"),
+        ("only", r"only (?P<items>.+)"),
+        ("not_a_step", r"not a step of (?P<call_type>\w+) calls"),
+        ("turned_off", r"turned off for (?P<call_type>\w+) calls in the playbook"),
+        ("caller_raised_no", r"the caller raised no (?P<trigger>.+)"),
+        ("excused", r"(?P<items>\w+) excused by (?P<trigger>\w+)"),
+        ("not_checked", r"not checked in (?P<call_type>\w+) calls"),
+        ("no_trigger", r"no (?P<trigger>.+) heard"),
+        ("first_heard_after", r"first heard after (?P<n>\d+) agent turns"),
+        ("heard_after", r"heard after (?P<items>.+)"),
+        ("count_limit", r"(?P<n>\d+) heard, at most (?P<limit>\d+) allowed"),
+        ("came_first", r"(?P<trigger>\w+) came first"),
+        ("needs_times", r"needs turn times \(audio input\)"),
+    )
+)
+ID_GROUPS = ("elements", "stages", "triggers", "rules")  # where an id in a note gets its words
+
+
+def id_words(L: Labels, item: str, first: str | None = None) -> str:
+    """A cue, element, stage, trigger or rule id in the page's language (else made readable)."""
+    item = item.strip().strip("()'\",")
+    key = item.replace(" ", "_")
+    for group in ((first,) if first else ()) + ID_GROUPS:
+        if L.has(group, key):
+            return L(group, key)
+    return item.replace("_", " ")
+
+
+def note_text(L: Labels, note: str | None) -> str:
+    """A stage's or rule's note in the page's language.
+
+    The checks write their notes in English from ids and counts; a known note is rebuilt from
+    those through the ``notes`` labels, its ids through :func:`id_words`. A note no pattern
+    knows is shown as written.
+    """
+    text = (note or "").strip()
+    if not text:
+        return ""
+    if "; " in text:
+        return "; ".join(note_text(L, part) for part in text.split("; "))
+    for key, pattern in NOTE_PATTERNS:
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        fields = dict(m.groupdict())
+        for name in ("items", "trigger"):
+            if name in fields:
+                first = "triggers" if name == "trigger" else None
+                sep = L("notes", "or") if " or " in fields[name] else ", "
+                items = re.split(r"\s+or\s+" if " or " in fields[name] else r",\s*", fields[name])
+                fields[name] = sep.join(id_words(L, x, first) for x in items)
+        if "part" in fields:
+            fields["part"] = L("parts", fields["part"])
+        if "call_type" in fields:
+            fields["call_type"] = L("call_types", fields["call_type"])
+        return L("notes", key, **fields)
+    return text
+
+
+def unit(L: Labels, name: str | None) -> str:
+    """A measure's unit in the page's language."""
+    return L("units", name) if name else ""
+
+
+def seconds(L: Labels, x, digits: int = 1) -> str:
+    """A duration with its unit, e.g. ``4.2 s`` (``4.2 dtk`` in Indonesian)."""
+    return f"{fmt_num(x, digits)} {L('ui', 'seconds')}"
 
 
 def ui_language(report: dict) -> str:

@@ -1,9 +1,9 @@
 """The HTML report: one self-contained page (inline CSS, a little vanilla JS, inline SVG).
 
 :func:`render_html` turns a report dictionary into a page a supervisor (``audience=
-"supervisor"``: every finding) or the agent (``"agent"``: a self-review that starts with three
-tips) reads offline. Every string that comes from the call (transcript, evidence, names, file
-name) is untrusted and goes through :func:`html.escape`; data for the script is embedded as
+"supervisor"``: every finding) or the agent (``"agent"``: a self-review that starts with
+what went well, then at most three tips) reads offline. Every string that comes from the call
+(transcript, evidence, names, file name) is untrusted and goes through :func:`html.escape`; data for the script is embedded as
 ``<script type="application/json">`` with ``<``, ``>`` and ``&`` written as ``\\u003c`` etc.,
 so no transcript can close the element or run code. The page loads nothing from the network.
 """
@@ -15,9 +15,9 @@ import os
 from functools import lru_cache
 
 from callscan.report import data as rd
-from callscan.report.data import Labels, clock, esc, fmt_num, fmt_range
+from callscan.report.data import Labels, clock, esc, fmt_num, fmt_range, note_text, seconds, unit
 from callscan.report.svg import opening_plot_svg, timeline_svg
-from callscan.report.tips import all_tips, top_tips
+from callscan.report.tips import Strength, Tip, all_tips, strengths, top_tips
 from callscan.resources import data_path
 from callscan.util import is_finite
 
@@ -96,7 +96,8 @@ def _header(report: dict, L: Labels, audience: str) -> str:
     title = L("ui", "self_review" if audience == "agent" else "title")
     name = os.path.basename(str(report.get("source") or "")) or "–"
     if report.get("speakers"):
-        conf = f"{L('ui', 'role_confidence')} {_pct(roles['confidence'])} ({esc(roles['method'])})"
+        method = L("role_methods", roles["method"])
+        conf = f"{L('ui', 'role_confidence')} {_pct(roles['confidence'])} ({esc(method)})"
         low = ' <span class="badge bad">?</span>' if roles["low_confidence"] else ""
     else:
         conf, low = esc(L("ui", "roles_from_text")), ""
@@ -104,8 +105,8 @@ def _header(report: dict, L: Labels, audience: str) -> str:
         (L("ui", "file"), esc(name)),
         (L("ui", "duration"), clock(dur) if dur is not None else "–"),
         (L("ui", "language"), esc(report.get("language"))),
-        (L("ui", "input"), esc(report.get("input"))),
-        (L("ui", "call_type"), esc(ov["call_type"])),
+        (L("ui", "input"), esc(L("inputs", report.get("input")))),
+        (L("ui", "call_type"), esc(L("call_types", ov["call_type"]))),
         (L("ui", "roles"), f"{esc(L('ui', 'agent'))}: <b>{esc(roles['agent'] or '–')}</b> · "
                            f"{esc(L('ui', 'caller'))}: <b>{esc(roles['caller'] or '–')}</b> · {conf}{low}"),
     ]  # fmt: skip
@@ -130,27 +131,48 @@ def _header(report: dict, L: Labels, audience: str) -> str:
             f'<div class="tiles" aria-label="{esc(L("ui", "scores"))}">{tiles_html}</div></header>')  # fmt: skip
 
 
+def _moment(item: Tip | Strength, L: Labels) -> str:
+    """The moment of a tip or strength: its time (a link that plays from there) and the words."""
+    when = ""
+    if item.at_s is not None or item.turn is not None:
+        attrs = f' data-t="{item.at_s:.3f}"' if item.at_s is not None else ""
+        if item.turn is not None:
+            attrs += f' href="#t-{item.turn}" data-turn="{item.turn}"'
+        label = (
+            clock(item.at_s)
+            if item.at_s is not None
+            else f"{L('ui', 'turn')} {(item.turn or 0) + 1}"
+        )
+        when = f'<a class="ev when"{attrs}>{esc(label)}</a> '
+    quote = ""
+    if item.quote and item.quote not in item.text:
+        quote = f'<q class="said">{esc(item.quote)}</q> '
+    return when + quote
+
+
 def _tips(report: dict, L: Labels, audience: str) -> str:
     tips = top_tips(report) if audience == "agent" else all_tips(report)[:5]
     if not tips:
         body = f"<p>{esc(L('ui', 'tips_none'))}</p>"
     else:
-        items = []
-        for tip in tips:
-            when = ""
-            if tip.at_s is not None or tip.turn is not None:
-                attrs = f' data-t="{tip.at_s:.3f}"' if tip.at_s is not None else ""
-                if tip.turn is not None:
-                    attrs += f' href="#t-{tip.turn}" data-turn="{tip.turn}"'
-                label = (
-                    clock(tip.at_s)
-                    if tip.at_s is not None
-                    else f"{L('ui', 'turn')} {(tip.turn or 0) + 1}"
-                )
-                when = f'<a class="ev when"{attrs}>{esc(label)}</a> '
-            items.append(f'<li class="tip {esc(tip.kind)}">{when}{esc(tip.text)}</li>')
+        items = [
+            f'<li class="tip {esc(tip.kind)}">{_moment(tip, L)}{esc(tip.text)}</li>' for tip in tips
+        ]
         body = f'<ol class="tips">{"".join(items)}</ol>'
     return f'<section id="tips"><h2>{esc(L("ui", "tips"))}</h2>{body}</section>'
+
+
+def _strengths(report: dict, L: Labels) -> str:
+    """What went well: the agent's page opens with it."""
+    found = strengths(report)
+    if not found:
+        body = f'<p class="muted">{esc(L("ui", "strengths_none"))}</p>'
+    else:
+        items = [
+            f'<li class="strength {esc(s.kind)}">{_moment(s, L)}{esc(s.text)}</li>' for s in found
+        ]
+        body = f'<ul class="strengths">{"".join(items)}</ul>'
+    return f'<section id="strengths"><h2>{esc(L("ui", "strengths"))}</h2>{body}</section>'
 
 
 def _measures(score: dict, title: str, L: Labels, agent: bool) -> str:
@@ -165,7 +187,7 @@ def _measures(score: dict, title: str, L: Labels, agent: bool) -> str:
         src = "" if agent else f' title="{esc(m.get("source"))}"'
         note = f'<div class="note">{esc(m["note"])}</div>' if m.get("note") and not agent else ""
         rows.append(f"<tr><th{src}>{esc(m.get('name'))}</th>"
-                    f"<td class='num'>{fmt_num(m.get('value'), 2)} <small>{esc(m.get('unit'))}</small></td>"
+                    f"<td class='num'>{fmt_num(m.get('value'), 2)} <small>{esc(unit(L, m.get('unit')))}</small></td>"
                     f"<td class='num'>{esc(fmt_range(m.get('target_range')))}{prov}</td><td>{bar}</td>"
                     f"<td>{esc(m.get('tip'))}{note}</td></tr>")  # fmt: skip
     head = "".join(
@@ -189,9 +211,10 @@ def _opening(report: dict, L: Labels, agent: bool) -> str:
         )
     w = opening.get("window") or {}
     if w.get("start_s") is not None:
+        shown = ", ".join(L("flags", f) for f in flags)
         parts.append(f'<p class="muted">{clock(w["start_s"])}–{clock(w.get("end_s"))} · '
-                     f'{esc(L("ui", "agent"))} {fmt_num(w.get("agent_speech_s"))} s'
-                     + (f' · {esc(L("ui", "flags"))}: {esc(", ".join(flags))}' if flags else "") + "</p>")  # fmt: skip
+                     f'{esc(L("ui", "agent"))} {esc(seconds(L, w.get("agent_speech_s")))}'
+                     + (f' · {esc(L("ui", "flags"))}: {esc(shown)}' if flags else "") + "</p>")  # fmt: skip
     plot = opening_plot_svg(opening.get("plot"), L)
     if plot:
         parts.append(
@@ -205,7 +228,7 @@ def _opening(report: dict, L: Labels, agent: bool) -> str:
     elements = (opening.get("content") or {}).get("elements") or {}
     if elements:
         chips = "".join(
-            f'<span class="chip {"good" if v.get("found") else "bad"}">{esc(k.replace("_", " "))}: '
+            f'<span class="chip {"good" if v.get("found") else "bad"}">{esc(L("elements", k))}: '
             f"{esc(L('ui', 'found' if v.get('found') else 'missing'))}</span>"
             for k, v in elements.items()
         )
@@ -225,24 +248,38 @@ def _timeline(report: dict, L: Labels) -> str:
 
 def _status(status: str, L: Labels) -> str:
     cls = {"present": "good", "pass": "good", "absent": "bad", "fail": "bad",
-           "out_of_order": "mid", "late": "mid"}.get(status, "na")  # fmt: skip
+           "out_of_order": "mid", "late": "mid", "unclear": "mid"}.get(status, "na")  # fmt: skip
     return f'<span class="badge {cls}">{esc(L("status", status))}</span>'
 
 
-def _stages(report: dict, L: Labels) -> str:
+def _play_from(item: dict, L: Labels, report: dict) -> str:
+    """A play-from-here link for an unclear finding: where its part of the call starts."""
+    start = item.get("start_s")
+    turn = item.get("turn")
+    if start is None:
+        start = rd.turn_start(report, turn)
+    if start is None:
+        return ""
+    attrs = f' data-t="{float(start):.3f}"'
+    if isinstance(turn, int):
+        attrs += f' href="#t-{turn}" data-turn="{turn}"'
+    return f'<li><a class="ev play"{attrs}>{esc(L("ui", "play_here"))}</a><span class="meta">{clock(start)}</span></li>'
+
+
+def _stages(report: dict, L: Labels, audio: bool = False) -> str:
     stages = (report.get("stages") or {}).get("stages") or []
     rows, group = [], None
     for s in stages:
         if s.get("group") != group:
             group = s.get("group")
-            rows.append(
-                f'<tr class="group"><th colspan="4">{esc(str(group).replace("_", " "))}</th></tr>'
-            )
+            rows.append(f'<tr class="group"><th colspan="4">{esc(L("groups", group))}</th></tr>')
         ev = "".join(f"<li>{_jump(e, L, report)}</li>" for e in rd.stage_evidence(s))
-        req = "" if s.get("required") else " <small>(optional)</small>"
+        if audio and s.get("status") == "unclear":
+            ev += _play_from(s, L, report)
+        req = "" if s.get("required") else f" <small>{esc(L('ui', 'optional'))}</small>"
         rows.append(f'<tr class="{esc(s["status"]).replace("/", "")}"><th>{esc(L("stages", s["id"]))}{req}</th>'
                     f'<td>{_status(s["status"], L)}</td><td><ul class="evs">{ev}</ul></td>'
-                    f'<td class="muted">{esc(s.get("note"))}</td></tr>')  # fmt: skip
+                    f'<td class="muted">{esc(note_text(L, s.get("note")))}</td></tr>')  # fmt: skip
     sc = (report.get("stages") or {}).get("scorecard") or {}
     head = "".join(f"<th>{esc(L('ui', k))}</th>" for k in ("stage", "status", "evidence", "note"))
     return (f'<section id="stages"><h2>{esc(L("ui", "stages"))} <span class="score {_band(sc.get("percent"))}">'
@@ -270,7 +307,7 @@ def _modality(report: dict, L: Labels) -> str:
         mod.get("rapport") or {},
     )
     ev = "".join(f"<li>{_jump(e, L, report, 'turn_index')} <small>{esc(L('modality', e.get('modality')))}"
-                 f"{' (neg.)' if e.get('negated') else ''}</small></li>"
+                 f"{' (' + esc(L('ui', 'negated')) + ')' if e.get('negated') else ''}</small></li>"
                  for e in caller.get("evidence") or [])  # fmt: skip
     advice = "".join(f"<li>{esc(a)}</li>" for a in mod.get("advice") or [])
     matched = rapport.get("matched")
@@ -285,16 +322,22 @@ def _modality(report: dict, L: Labels) -> str:
             f'<p>{esc(L("ui", "rapport"))}: <span class="badge {match_cls}">{esc(match)}</span></p></div></div></section>')  # fmt: skip
 
 
-def _conduct(report: dict, L: Labels) -> str:
-    rules = sorted(rd.conduct_rules(report), key=lambda r: r["status"] != "fail")
+def _conduct(report: dict, L: Labels, audio: bool = False) -> str:
+    rules = rd.conduct_rules(report)
+    rules += [
+        r for r in (report.get("stages") or {}).get("rules") or [] if r.get("status") == "unclear"
+    ]
+    rules = sorted(rules, key=lambda r: r["status"] != "fail")
     rows = []
     for r in rules:
         ev = "".join(f"<li>{_jump(e, L, report)}</li>" for e in (r.get("hits") or [])[:6])
         more = len(r.get("hits") or []) - 6
         ev += f"<li class='muted'>+{more}</li>" if more > 0 else ""
-        rows.append(f'<tr class="{esc(r["status"])}"><th>{esc(L("rules", r["id"]))}<br><small>{esc(r.get("group"))} · '
-                    f'{esc(r.get("kind"))}</small></th><td>{_status(r["status"], L)}</td>'
-                    f'<td><ul class="evs">{ev}</ul></td><td class="muted">{esc(r.get("note"))}</td></tr>')  # fmt: skip
+        if audio and r.get("status") == "unclear":
+            ev += _play_from(r, L, report)
+        rows.append(f'<tr class="{esc(r["status"])}"><th>{esc(L("rules", r["id"]))}<br><small>{esc(L("groups", r.get("group")))} · '
+                    f'{esc(L("rule_kinds", r.get("kind")))}</small></th><td>{_status(r["status"], L)}</td>'
+                    f'<td><ul class="evs">{ev}</ul></td><td class="muted">{esc(note_text(L, r.get("note")))}</td></tr>')  # fmt: skip
     head = "".join(f"<th>{esc(L('ui', k))}</th>" for k in ("rule", "status", "evidence", "note"))
     return (f'<section id="conduct"><h2>{esc(L("ui", "conduct_flags"))}</h2><table class="check">'
             f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')  # fmt: skip
@@ -305,12 +348,12 @@ def _metrics(report: dict, L: Labels) -> str:
     h2 = f"<h2>{esc(L('ui', 'metrics'))}</h2>"
     if not m:
         return f'<section id="metrics">{h2}<p class="muted">{esc(L("ui", "metrics_none"))}</p></section>'
-    cols = [("talk_time", "talk_time_s", lambda v: f"{fmt_num(v)} s"), ("talk_pct", "talk_pct", fmt_num),
+    cols = [("talk_time", "talk_time_s", lambda v: seconds(L, v)), ("talk_pct", "talk_pct", fmt_num),
             ("turns", "n_turns", fmt_num), ("words", "n_words", fmt_num),
             ("wpm", "words_per_minute", lambda v: fmt_num(v, 0)),
-            ("monologue", "longest_monologue_s", lambda v: f"{fmt_num(v)} s"),
+            ("monologue", "longest_monologue_s", lambda v: seconds(L, v)),
             ("interruptions", "interruptions", fmt_num),
-            ("latency", "response_latency_median_s", lambda v: f"{fmt_num(v)} s" if is_finite(v) else "–")]  # fmt: skip
+            ("latency", "response_latency_median_s", lambda v: seconds(L, v) if is_finite(v) else "–")]  # fmt: skip
     head = f"<th>{esc(L('ui', 'party'))}</th>" + "".join(
         f"<th>{esc(L('ui', k))}</th>" for k, _, _ in cols
     )
@@ -326,9 +369,9 @@ def _metrics(report: dict, L: Labels) -> str:
     lat = (m.get("response_latency") or {}).get("median_s")
     totals = [(L("ui", "duration"), clock(m.get("duration_s"))),
               (L("ui", "talk_ratio"), fmt_num(m.get("talk_ratio"), 2)),
-              (L("ui", "non_talk", s=fmt_num(nt.get("threshold_s", 5))), f"{nt.get('count', 0)} · {fmt_num(nt.get('total_s'))} s"),
-              (L("ui", "interruptions"), f"{it.get('count', 0)} · {fmt_num(it.get('total_s'))} s"),
-              (L("ui", "latency"), f"{fmt_num(lat)} s" if is_finite(lat) else "–")]  # fmt: skip
+              (L("ui", "non_talk", s=fmt_num(nt.get("threshold_s", 5))), f"{nt.get('count', 0)} · {seconds(L, nt.get('total_s'))}"),
+              (L("ui", "interruptions"), f"{it.get('count', 0)} · {seconds(L, it.get('total_s'))}"),
+              (L("ui", "latency"), seconds(L, lat) if is_finite(lat) else "–")]  # fmt: skip
     dl = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in totals)
     return (f'<section id="metrics">{h2}<dl class="facts">{dl}</dl><table><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></section>')  # fmt: skip
@@ -361,7 +404,7 @@ def render_html(report: dict, *, audience: str = "supervisor", audio_uri: str | 
         A report from :func:`callscan.pipeline.analyze` (or read back from its JSON).
     audience : {"supervisor", "agent"}
         ``"supervisor"``: every finding, scores first. ``"agent"``: a self-review in the call's
-        language that opens with the three most useful tips.
+        language that opens with what went well (up to three things), then at most three tips.
     audio_uri : str, optional
         A ``data:`` URI of the call's audio (:func:`callscan.report.audio_data_uri`): the page
         gets a player, and clicking evidence plays the call from that moment.
@@ -383,12 +426,14 @@ def render_html(report: dict, *, audience: str = "supervisor", audio_uri: str | 
             raise ValueError("audio_uri must be a data:audio/... URI")
         player = f'<div class="player"><audio id="call-audio" controls preload="auto" src="{esc(audio_uri)}"></audio></div>'
     sections = [_header(report, L, audience)]
+    audio = bool(audio_uri)
     if agent:
-        sections += [_tips(report, L, audience), _opening(report, L, True), _stages(report, L),
-                     _modality(report, L), _timeline(report, L), _metrics(report, L)]  # fmt: skip
+        sections += [_strengths(report, L), _tips(report, L, audience), _opening(report, L, True),
+                     _stages(report, L), _modality(report, L), _timeline(report, L),
+                     _metrics(report, L)]  # fmt: skip
     else:
-        sections += [_opening(report, L, False), _timeline(report, L), _stages(report, L),
-                     _modality(report, L), _conduct(report, L), _metrics(report, L),
+        sections += [_opening(report, L, False), _timeline(report, L), _stages(report, L, audio),
+                     _modality(report, L), _conduct(report, L, audio), _metrics(report, L),
                      _tips(report, L, audience)]  # fmt: skip
     sections.append(_transcript(report, L))
     footer = esc(

@@ -12,8 +12,8 @@ import os
 import re
 
 from callscan.report import data as rd
-from callscan.report.data import Labels, clock, fmt_num, fmt_range
-from callscan.report.tips import top_tips
+from callscan.report.data import Labels, clock, fmt_num, fmt_range, note_text, seconds, unit
+from callscan.report.tips import Strength, Tip, strengths, top_tips
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links/images, table cells
 
@@ -43,6 +43,18 @@ def _ev(e: dict, L: Labels, report: dict, turn_key: str = "turn") -> str:
     )
 
 
+def _moment(item: Tip | Strength, L: Labels) -> str:
+    """``(0:12, “words said”)`` before a tip or strength, when it has a moment."""
+    parts = []
+    if item.at_s is not None:
+        parts.append(clock(item.at_s))
+    elif item.turn is not None:
+        parts.append(f"{L('ui', 'turn')} {item.turn + 1}")
+    if item.quote and item.quote not in item.text:
+        parts.append(f"“{md_escape(item.quote)}”")
+    return f"({', '.join(parts)}) " if parts else ""
+
+
 def render_md(report: dict, *, audience: str = "supervisor") -> str:
     """The report as Markdown (GitHub/Jira-compatible tables)."""
     L = Labels(rd.ui_language(report))
@@ -58,7 +70,7 @@ def render_md(report: dict, *, audience: str = "supervisor") -> str:
         else ""
     )
     out.append(f"{md_escape(L('ui', 'duration'))} {clock(dur) or '–'} · {md_escape(L('ui', 'language'))} "
-               f"{md_escape(report.get('language'))} · {md_escape(L('ui', 'call_type'))} {md_escape(ov['call_type'])} · "
+               f"{md_escape(report.get('language'))} · {md_escape(L('ui', 'call_type'))} {md_escape(L('call_types', ov['call_type']))} · "
                f"{md_escape(L('ui', 'agent'))} {md_escape(r['agent'])}, {md_escape(L('ui', 'caller'))} "
                f"{md_escape(r['caller'])}{md_escape(conf)}")  # fmt: skip
     out += ["", f"| {L('ui', 'tone')} | {L('ui', 'clarity')} | {L('ui', 'stages_score')} | "
@@ -67,9 +79,16 @@ def render_md(report: dict, *, audience: str = "supervisor") -> str:
             f"{ov['conduct_checked'] - ov['conduct_failed']}/{ov['conduct_checked']} | "
             f"{md_escape(L('modality', ov['caller_modality'] or 'undetermined'))} |", ""]  # fmt: skip
 
+    if audience == "agent":  # the agent's page opens with what went well
+        found = strengths(report)
+        out.append(f"### {md_escape(L('ui', 'strengths'))}")
+        out += [f"- {_moment(s, L)}{md_escape(s.text)}" for s in found] or [
+            md_escape(L("ui", "strengths_none"))
+        ]
+        out.append("")
     tips = top_tips(report)
     out.append(f"### {md_escape(L('ui', 'tips'))}")
-    out += [f"{i}. {md_escape(t.text)}" for i, t in enumerate(tips, 1)] or [
+    out += [f"{i}. {_moment(t, L)}{md_escape(t.text)}" for i, t in enumerate(tips, 1)] or [
         md_escape(L("ui", "tips_none"))
     ]
     out.append("")
@@ -94,7 +113,7 @@ def render_md(report: dict, *, audience: str = "supervisor") -> str:
     out.append(f"### {md_escape(L('ui', 'conduct_flags'))}")
     for x in failed:
         ev = "; ".join(_ev(e, L, report) for e in (x.get("hits") or [])[:3])
-        note = md_escape(x.get("note"))
+        note = md_escape(note_text(L, x.get("note")))
         out.append(f"- **{md_escape(L('rules', x['id']))}**: {note}{' — ' + ev if ev else ''}")
     if not failed:
         out.append(f"- {md_escape(L('status', 'pass'))} ({len(rd.conduct_rules(report))})")
@@ -106,7 +125,7 @@ def render_md(report: dict, *, audience: str = "supervisor") -> str:
                 f"{L('ui', 'target')} | {L('ui', 'sub_score')} |", "|---|---|---|---|"]  # fmt: skip
         for group in ("tone", "clarity"):
             for m in (opening.get(group) or {}).get("measures") or []:
-                out.append(f"| {md_escape(m['name'])} | {fmt_num(m.get('value'), 2)} {md_escape(m.get('unit'))} | "
+                out.append(f"| {md_escape(m['name'])} | {fmt_num(m.get('value'), 2)} {md_escape(unit(L, m.get('unit')))} | "
                            f"{md_escape(fmt_range(m.get('target_range')))} | {fmt_num(m.get('sub_score'), 0)} |")  # fmt: skip
         out.append("")
 
@@ -128,13 +147,13 @@ def render_md(report: dict, *, audience: str = "supervisor") -> str:
                 "|---|---|---|---|---|---|"]  # fmt: skip
         for party, p in (m.get("parties") or {}).items():
             out.append(f"| {md_escape(L('ui', party) if party in ('agent', 'caller') else party)} | "
-                       f"{fmt_num(p.get('talk_time_s'))} s | {fmt_num(p.get('talk_pct'))} | "
-                       f"{fmt_num(p.get('words_per_minute'), 0)} | {fmt_num(p.get('longest_monologue_s'))} s | "
+                       f"{seconds(L, p.get('talk_time_s'))} | {fmt_num(p.get('talk_pct'))} | "
+                       f"{fmt_num(p.get('words_per_minute'), 0)} | {seconds(L, p.get('longest_monologue_s'))} | "
                        f"{p.get('interruptions', 0)} |")  # fmt: skip
         nt = m.get("non_talk") or {}
         out += ["", f"{md_escape(L('ui', 'talk_ratio'))}: {fmt_num(m.get('talk_ratio'), 2)} · "
                     f"{md_escape(L('ui', 'non_talk', s=fmt_num(nt.get('threshold_s', 5))))}: "
-                    f"{nt.get('count', 0)} ({fmt_num(nt.get('total_s'))} s)", ""]  # fmt: skip
+                    f"{nt.get('count', 0)} ({seconds(L, nt.get('total_s'))})", ""]  # fmt: skip
     out.append(
         f"_{md_escape(L('ui', 'generated', v=report.get('callscan_version', '?'), s=report.get('schema_version', '?')))}_"
     )

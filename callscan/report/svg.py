@@ -83,12 +83,12 @@ def timeline_svg(report: dict, L: Labels, duration: float | None) -> str:
         marks += 1
         out.append(f'<g class="stage-mark {esc(s["status"])}" data-turn="{int(s["turn"])}" data-t="{start:.3f}">'
                    f'<line x1="{x:.1f}" y1="{y_text - 9}" x2="{x:.1f}" y2="{lanes["caller"] + lane_h}"/>'
-                   f'<text x="{tx:.1f}" y="{y_text}"{anchor}>{esc(s["id"])}</text>'
+                   f'<text x="{tx:.1f}" y="{y_text}"{anchor}>{esc(L("stages", s["id"]).split(" (")[0])}</text>'
                    f'<title>{esc(L("stages", s["id"]))}: {esc(L("status", s["status"]))} ({clock(start)})</title></g>')  # fmt: skip
     for i in (metrics.get("interruptions") or {}).get("instances") or []:
         y = lanes.get(i.get("interrupter"), lanes["caller"])
         x = x_of(i["start_s"])
-        tip = f"{L('ui', 'interruption')}: {L('ui', i.get('interrupter', ''))} {clock(i['start_s'])} ({fmt_num(i.get('overlap_s'))} s)"
+        tip = f"{L('ui', 'interruption')}: {L('ui', i.get('interrupter', ''))} {clock(i['start_s'])} ({fmt_num(i.get('overlap_s'))} {L('ui', 'seconds')})"
         out.append(f'<path class="intr" d="M{x:.1f} {y - 1} l-5 -8 h10 z" data-t="{i["start_s"]:.3f}">'
                    f'<title>{esc(tip)}</title></path>')  # fmt: skip
     out += _axis(x_of, 0.0, end, lanes["caller"] + lane_h + 4)
@@ -165,9 +165,9 @@ def opening_plot_svg(plot: dict | None, L: Labels) -> str:
         )
     for v in (0, -20, -40, -60):
         out.append(f'<text class="tl level-t" x="{x1 + 4}" y="{y_db(v) + 4:.1f}">{v}</text>')
-    out += _axis(x_of, t0, t1, y1, fmt=lambda s: f"{s:.0f} s")
+    out += _axis(x_of, t0, t1, y1, fmt=lambda s: f"{s:.0f} {L('ui', 'seconds')}")
     median = plot.get("f0_median_hz")
-    legend = [("pitch", L("ui", "plot_pitch") + (f", median {fmt_num(median, 0)} Hz" if median else "")),
+    legend = [("pitch", L("ui", "plot_pitch") + (f", {L('ui', 'median')} {fmt_num(median, 0)} Hz" if median else "")),
               ("level", L("ui", "plot_level")), ("wave", L("ui", "plot_wave"))]  # fmt: skip
     x = x0
     for cls, text in legend:

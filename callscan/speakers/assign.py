@@ -6,7 +6,9 @@
   channel (``ch0`` left, ``ch1`` right).
 * **Mono** (or a stereo file carrying the same signal twice): the speech is diarized
   (:func:`callscan.speakers.diarize.diarize`) and each word goes to the speaker whose region it
-  overlaps most (``S1``, ``S2``, ... by first appearance).
+  overlaps most (``S1``, ``S2``, ... by first appearance). A mono recording with one voice
+  only (a voicemail, one party recorded) is one speaker, ``S1``: the agent when its words
+  say so, else ``unknown``, never split into agent and caller.
 
 Consecutive words of one speaker with pauses under ``max_pause_s`` form a turn. A turn's
 edges come from voice activity where a speech region starts or ends near its first or last
@@ -38,6 +40,7 @@ __all__ = [
     "build_turns",
     "check_options",
     "file_metadata",
+    "mark_one_voice",
 ]
 
 logger = logging.getLogger("callscan")
@@ -255,6 +258,19 @@ def _mono_words(transcript, regions, speaker_regions, options):
     return labelled, spans
 
 
+ONE_VOICE_REASON = "one voice only: the recording holds a single speaker"
+
+
+def mark_one_voice(decision: RoleDecision) -> None:
+    """A mono call with one voice: its speaker is the agent when the role cues (or an override)
+    say so, else ``unknown``; never a caller the recording did not hold apart."""
+    roles = {s: ("agent" if s == decision.agent else "unknown") for s in decision.roles}
+    decision.roles = roles
+    if decision.agent not in roles:
+        decision.agent = None
+    decision.reasons.insert(0, ONE_VOICE_REASON)
+
+
 def check_options(audio, options: SpeakersOptions) -> bool:
     """Check the overrides against the recording; return True for two-party stereo.
 
@@ -360,6 +376,8 @@ def assign_speakers(
             language=language, agent_speaker=agent, override_reason=reason, swap=options.swap_roles
         ),
     )
+    if not stereo and options.n_speakers > 1 and len({t.speaker for t in turns}) == 1:
+        mark_one_voice(decision)
     for t in turns:
         t.role = decision.roles.get(t.speaker, "unknown")
     m_options = options.metrics

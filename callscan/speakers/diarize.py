@@ -12,7 +12,12 @@
    clustering merged everyone into one speaker; spectral clustering separates them.
 4. Every 10 ms frame of speech takes the label of the windows that cover it (majority of
    their votes).
-5. Short regions (one-word replies) whose pitch clearly belongs to another speaker go to
+5. A recording with one voice only (a voicemail, one party recorded) is not split: when
+   the two clusters are alike (their centroids' cosine at least ``one_voice_min_cos``) and
+   the affinity graph has no clear cut (the second-smallest eigenvalue of its normalised
+   Laplacian at least ``one_voice_min_gap``; two speakers give a value near 0), every
+   window is speaker ``S1`` (:func:`one_voice`).
+6. Short regions (one-word replies) whose pitch clearly belongs to another speaker go to
    that speaker (:func:`relabel_short_by_pitch`); runs of one label become
    :class:`SpeakerRegion` s.
 
@@ -40,6 +45,7 @@ __all__ = [
     "der",
     "diarize",
     "load_encoder",
+    "one_voice",
     "read_rttm",
 ]
 
@@ -70,6 +76,10 @@ class DiarizeOptions:
     pitch_max_st: float = 4.0  # semitones from the speaker's median a short region may lie
     neighbours: int = 0  # affinity rows keep this many nearest windows; 0 = about 30% of them
     seed: int = 0  # k-means seed, so a call always gets the same labels
+    # one voice only (two speakers asked): both tests must hold; measured on real speech,
+    # two-voice calls reach at most 0.196 (gap) and 0.900 (cos), see tests/test_diarize.py
+    one_voice_min_gap: float = 0.25  # Laplacian's 2nd eigenvalue at least this: no clear cut
+    one_voice_min_cos: float = 0.85  # the two clusters' centroids at least this alike
 
 
 @dataclass(frozen=True)
@@ -197,18 +207,9 @@ def embed(y: np.ndarray, windows: list[tuple[float, float]], encoder) -> np.ndar
         return encoder(torch.from_numpy(np.stack(batch))).numpy()
 
 
-def spectral_labels(x: np.ndarray, n_speakers: int, *, neighbours: int = 0, seed: int = 0):
-    """Cluster unit-norm embeddings ``x`` (n, d) into ``n_speakers`` by spectral clustering.
-
-    The cosine affinity keeps each row's ``neighbours`` largest values (default about 30% of
-    the windows), is symmetrised, and the ``n_speakers`` smallest eigenvectors of its
-    normalised Laplacian are grouped by k-means.
-    """
-    from scipy.cluster.vq import kmeans2
-
+def _laplacian(x: np.ndarray, neighbours: int = 0) -> np.ndarray:
+    """Normalised Laplacian of the pruned, symmetrised cosine affinity of ``x`` (n, d)."""
     n = x.shape[0]
-    if n <= n_speakers:
-        return np.arange(n)
     a = np.clip(x @ x.T, 0.0, 1.0)
     k = neighbours or max(2, int(round(0.3 * n)))
     keep = np.argsort(-a, axis=1)[:, : min(n, k + 1)]
@@ -218,11 +219,32 @@ def spectral_labels(x: np.ndarray, n_speakers: int, *, neighbours: int = 0, seed
     a = (pruned + pruned.T) / 2
     d = a.sum(axis=1)
     d_inv = 1.0 / np.sqrt(np.maximum(d, 1e-10))
-    lap = np.eye(n) - d_inv[:, None] * a * d_inv[None, :]
-    _, vecs = np.linalg.eigh(lap)
+    return np.asarray(np.eye(n) - d_inv[:, None] * a * d_inv[None, :])
+
+
+def spectral_labels(x: np.ndarray, n_speakers: int, *, neighbours: int = 0, seed: int = 0):
+    """Cluster unit-norm embeddings ``x`` (n, d) into ``n_speakers`` by spectral clustering.
+
+    The cosine affinity keeps each row's ``neighbours`` largest values (default about 30% of
+    the windows), is symmetrised, and the ``n_speakers`` smallest eigenvectors of its
+    normalised Laplacian are grouped by k-means.
+    """
+    return _spectral(x, n_speakers, neighbours=neighbours, seed=seed)[0]
+
+
+def _spectral(
+    x: np.ndarray, n_speakers: int, *, neighbours: int = 0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`spectral_labels` and the Laplacian's eigenvalues (ascending)."""
+    from scipy.cluster.vq import kmeans2
+
+    n = x.shape[0]
+    if n <= n_speakers:
+        return np.arange(n), np.zeros(n)
+    values, vecs = np.linalg.eigh(_laplacian(x, neighbours))
     v = vecs[:, :n_speakers]
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-10)
-    best, best_inertia = None, np.inf
+    best, best_inertia = np.zeros(n, dtype=np.int64), np.inf
     for s in range(10):  # k-means restarts; keep the tightest
         rng = np.random.default_rng(seed + s)
         with warnings.catch_warnings():  # an empty cluster is just a worse restart
@@ -232,7 +254,34 @@ def spectral_labels(x: np.ndarray, n_speakers: int, *, neighbours: int = 0, seed
         inertia = float(((v - centroids[labels]) ** 2).sum())
         if inertia < best_inertia:
             best, best_inertia = labels, inertia
-    return best
+    return best, values
+
+
+def one_voice(
+    x: np.ndarray,
+    labels: np.ndarray,
+    eigenvalues: np.ndarray,
+    options: DiarizeOptions | None = None,
+) -> tuple[bool, float, float]:
+    """Whether a two-cluster split of embeddings ``x`` is one voice cut in two.
+
+    Spectral clustering always finds two groups. On one voice the cut is weak (the
+    second-smallest Laplacian eigenvalue stays well above 0) and the groups' centroids stay
+    alike; two real voices give a clean cut (eigenvalue near 0) or distinct centroids.
+
+    Returns
+    -------
+    (bool, float, float)
+        One voice; the eigenvalue gap; the centroids' cosine.
+    """
+    options = options or DiarizeOptions()
+    if x.shape[0] < 3 or eigenvalues.size < 2 or len(set(labels.tolist())) < 2:
+        return False, 0.0, 0.0
+    centroids = [x[labels == k].mean(axis=0) for k in sorted(set(labels.tolist()))[:2]]
+    c0, c1 = (c / max(float(np.linalg.norm(c)), 1e-10) for c in centroids)
+    cos, gap = float(c0 @ c1), float(eigenvalues[1])
+    alone = gap >= options.one_voice_min_gap and cos >= options.one_voice_min_cos
+    return alone, gap, cos
 
 
 def _label_frames(windows, labels, regions, n_frames: int, n_speakers: int) -> np.ndarray:
@@ -309,11 +358,16 @@ def diarize(
     else:
         encoder = encoder if encoder is not None else load_encoder()
         x = embed(y, windows, encoder)
-        labels = spectral_labels(
+        labels, values = _spectral(
             x, options.n_speakers, neighbours=options.neighbours, seed=options.seed
         )
+        if options.n_speakers == 2:
+            alone, gap, cos = one_voice(x, labels, values, options)
+            if alone:
+                logger.debug("one voice only: eigenvalue gap %.3f, centroid cosine %.3f", gap, cos)
+                labels = np.zeros(len(windows), dtype=np.int64)
     frames = _label_frames(windows, labels, regions, n_frames, max(options.n_speakers, 1))
-    if options.n_speakers > 1 and options.pitch_check:
+    if options.n_speakers > 1 and options.pitch_check and labels.any():
         relabel_short_by_pitch(frames, y, regions, options)
     return _frames_to_regions(frames)
 

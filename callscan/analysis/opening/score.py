@@ -204,6 +204,56 @@ class Measures:
         return {**self.acoustics.cpu_s, **self.noise.cpu_s}
 
 
+PRAISE_MIN = 80.0  # a measure scoring at least this gets its praise ("ok" tip), never a correction
+
+# Notes and details of the measures, per language (the call's language; English otherwise).
+NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "not_measured": "not measured",
+        "not_assessable": "not assessable",
+        "no_text": "no transcript words in the window",
+        "few_voiced": "only {voiced} s voiced (need {need} s)",
+        "few_syllables": "{n} syllables in the transcript (need {need})",
+        "no_ending": "no statement end with enough voicing",
+        "endings": "{n} statement endings, changes in semitones: {changes}",
+        "polite": "polite: {kinds}",
+        "curt": "; curt: {words}",
+        "no_probabilities": "no word probabilities (Whisper words needed)",
+        "no_noise": "no non-speech frames to measure noise",
+        "clip_run": "longest full-scale run {n} samples",
+        "fillers": "{n} heard in {words} words; Whisper drops many fillers",
+    },
+    "id": {
+        "not_measured": "tidak diukur",
+        "not_assessable": "tidak dapat dinilai",
+        "no_text": "tidak ada kata transkrip di jendela ini",
+        "few_voiced": "hanya {voiced} dtk bersuara (perlu {need} dtk)",
+        "few_syllables": "{n} suku kata di transkrip (perlu {need})",
+        "no_ending": "tidak ada akhir pernyataan yang cukup bersuara",
+        "endings": "{n} akhir pernyataan, perubahan dalam semiton: {changes}",
+        "polite": "sopan: {kinds}",
+        "curt": "; ketus: {words}",
+        "no_probabilities": "tidak ada probabilitas kata (perlu kata dari Whisper)",
+        "no_noise": "tidak ada bingkai tanpa ucapan untuk mengukur derau",
+        "clip_run": "deret sampel skala penuh terpanjang {n} sampel",
+        "fillers": "{n} terdengar dalam {words} kata; Whisper sering melewatkan kata pengisi",
+    },
+}
+# The kinds of polite wording (opening_profile.yaml warmth ids), per language
+POLITE_KINDS: dict[str, dict[str, str]] = {
+    "en": {"address": "address", "please": "please", "thanks": "thanks",
+           "glad_to_help": "glad to help", "greeting": "greeting"},
+    "id": {"address": "sapaan", "please": "silakan/mohon", "thanks": "terima kasih",
+           "glad_to_help": "senang membantu", "greeting": "salam"},
+}  # fmt: skip
+
+
+def note(language: str, key: str, **fields: Any) -> str:
+    """A measure's note or detail in ``language`` (English when callscan has no words for it)."""
+    text = NOTES.get(language, NOTES["en"]).get(key) or NOTES["en"][key]
+    return text.format(**fields) if fields else text
+
+
 NOT_MEASURED = Reading(None, "not measured")
 NO_TEXT = "no transcript words in the window"
 
@@ -298,60 +348,77 @@ def measure_flags(measures: Measures, st: Settings) -> list[str]:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _few_voiced(a: Acoustics, st: Settings) -> str:
-    return f"only {a.voiced_s:.1f} s voiced (need {st['min_voiced_s']:g} s)"
+def _few_voiced(a: Acoustics, st: Settings, language: str = "en") -> str:
+    return note(language, "few_voiced", voiced=f"{a.voiced_s:.1f}", need=f"{st['min_voiced_s']:g}")
 
 
-def _few_syllables(w: WordMeasures, st: Settings) -> str:
-    return f"{w.syllables} syllables in the transcript (need {st['min_syllables']})"
+def _few_syllables(w: WordMeasures, st: Settings, language: str = "en") -> str:
+    return note(language, "few_syllables", n=w.syllables, need=st["min_syllables"])
 
 
-def tone_readings(a: Acoustics, w: WordMeasures, st: Settings) -> dict[str, Reading]:
-    """The tone measures' values: intonation, rate, pauses, loudness, endings, warmth."""
-    few = _few_voiced(a, st)
+def tone_readings(
+    a: Acoustics, w: WordMeasures, st: Settings, language: str = "en"
+) -> dict[str, Reading]:
+    """The tone measures' values: intonation, rate, pauses, loudness, endings, warmth.
+
+    Notes and details are in ``language`` ("id" or "en").
+    """
+    few = _few_voiced(a, st, language)
     rate_ok = w.syllables >= st["min_syllables"]
     speaking = w.speaking_s
     rate = w.syllables / speaking if rate_ok and speaking else None
     changes = [round(c, 1) for c in a.terminal_changes_st]
-    curt = "; curt: " + ", ".join(w.curt_words) if w.curt_words else ""
+    curt = note(language, "curt", words=", ".join(w.curt_words)) if w.curt_words else ""
+    kinds = POLITE_KINDS.get(language, POLITE_KINDS["en"])
+    polite = ", ".join(kinds.get(k, k) for k in w.polite_kinds)
     return {
         "intonation_st": Reading(a.intonation_st, few),
-        "speaking_rate_syl_s": Reading(rate, _few_syllables(w, st)),
+        "speaking_rate_syl_s": Reading(rate, _few_syllables(w, st, language)),
         "pause_ratio_pct": Reading(100.0 * w.pause_s / speaking if speaking else None),
         "loudness_sd_db": Reading(a.loudness_sd_db, few),
         "falling_endings_pct": Reading(
             a.falling_endings_pct,
-            "no statement end with enough voicing",
-            detail=f"{len(a.terminal_changes_st)} statement endings, changes in st: {changes}",
+            note(language, "no_ending"),
+            detail=note(language, "endings", n=len(a.terminal_changes_st), changes=changes),
         ),
         "warmth_count": Reading(
             float(len(w.polite_kinds)) if w.words else None,
-            NO_TEXT,
+            note(language, "no_text"),
             kind="curt" if w.curt_words else None,
-            detail="polite: " + ", ".join(w.polite_kinds) + curt,
+            detail=note(language, "polite", kinds=polite) + curt,
         ),
     }
 
 
 def clarity_readings(
-    a: Acoustics, n: NoiseEstimate, w: WordMeasures, levels: ChannelLevels, st: Settings
+    a: Acoustics,
+    n: NoiseEstimate,
+    w: WordMeasures,
+    levels: ChannelLevels,
+    st: Settings,
+    language: str = "en",
 ) -> dict[str, Reading]:
-    """The clarity measures' values: confidence, SNR, articulation, level, clipping, HNR, fillers."""
+    """The clarity measures' values: confidence, SNR, articulation, level, clipping, HNR, fillers.
+
+    Notes and details are in ``language`` ("id" or "en").
+    """
     rate_ok = w.syllables >= st["min_syllables"]
     articulation = w.syllables / w.phonation_s if rate_ok and w.phonation_s else None
-    fillers = f"{w.fillers} heard in {w.words} words; Whisper drops many fillers"
+    fillers = note(language, "fillers", n=w.fillers, words=w.words)
     return {
-        "asr_confidence": Reading(w.confidence, "no word probabilities (Whisper words needed)"),
-        "snr_db": Reading(n.snr_db, "no non-speech frames to measure noise"),
-        "articulation_rate_syl_s": Reading(articulation, _few_syllables(w, st)),
+        "asr_confidence": Reading(w.confidence, note(language, "no_probabilities")),
+        "snr_db": Reading(n.snr_db, note(language, "no_noise")),
+        "articulation_rate_syl_s": Reading(articulation, _few_syllables(w, st, language)),
         "level_dbfs": Reading(n.level_dbfs),
         "clipping_pct": Reading(
             levels.clipped_pct,
-            detail=f"longest full-scale run {levels.clipped_run_samples} samples",
+            detail=note(language, "clip_run", n=levels.clipped_run_samples),
         ),
-        "harmonicity_db": Reading(a.harmonicity_db, _few_voiced(a, st)),
+        "harmonicity_db": Reading(a.harmonicity_db, _few_voiced(a, st, language)),
         "filler_rate_per_100w": Reading(
-            100.0 * w.fillers / w.words if w.words else None, NO_TEXT, detail=fillers
+            100.0 * w.fillers / w.words if w.words else None,
+            note(language, "no_text"),
+            detail=fillers,
         ),
     }
 
@@ -366,16 +433,26 @@ def _tip_kind(spec: MeasureSpec, value: float) -> str:
 
 
 def explain(spec: MeasureSpec, reading: Reading, language: str) -> Measure:
-    """One measure scored against its target range, with its tip in ``language``."""
+    """One measure scored against its target range, with its tip in ``language``.
+
+    The tip agrees with the sub-score: a measure scoring :data:`PRAISE_MIN` or more gets its
+    praise (the ``ok`` tip), never a correction, even when its value is a little outside the
+    range that scores 100.
+    """
     name = spec.name.get(language) or spec.name.get("en", spec.id)
     value = reading.value
     if value is None or (isinstance(value, float) and math.isnan(value)):
+        why = reading.note or note(language, "not_assessable")
+        if why == NOT_MEASURED.note:
+            why = note(language, "not_measured")
         return Measure(spec.id, name, None, spec.unit, spec.target_range, None, spec.weight,
-                       spec.source, spec.provisional, "", reading.note or "not assessable")  # fmt: skip
+                       spec.source, spec.provisional, "", why)  # fmt: skip
     sub = spec.sub_score(value)
     kind = reading.kind if reading.kind is not None else _tip_kind(spec, value)
     if kind == "curt":
         sub = 0.0
+    elif kind in ("low", "high") and sub >= PRAISE_MIN:
+        kind = "ok"
     return Measure(spec.id, name, float(value), spec.unit, spec.target_range, sub, spec.weight,
                    spec.source, spec.provisional, spec.tip(kind, language), reading.detail)  # fmt: skip
 
@@ -411,9 +488,9 @@ def sub_scores(
     st = profile.settings
     share = st["min_weight_share"]
     a, n, w = measures.acoustics, measures.noise, measures.words
-    tone = group_score(profile, "tone", tone_readings(a, w, st), language, share)
+    tone = group_score(profile, "tone", tone_readings(a, w, st, language), language, share)
     clarity = group_score(
-        profile, "clarity", clarity_readings(a, n, w, levels, st), language, share
+        profile, "clarity", clarity_readings(a, n, w, levels, st, language), language, share
     )
     return SubScores(tone, clarity)
 

@@ -1,0 +1,319 @@
+"""Team profiles (callscan.profile): loading, validation, cues, ASR vocabulary, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from callscan import config
+from callscan.analysis import profile_cues, stages
+from callscan.analysis.playbook import NO_MATCH, PROFILE_MACROS, load_playbook
+from callscan.asr.options import TranscribeOptions
+from callscan.cli.app import app
+from callscan.conversation import load as load_conversation
+from callscan.errors import ConfigError
+from callscan.pipeline import AnalyzeOptions, transcribe_options
+from callscan.profile import MAX_TERM_WORDS, TeamProfile, load_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "models" / "profile_example.yaml"
+SAMPLE_PROFILES = [ROOT / "samples" / "profile_id.yaml", ROOT / "samples" / "profile_en.yaml"]
+runner = CliRunner()
+
+TEAM = {
+    "team": "Nusantara Telekom care",
+    "companies": [{"name": "Nusantara Telekom", "variants": ["NusaTel"]}],
+    "agents": ["Surya", "Dewi Lestari"],
+    "products": ["paket internet keluarga"],
+    "competitors": ["Sinar Seluler"],
+    "greeting": "Selamat pagi, {company}, dengan {agent}, ada yang bisa saya bantu?",
+}
+
+
+def write(tmp_path: Path, data, name: str = "team.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def error(path: Path) -> str:
+    with pytest.raises(ConfigError) as e:
+        load_profile(path)
+    message = str(e.value)
+    assert "\n" not in message
+    return message.replace(str(path), "FILE")
+
+
+def call(tmp_path: Path, lines: list[str], name: str = "call.txt"):
+    p = tmp_path / name
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+@pytest.mark.parametrize("path", [EXAMPLE, *SAMPLE_PROFILES], ids=lambda p: p.name)
+def test_bundled_profiles_are_recognised_and_validate(path):
+    assert config.detect_kind(path) == "profile"
+    profile = config.validate_file(path)
+    assert isinstance(profile, TeamProfile)
+    assert profile.companies and profile.agents and profile.summary()
+    assert config.validate_file(path) is profile  # cached per file version
+
+
+def test_loader_reads_names_and_variants(tmp_path):
+    p = load_profile(write(tmp_path, TEAM))
+    assert p.team == "Nusantara Telekom care"
+    assert p.companies[0].forms == ("Nusantara Telekom", "NusaTel")
+    assert [a.name for a in p.agents] == ["Surya", "Dewi Lestari"]
+    assert p.greeting == (TEAM["greeting"],)
+
+
+def test_unknown_key_is_one_line_naming_the_valid_keys(tmp_path):
+    data = {**TEAM, "product": ["x"]}
+    assert error(write(tmp_path, data)) == (
+        "'FILE': product: unknown key (valid: team, companies, departments, products, agents, "
+        "competitors, terms, greeting)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"agents": "Surya"}, "'FILE': agents: must be a list, not str"),
+        ({"agents": [3]}, "'FILE': agents[0]: must be non-empty text"),
+        (
+            {"companies": [{"nama": "X"}]},
+            "'FILE': companies[0].nama: unknown key (valid: name, variants)",
+        ),
+        ({"companies": [{"variants": ["X"]}]}, "'FILE': companies[0].name: missing"),
+        (
+            {"greeting": "Halo {caller}"},
+            "'FILE': greeting[0]: unknown placeholder {caller} (valid: agent, company)",
+        ),
+    ],
+)
+def test_validation_errors(tmp_path, change, expected):
+    assert error(write(tmp_path, {**TEAM, **change})).startswith(expected)
+
+
+def test_a_sentence_is_refused_as_a_name(tmp_path):
+    sentence = "Selamat pagi, dengan Surya, ada yang bisa saya bantu?"
+    message = error(write(tmp_path, {**TEAM, "products": [sentence]}))
+    assert message.startswith("'FILE': products[0]: ") and "looks like a sentence" in message
+    long_name = " ".join(["kata"] * (MAX_TERM_WORDS + 1))
+    assert "looks like a sentence" in error(write(tmp_path, {**TEAM, "terms": [long_name]}))
+
+
+def test_config_validate_cli_recognises_a_profile(tmp_path):
+    result = runner.invoke(app, ["config", "validate", str(write(tmp_path, TEAM))])
+    assert result.exit_code == 0, result.output
+    assert "profile" in result.output
+
+
+# ----------------------------------------------------------------------------- vocabulary
+
+
+@pytest.mark.parametrize("path", [EXAMPLE, *SAMPLE_PROFILES], ids=lambda p: p.name)
+def test_vocabulary_is_names_and_terms_never_sentences(path):
+    profile = load_profile(path)
+    vocabulary = profile.vocabulary()
+    assert vocabulary and len(", ".join(vocabulary)) <= 240
+    for term in vocabulary:
+        assert len(term.split()) <= MAX_TERM_WORDS
+        assert not any(c in term for c in ",;:?!")
+    # the greeting script is never part of it
+    for line in profile.greeting:
+        assert line not in profile.vocabulary_text()
+        assert "{" not in profile.vocabulary_text()
+    assert vocabulary[0] == profile.companies[0].name  # most useful first
+
+
+def test_vocabulary_reaches_both_engines_options(tmp_path):
+    path = write(tmp_path, TEAM)
+    options = transcribe_options(AnalyzeOptions(profile=str(path)))
+    assert options.vocabulary[:2] == ("Nusantara Telekom", "Surya")
+    text = options.vocabulary_text()
+    assert text.startswith("Nusantara Telekom, Surya, Dewi Lestari, paket internet keluarga")
+    assert options.prompt() == text  # openai-whisper's prompt (faster-whisper: hotwords)
+    assert TranscribeOptions().prompt() is None
+    both = TranscribeOptions(vocabulary=("A B",), initial_prompt="Halo.")
+    assert both.prompt() == "A B Halo."
+
+
+def test_openai_whisper_packed_windows_get_the_prompt():
+    pytest.importorskip("whisper")
+    from callscan.asr.batched import _decode_options
+
+    opts = _decode_options("id", TranscribeOptions(vocabulary=("Nusantara Telekom",)), 0.0)
+    assert opts.prompt == "Nusantara Telekom"
+    assert _decode_options("id", TranscribeOptions(), 0.0).prompt is None
+
+
+def test_faster_whisper_gets_hotwords():
+    pytest.importorskip("faster_whisper")
+    from callscan.asr.faster_engine import _options
+
+    class Tok:  # get_suppressed_tokens only reads these
+        transcribe, translate, sot, sot_prev, sot_lm, no_speech = 1, 2, 3, 4, 5, 6
+        non_speech_tokens = (7,)
+
+    fw = _options(Tok(), TranscribeOptions(vocabulary=("Nusantara Telekom", "Surya")))
+    assert fw.hotwords == "Nusantara Telekom, Surya"
+    assert _options(Tok(), TranscribeOptions()).hotwords is None
+
+
+# ----------------------------------------------------------------------------- cues
+
+
+def test_without_a_profile_the_macros_match_nothing():
+    assert PROFILE_MACROS == ("COMPANY", "AGENT_NAME", "PRODUCT", "COMPETITOR", "GREETING")
+    pb = load_playbook(language="id")
+    assert profile_cues.apply(pb, None) is pb
+    empty = TeamProfile(path="none.yaml")
+    assert profile_cues.profile_macros(empty) == {}
+    assert profile_cues.apply(pb, empty) is pb
+    assert NO_MATCH == r"(?!)"
+
+
+def test_profile_macros_are_escaped_names(tmp_path):
+    macros = profile_cues.profile_macros(load_profile(write(tmp_path, TEAM)))
+    assert macros["COMPANY"] == r"(?:nusantara\s*telekom|nusatel)"
+    assert macros["AGENT_NAME"] == r"(?:dewi\s*lestari|surya|dewi)"
+    assert macros["GREETING"] == r"(?:selamat\s*pagi)"
+
+
+def test_playbook_with_a_profile_is_compiled_once(tmp_path):
+    profile = load_profile(write(tmp_path, TEAM))
+    pb = load_playbook(language="id")
+    a, b = profile_cues.apply(pb, profile), profile_cues.apply(pb, profile)
+    assert a is b and a is not pb
+    assert load_playbook(language="id") is pb  # the plain playbook is untouched
+
+
+@pytest.mark.parametrize(
+    ("lang", "opening", "profile"),
+    [
+        ("id", "agent: Selamat pagi, NusaTel, ada yang bisa dibantu?", TEAM),
+        (
+            "en",
+            "agent: Good morning, Northwind Mobile, how can I help you?",
+            {"companies": ["Northwind Mobile"], "agents": ["Daniel"]},
+        ),
+    ],
+)
+def test_contact_is_found_with_the_profiles_company(tmp_path, lang, opening, profile):
+    rest = {
+        "id": ["caller: Saya mau tanya tagihan.", "agent: Baik, terima kasih, selamat siang."],
+        "en": ["caller: I have a question about my bill.", "agent: Sure, thank you, goodbye."],
+    }[lang]
+    conv = load_conversation(str(call(tmp_path, [opening, *rest])), language=lang)
+    without = stages.check(conv, options=stages.StageOptions())
+    with_profile = stages.check(
+        conv, options=stages.StageOptions(profile=load_profile(write(tmp_path, profile)))
+    )
+    assert without.stage("contact").status == stages.ABSENT
+    contact = with_profile.stage("contact")
+    assert contact.status == stages.PRESENT
+    assert "introduce_company" in contact.elements
+
+
+def test_agent_name_counts_as_introducing_self(tmp_path):
+    conv = load_conversation(
+        str(call(tmp_path, ["agent: Good morning, Daniel speaking.", "caller: Hi."])),
+        language="en",
+    )
+    profile = load_profile(write(tmp_path, {"agents": ["Daniel"]}))
+    result = stages.check(conv, options=stages.StageOptions(profile=profile))
+    assert "introduce_self" in result.stage("contact").elements
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [
+        ("id", "agent: Jujur saja, Sinar Seluler itu jelek sekali jaringannya."),
+        ("en", "agent: Honestly, Sinar Seluler is a total rip-off."),
+    ],
+)
+def test_competitor_rule_fires_on_a_profile_competitor(tmp_path, lang, line):
+    conv = load_conversation(str(call(tmp_path, [line, "caller: Oh."])), language=lang)
+    profile = load_profile(write(tmp_path, TEAM))
+    without = stages.check(conv)
+    assert without.rule("trash_competitor").status == stages.PASS
+    result = stages.check(conv, options=stages.StageOptions(profile=profile))
+    rule = result.rule("trash_competitor")
+    assert rule.status == stages.FAIL
+    assert "sinar seluler" in rule.hits[0].text.lower()
+
+
+def test_a_neutral_mention_of_a_competitor_is_not_bashing(tmp_path):
+    conv = load_conversation(
+        str(
+            call(tmp_path, ["agent: Paket Sinar Seluler juga ada yang mirip, Pak.", "caller: Oh."])
+        ),
+        language="id",
+    )
+    profile = load_profile(write(tmp_path, TEAM))
+    result = stages.check(conv, options=stages.StageOptions(profile=profile))
+    assert result.rule("trash_competitor").status == stages.PASS
+
+
+# ----------------------------------------------------------------------------- CLI, report
+
+
+def test_analyze_with_profile_on_a_transcript(tmp_path):
+    transcript = call(
+        tmp_path,
+        [
+            "agent: Selamat pagi, NusaTel, ada yang bisa dibantu?",
+            "caller: Saya mau tanya paket internet.",
+            "agent: Terima kasih, selamat siang.",
+        ],
+    )
+    profile = write(tmp_path, TEAM)
+    result = runner.invoke(
+        app, ["analyze", str(transcript), "--profile", str(profile), "--json", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["profile"]["path"] == str(profile)
+    assert report["profile"]["vocabulary"].startswith("Nusantara Telekom, Surya")
+    contact = next(s for s in report["stages"]["stages"] if s["id"] == "contact")
+    assert contact["status"] == "present"
+    plain = runner.invoke(app, ["analyze", str(transcript), "--json", "-o", str(tmp_path)])
+    assert json.loads(plain.stdout)["profile"] is None
+
+
+def test_analyze_names_the_flag_of_a_bad_profile(tmp_path):
+    transcript = call(tmp_path, ["agent: Halo.", "caller: Halo."])
+    result = runner.invoke(
+        app, ["analyze", str(transcript), "--profile", str(tmp_path / "none.yaml"), "--json"]
+    )
+    assert result.exit_code == 1
+    assert "--profile: " in result.output and "no such file" in result.output
+
+
+# ----------------------------------------------------------------------------- from audio
+
+
+@pytest.mark.slow
+def test_profile_does_not_make_a_greeting_appear_on_the_no_greeting_sample():
+    from callscan.pipeline import analyze
+
+    wav = ROOT / "samples" / "extra" / "id_no_greeting_stereo.wav"
+    profile = str(ROOT / "samples" / "profile_id.yaml")
+    for options in (AnalyzeOptions(language="id"), AnalyzeOptions(language="id", profile=profile)):
+        report = analyze(wav, options)
+        contact = next(s for s in report["stages"]["stages"] if s["id"] == "contact")
+        assert contact["status"] != "present", (options.profile, contact)
+        for element in ("greeting", "introduce_self", "introduce_company"):
+            assert element not in contact["elements"], (options.profile, contact)
+        agent_text = " ".join(
+            t["text"].lower() for t in report["conversation"]["turns"] if t["role"] == "agent"
+        )
+        assert "nusantara" not in agent_text and "surya" not in agent_text
