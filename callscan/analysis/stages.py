@@ -7,7 +7,9 @@
 * per stage and complaint step: ``present``, ``absent``, ``out_of_order``, ``late`` or ``n/a``,
   with evidence (speaker, turn, start/end time, the exact text matched, the rule id);
 * per conduct / hold / negotiation rule: ``pass``, ``fail`` or ``n/a`` with the hits;
-* a scorecard: score / potential with N/A items excluded (as in Google's QA scorecards).
+* a scorecard: score / potential with N/A items excluded (as in Google's QA scorecards);
+  the call type changes a stage's weight (the playbook's ``weight_for``: emphasis), never
+  whether the stage is checked.
 
 Everything here is plain regex matching on precompiled patterns (no model), so it runs at
 hundreds of calls per second; the matching itself (normalised turns, time windows, cue hits as
@@ -77,11 +79,19 @@ class StageStatus:
     group: str  # "stages" or "complaint_steps"
     status: str  # present, absent, out_of_order, late or n/a
     required: bool  # False: absence is not counted
-    weight: float  # scorecard weight
+    weight: float  # scorecard weight on this call's type (the playbook's weight_for, else weight)
     turn: int | None = None  # turn that places the stage (first or last hit)
     elements: dict[str, list[Evidence]] = field(default_factory=dict)  # satisfied element -> hits
     note: str = ""  # why n/a, out_of_order or late
     reason: str = ""  # n/a only: why the stage cannot apply to this call (else "")
+    base_weight: float | None = None  # the stage's weight before its call type's emphasis
+
+    @property
+    def emphasis(self) -> str:
+        """``"more"`` or ``"less"`` when the call type changed the weight, else ``""``."""
+        if self.base_weight is None or self.weight == self.base_weight:
+            return ""
+        return "more" if self.weight > self.base_weight else "less"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +100,8 @@ class StageStatus:
             "status": self.status,
             "required": self.required,
             "weight": self.weight,
+            "base_weight": self.weight if self.base_weight is None else self.base_weight,
+            "emphasis": self.emphasis,
             "turn": self.turn,
             "note": self.note,
             "reason": self.reason,
@@ -283,7 +295,8 @@ def _check_stage(
     call_type: str,
     semantic: dict[str, list[Evidence]],
 ) -> StageStatus:
-    res = StageStatus(stage.id, stage.group, NA, stage.required, stage.weight)
+    res = StageStatus(stage.id, stage.group, NA, stage.required, stage.weight_in(call_type))
+    res.base_weight = stage.weight
     if call_type in stage.off_for:
         res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
@@ -315,11 +328,24 @@ def _check_stage(
     res.elements = sat
     res.status = PRESENT
     if stage.late_after_turns is not None:
-        agent_before = [i for i in call.windows["agent"]["any"] if start <= i < min(turns)]
+        complete = _completed_at(done, sat, min(turns))
+        agent_before = [i for i in call.windows["agent"]["any"] if start <= i < complete]
         if len(agent_before) >= stage.late_after_turns:
             res.status = LATE
             res.note = f"first heard after {len(agent_before)} agent turns"
     return res
+
+
+def _completed_at(done: list[tuple[str, ...]], sat: dict[str, list[Evidence]], first: int) -> int:
+    """Turn where the stage was first complete: every element of an alternative heard.
+
+    A greeting at the start and an introduction six turns later complete ``contact`` at the
+    introduction (late), not at the greeting. ``first`` (the first hit) when any element does.
+    """
+    alts = [alt for alt in done if alt]
+    if not alts:
+        return first
+    return min(max(min(e.turn for e in sat[k]) for k in alt) for alt in alts)
 
 
 def _order(stages: list[StageStatus], pb: Playbook) -> None:

@@ -27,9 +27,13 @@ class TranscribeOptions:
     batch_size: int = 8  # packed speech windows decoded together (with speech regions)
     engine: str = "openai-whisper"  # or "faster-whisper" (optional extra callscan[fast])
     # names and terms the recogniser should know (a team profile's, callscan.profile), never
-    # sentences: openai-whisper reads them as a prompt before every window, faster-whisper
-    # as hotwords
+    # sentences: openai-whisper reads them as a prompt, faster-whisper as hotwords
     vocabulary: tuple[str, ...] = ()
+    # speech regions only: the vocabulary is given to the windows that start within this many
+    # seconds of the channel (the opening, where greetings and names are said); later windows
+    # are decoded without it, since a prompt can also pull its words into speech that never
+    # said them. None: every window.
+    vocabulary_window_s: float | None = 30.0
 
     def vocabulary_text(self) -> str | None:
         """The vocabulary as one line, ``"Nusantara Telekom, Surya, paket internet"``."""

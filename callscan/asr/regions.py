@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -108,6 +109,49 @@ def _shift(segments: list[Segment], window: Window) -> list[Segment]:
     return segments
 
 
+VOCABULARY_KEEP = (0.85, 1.15)  # a vocabulary decode is kept if its word count is within these
+# shares of the plain decode's: a prompt can make Whisper skip a sentence or invent one
+
+
+def _words(result: list) -> int:
+    return sum(len(str(seg.get("text", "")).split()) for seg in result)
+
+
+def _decode(
+    engine: Engine,
+    audios: list[np.ndarray],
+    windows: list,
+    language: str,
+    options: TranscribeOptions,
+) -> list:
+    """Decode the windows. With a vocabulary, the opening windows (see
+    ``TranscribeOptions.vocabulary_window_s``) are decoded with and without it, and the
+    vocabulary's decode is kept unless it lost or added many words; the rest are decoded
+    without it."""
+    if not options.vocabulary:
+        return engine.decode_windows(audios, language, options, batch_size=options.batch_size)
+    plain_options = replace(options, vocabulary=())
+    plain = engine.decode_windows(audios, language, plain_options, batch_size=options.batch_size)
+    limit = options.vocabulary_window_s
+    opening = [
+        i
+        for i, w in enumerate(windows)
+        if w.pieces and (limit is None or w.pieces[0].src_start_s < limit)
+    ]
+    if not opening:
+        return plain
+    primed = engine.decode_windows(
+        [audios[i] for i in opening], language, options, batch_size=options.batch_size
+    )
+    lo, hi = VOCABULARY_KEEP
+    out = list(plain)
+    for i, result in zip(opening, primed, strict=True):
+        n_plain, n_primed = _words(plain[i]), _words(result)
+        if n_plain == 0 or lo * n_plain <= n_primed <= hi * n_plain:
+            out[i] = result
+    return out
+
+
 def transcribe_regions(
     engine: Engine,
     channels: Sequence[tuple[int, np.ndarray]],
@@ -127,7 +171,7 @@ def transcribe_regions(
     jobs = [(ch, w) for ch, _ in channels for w in pack(regions[ch])]
     ys = dict(channels)
     audios = [render(w, ys[ch], 16000) for ch, w in jobs]
-    decoded = engine.decode_windows(audios, language, options, batch_size=options.batch_size)
+    decoded = _decode(engine, audios, [w for _, w in jobs], language, options)
     segments: list[Segment] = []
     for (ch, window), result in zip(jobs, decoded, strict=True):
         segments += _shift(segments_from_dicts(result, ch), window)

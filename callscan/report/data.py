@@ -52,6 +52,7 @@ NOTE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (key, re.compile(pattern))
     for key, pattern in (
         ("not_heard", r"not heard"),
+        ("heard_as", r"(?P<word>.+?) heard as (?P<heard>'.*'?)"),
         (
             "unsure",
             r"not heard, but (?P<pct>\d+%) of (?P<n>\d+) words in the (?P<part>\w+) were "
@@ -95,6 +96,10 @@ def note_text(L: Labels, note: str | None) -> str:
     text = (note or "").strip()
     if not text:
         return ""
+    approx = re.fullmatch(r"only heard approximately: (?P<rest>.+)", text)
+    if approx:
+        return L("notes", "approximately", items="; ".join(
+            note_text(L, part) for part in approx["rest"].split("; ")))  # fmt: skip
     if "; " in text:
         return "; ".join(note_text(L, part) for part in text.split("; "))
     for key, pattern in NOTE_PATTERNS:
