@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from callscan.cli.common import library_errors, print_json, write_output
-from callscan.cli.options import CallType, CallTypeOption, Output
+from callscan.cli.options import CallType, CallTypeOption, Output, ProfilePath
 
 
 @library_errors
@@ -22,6 +22,7 @@ def rescore(
         typer.Option("--playbook", help="A team's playbook YAML (default: bundled, by language)."),
     ] = None,
     call_type: CallTypeOption = CallType("auto"),
+    profile: ProfilePath = None,
     output: Output = None,
     as_json: Annotated[
         bool,
@@ -31,7 +32,7 @@ def rescore(
     """Re-score a stored call with a (changed) playbook, without transcribing again."""
     from callscan.pipeline import rescore as rescore_call
 
-    data = rescore_call(report, playbook=playbook, call_type=call_type.value)
+    data = rescore_call(report, playbook=playbook, call_type=call_type.value, profile=profile)
     if output is not None:
         write_output(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
     if output is None or as_json:

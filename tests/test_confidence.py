@@ -142,3 +142,24 @@ def test_forbidden_rule_never_fails_on_an_approximate_match():
     slang = [r for r in result.rules if r.group == "conduct" and r.kind == "forbidden"]
     for rule in slang:
         assert all(not e.heard_as for e in rule.hits), rule
+
+
+def test_a_clipped_short_word_is_repaired_only_inside_a_cue_phrase():
+    # "Go afternoon": Whisper clipped "good"; "go" is under 4 letters, so it is never repaired
+    # alone, but inside the cue phrase "good afternoon" (the other word heard exactly) it is
+    greeting = re.compile(r"\bgood\s+(?:morning|afternoon|evening)\b")
+    assert ("good", "afternoon") in fuzzy.cue_phrases(greeting.pattern)
+    assert fuzzy.cue_phrases(r"\bthis\s+is\s+(?!the\s+wrong)\w+") == {("this", "is")}
+    turn = _turn(0, "agent", [("Go", 0.21), ("afternoon,", 0.68), ("Sarah", 0.9)], 0.0)
+    hits = fuzzy.approximate_spans(turn, turn.text.lower(), greeting)
+    assert [(turn.text[a:b], heard) for a, b, heard in hits] == [
+        ("Go afternoon", "good heard as 'Go'")
+    ]
+    # the recogniser was sure of "go": left as heard; a different short word is never read
+    sure = _turn(0, "agent", [("Go", 0.9), ("afternoon,", 0.68)], 0.0)
+    assert fuzzy.approximate_spans(sure, sure.text.lower(), greeting) == []
+    other = _turn(0, "agent", [("Do", 0.2), ("afternoon,", 0.68)], 0.0)
+    assert fuzzy.approximate_spans(other, other.text.lower(), greeting) == []
+    # the phrase's other word must be heard exactly
+    alone = _turn(0, "agent", [("Go", 0.2), ("aftermoon,", 0.9)], 0.0)
+    assert fuzzy.approximate_spans(alone, alone.text.lower(), greeting) == []

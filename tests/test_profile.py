@@ -342,3 +342,24 @@ def test_an_unrelated_profile_loses_no_words_on_a_real_call(base_model):
     assert "anything else" in primed.text
     assert len(primed.text.split()) >= 0.95 * len(plain.text.split())
     assert not any(name in primed.text for name in ("Northwind", "Southgate", "Daniel", "Sarah"))
+
+
+def test_rescore_with_profile_uses_its_names(tmp_path):
+    transcript = call(
+        tmp_path,
+        [
+            "agent: Selamat pagi, NusaTel, ada yang bisa dibantu?",
+            "caller: Saya mau tanya paket internet.",
+            "agent: Terima kasih, selamat siang.",
+        ],
+    )
+    profile = write(tmp_path, TEAM)
+
+    def contact(args):
+        result = runner.invoke(app, ["rescore", str(transcript), "--json", *args])
+        assert result.exit_code == 0, result.output
+        stages = json.loads(result.stdout)["stages"]["stages"]
+        return next(s for s in stages if s["id"] == "contact")["status"]
+
+    assert contact(["--profile", str(profile)]) == "present"
+    assert contact([]) != "present"

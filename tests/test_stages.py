@@ -590,3 +590,87 @@ if __name__ == "__main__":
                     print(
                         f"  {k}: {v}" if k != "mistakes" else "  mistakes:\n    " + "\n    ".join(v)
                     )
+
+
+# The caller's grievance garbled by the recogniser (en_complaint_mono_8k from its audio): the
+# agent's turns still show a complaint being handled, an apology for the problem and a refund.
+EN_GARBLED_COMPLAINT = """
+agent: Good afternoon, Northwind Mobile, this is Sarah. How may I help you?
+caller: Hello. I was charged wife for my phone bill this month, and honestly I feel that down.
+agent: I am very sorry for the inconvenience, and I understand how frustrating that is.
+caller: It is a heavy blow.
+agent: Thank you. Did both payments go out on the same day?
+caller: Yes, both on Monday morning.
+agent: I have started a refund for the second payment, it will reach your account within three working days.
+caller: Thank you.
+agent: Is this solution satisfactory for you?
+caller: Yes.
+agent: Thank you for your patience. Have a good afternoon.
+"""
+
+
+def test_agent_handling_a_grievance_raises_it_and_types_the_call():
+    r = run(EN_GARBLED_COMPLAINT, "en")
+    assert r.grievance.raised
+    assert [e.rule for e in r.grievance.evidence] == [
+        "trigger.complaint_apology",
+        "trigger.complaint_remedy",
+    ]
+    assert r.call_type == "complaint" and r.call_type_confidence > 0.5
+    assert {e.text for e in r.call_type_evidence} >= {"sorry for the inconvenience", "refund"}
+    steps = ("acknowledge", "clarify", "resolve", "recheck")
+    assert [status(r, s) for s in steps] == ["present"] * 4
+    assert status(r, "objection") == "present"
+    # a yes/no question probing the problem is a needs question too (dev-calls README)
+    assert status(r, "needs") == "present"
+    assert status(r, "presentation") == "absent"
+
+
+def test_id_agent_handling_a_grievance_raises_it():
+    text = """
+agent: Selamat siang, dengan Surya dari Nusantara Telekom, ada yang bisa saya bantu?
+caller: Intemnot di rumah saya maji sejak kemarin.
+agent: Mohon maaf ya Pak atas ketidaknyamanannya. Apakah lampu modem Anda merah?
+caller: Ia, meraf.
+agent: Kami buatkan laporan prioritas, teknisi kami akan datang hari ini.
+caller: Baik.
+agent: Apakah solusi ini memuaskan? Terima kasih, selamat siang.
+"""
+    r = run(text)
+    assert r.grievance.raised and r.call_type == "complaint"
+    assert status(r, "needs") == "present" and status(r, "clarify") == "present"
+
+
+def test_routine_service_with_sorry_is_not_a_grievance():
+    lost_card = """
+agent: Good morning, Harper Bank, this is Tom. How can I help?
+caller: I lost my card yesterday.
+agent: I'm sorry to hear that. I have blocked the card and sent you a replacement card.
+caller: Thanks.
+agent: Sorry for the wait earlier. Anything else? Have a nice day.
+"""
+    r = run(lost_card, "en")
+    assert not r.grievance.raised and r.call_type == "service"
+    booking = """
+agent: Selamat pagi, dengan Rina dari Awan Travel, ada yang bisa dibantu?
+caller: Saya mau pesan tiket ke Surabaya.
+agent: Mohon maaf menunggu, Kak. Tiketnya sudah saya pesan, nomor booking AWN12.
+caller: Makasih.
+"""
+    r = run(booking)
+    assert not r.grievance.raised and r.call_type == "service"
+
+
+def test_a_feature_and_price_list_is_not_a_presentation_and_an_offer_is_sales():
+    text = """
+agent: Halo, saya Budi dari Nusantara Telekom.
+caller: Ya, silakan.
+agent: Kami ada paket internet rumah. Harga murah, pasang gratis. Mau pasang?
+caller: Paket saya lambat. Harganya berapa? Saya takut mahal.
+agent: Ada bonus televisi kabel.
+caller: Saya mau pikir dulu.
+"""
+    r = run(text)
+    assert status(r, "presentation") == "absent"
+    assert "feature" in r.stage("presentation").elements  # heard, but only as evidence
+    assert r.call_type == "sales"

@@ -11,6 +11,13 @@ o/u counts half). An unsure word within the bound of a cue word is read as that 
 cue's pattern is matched again on the repaired turn; a hit that rests on a repaired word is
 returned with what was heard ("bantu heard as 'mantu'").
 
+A word under :data:`MIN_LETTERS` letters is never repaired alone ("go" could be many
+words), but a clipped one is inside a two-word cue phrase ("go afternoon" read as "good
+afternoon"): when the recogniser was unsure of it, the word next to it is the phrase's other
+word exactly, it is the start of the cue word (two letters or more; never a different short
+word: "apo kabar" stays), and the missing letters are within the bound of the phrase's letters
+(:func:`cue_phrases`; "go" lacks two letters of "good", and "good afternoon" has 13 letters).
+
 Only turns with word probabilities (a recording's turns) are repaired, so a written transcript
 is never matched approximately. A team's names (``names``) are repaired also when the
 recogniser was sure of the garbled word, still only in turns with word probabilities.
@@ -25,6 +32,8 @@ distance
     Damerau-Levenshtein distance (optimal string alignment) with an early exit.
 cue_words
     The literal words of a cue pattern (outside character classes and negative look-arounds).
+cue_phrases
+    The literal two-word phrases of a cue pattern ("good afternoon").
 approximate_spans
     ``(start, end, heard)`` of the hits a cue gets on a turn once its unsure words are repaired.
 """
@@ -42,6 +51,7 @@ __all__ = [
     "MIN_LETTERS",
     "UNSURE_PROBABILITY",
     "approximate_spans",
+    "cue_phrases",
     "cue_words",
     "distance",
     "max_edits",
@@ -153,6 +163,74 @@ def cue_words(pattern: str) -> frozenset[str]:
     return frozenset(words)
 
 
+def _without_negatives(pattern: str) -> str:
+    """``pattern`` without its negative look-arounds (``(?!...)``, ``(?<!...)``)."""
+    out: list[str] = []
+    i, n, depth = 0, len(pattern), 0  # depth > 0: inside a negative look-around
+    opened: list[bool] = []
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if not depth:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if c == "(":
+            neg = pattern.startswith("(?!", i) or pattern.startswith("(?<!", i)
+            opened.append(neg)
+            depth += neg
+        if not depth:
+            out.append(c)
+        if c == ")" and opened and opened.pop():
+            depth -= 1
+        i += 1
+    return "".join(out)
+
+
+_UNIT = r"(?:(?<=[(|:^ ])|^)([a-z]+|\(\?:[a-z]+(?:\|[a-z]+)*\))(?![a-z?*+{])"
+_PAIR = re.compile(rf"(?=(?:{_UNIT}) (?:{_UNIT.replace('(?:(?<=[(|:^ ])|^)', '')}))")
+
+
+@lru_cache(maxsize=4096)
+def cue_phrases(pattern: str) -> frozenset[tuple[str, str]]:
+    """The literal two-word phrases a regex pattern spells out: two words, or a word and a
+    group of literal alternatives, joined by ``\\s+`` (``good\\s+(?:morning|afternoon)`` gives
+    ``("good", "morning")`` and ``("good", "afternoon")``); negative look-arounds skipped."""
+    flat = _without_negatives(pattern.lower()).replace("\\b", "")
+    flat = re.sub(r"\\s[+*]", " ", flat)
+    out: set[tuple[str, str]] = set()
+    for m in _PAIR.finditer(flat):
+        firsts, seconds = (g.removeprefix("(?:").removesuffix(")").split("|") for g in m.groups())
+        out.update((a, b) for a in firsts for b in seconds)
+    return frozenset(out)
+
+
+def _phrase_repairs(
+    tokens: list[tuple[int, int, str]], unsure: set[int], phrases: frozenset[tuple[str, str]]
+) -> list[tuple[int, int, str]]:
+    """Short unsure words read as the cue word they stand for inside a two-word cue phrase."""
+    out = []
+    known = {w for p in phrases for w in p}  # a word the cue spells is heard right, never repaired
+    for k in range(len(tokens) - 1):
+        pair = (tokens[k], tokens[k + 1])
+        for side in (0, 1):  # which of the two words is repaired
+            a, b, tok = pair[side]
+            other = pair[1 - side][2]
+            if k + side not in unsure or max_edits(tok) or not tok.isalpha() or tok in known:
+                continue
+            found = set()
+            for p in phrases:
+                word = p[side]
+                # a clipped word only ("go" for "good"): never a different short word ("apo")
+                if p[1 - side] != other or len(tok) < 2 or not word.startswith(tok):
+                    continue
+                if len(word) - len(tok) <= max_edits("".join(p)):
+                    found.add(word)
+            if len(found) == 1:  # two cue words equally possible: do not guess
+                out.append((a, b, found.pop()))
+    return out
+
+
 def _unsure_tokens(turn: Turn, norm: str, names: frozenset[str]) -> list[tuple[int, int, str]]:
     """Tokens of the normalised turn that lie in a word the recogniser was unsure of (or that
     may be a team's name)."""
@@ -230,12 +308,24 @@ def approximate_spans(
     team = frozenset(w.lower() for w in names if len(w) >= MIN_LETTERS)
     vocabulary = cue_words(pattern.pattern) | team
     repairs: list[tuple[int, int, str]] = []  # (start, end, cue word) in norm
-    for a, b, tok in _unsure_tokens(turn, norm, team):
+    unsure = _unsure_tokens(turn, norm, team)
+    for a, b, tok in unsure:
         if tok in vocabulary or max_edits(tok) == 0:
             continue
         word = _closest(tok, vocabulary)
         if word is not None:
             repairs.append((a, b, word))
+    phrases = cue_phrases(pattern.pattern)
+    if phrases:
+        tokens = find_tokens(norm, WORD)
+        starts = {a for a, _, _ in unsure}
+        low = {k for k, (a, _, _) in enumerate(tokens) if a in starts}
+        words: dict[tuple[int, int], set[str]] = {}
+        for a, b, word in _phrase_repairs(tokens, low, phrases):
+            words.setdefault((a, b), set()).add(word)
+        # a short word two phrases read differently is left as heard
+        repairs += [(a, b, w.pop()) for (a, b), w in words.items() if len(w) == 1]
+        repairs.sort()
     if not repairs:
         return []
     # the repaired text, and where each repaired word lies in it

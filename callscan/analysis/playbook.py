@@ -88,6 +88,9 @@ _MACRO_REF = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 # Macros a team profile fills (callscan.analysis.profile_cues); without one they match nothing.
 PROFILE_MACROS = ("COMPANY", "AGENT_NAME", "PRODUCT", "COMPETITOR", "GREETING")
 NO_MATCH = r"(?!)"  # a regex that matches nothing
+# Triggers that, both heard from the agent (the remedy in the apology's turn or later), raise
+# the grievance when the caller's own words (the `complaint` trigger) were not heard.
+GRIEVANCE_HANDLED = ("complaint_apology", "complaint_remedy")
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ class Playbook:
     rules: tuple[Rule, ...]  # conduct, hold and negotiation rules
     uses_lemmas: bool = False  # any cue needs stems
     grievance: str | None = None  # trigger id that marks a caller's grievance ("complaint")
+    grievance_handled: tuple[str, ...] = ()  # agent triggers that also raise it (apology, remedy)
 
     def stage(self, stage_id: str) -> Stage:
         """The stage called ``stage_id`` (KeyError if none)."""
@@ -352,6 +356,9 @@ class _Loader(Checker):
             rules=tuple(rules),
             uses_lemmas=any(c.lemmas for c in everything),
             grievance="complaint" if "complaint" in triggers else None,
+            grievance_handled=GRIEVANCE_HANDLED
+            if all(t in triggers for t in GRIEVANCE_HANDLED)
+            else (),
         )
 
     def settings(self, raw: Any) -> PlaybookSettings:

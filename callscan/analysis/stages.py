@@ -205,7 +205,12 @@ class StageResult:
 
 
 def detect_call_type(call: PreparedCall, pb: Playbook) -> tuple[str, dict[str, float]]:
-    """Vote from the playbook's call-type cues: each turn with a hit adds the cue's weight."""
+    """Vote from the playbook's call-type cues: each turn with a hit adds the cue's weight.
+
+    A raised grievance (:func:`grievance`) is worth at least the complaint type's
+    ``min_score``: a call whose caller raised one is a complaint call unless the sales cues
+    outvote it (a grievance with no sales evidence is never typed ``service``).
+    """
     scores: dict[str, float] = {}
     for name, ct in pb.call_types.items():
         total = 0.0
@@ -213,6 +218,9 @@ def detect_call_type(call: PreparedCall, pb: Playbook) -> tuple[str, dict[str, f
             turns = {h.turn for h in match(call, cue)}
             total += cue.weight * min(len(turns), 3)
         scores[name] = round(total, 3)
+    complaint = pb.call_types.get("complaint")
+    if complaint is not None and grievance(call, pb).raised:
+        scores["complaint"] = max(scores["complaint"], complaint.min_score)
     # ties go to complaint: a complaint call that mentions a price is still a complaint
     ok = [n for n in _TIE_ORDER if n in scores and scores[n] >= pb.call_types[n].min_score]
     if not ok:
@@ -232,21 +240,43 @@ def call_type_evidence(call: PreparedCall, pb: Playbook, call_type: str) -> list
     if ct is None:
         return []
     hits = [e for cue in ct.cues.values() for e in match(call, cue)]
+    if call_type == "complaint":  # the grievance that typed the call (see detect_call_type)
+        seen = {(e.turn, e.offset) for e in hits}
+        hits += [e for e in grievance(call, pb).evidence if (e.turn, e.offset) not in seen]
     return sorted(hits, key=lambda e: (e.turn, e.offset))
 
 
 def grievance(call: PreparedCall, pb: Playbook) -> Grievance:
-    """Whether the caller raised a grievance (the playbook's ``complaint`` trigger)."""
+    """Whether the caller raised a grievance.
+
+    The caller's words (the playbook's ``complaint`` trigger) raise it; where they were not
+    heard (a garbled recording, wording no cue knows), the agent's handling of one does: an
+    apology or empathy for the customer's problem and, in that turn or later, a corrective
+    action (the ``complaint_apology`` and ``complaint_remedy`` triggers); the evidence is then
+    the agent's words.
+    """
     if pb.grievance is None:
         return Grievance(False)
     hits = match(call, pb.triggers[pb.grievance])
-    return Grievance(bool(hits), list(hits))
+    if hits or len(pb.grievance_handled) != 2:
+        return Grievance(bool(hits), list(hits))
+    apology, remedy = (match(call, pb.triggers[t]) for t in pb.grievance_handled)
+    if not apology:
+        return Grievance(False)
+    fixes = [e for e in remedy if e.turn >= apology[0].turn]
+    if not fixes:
+        return Grievance(False)
+    return Grievance(True, [apology[0], fixes[0]])
 
 
 def _trigger_turn(call: PreparedCall, pb: Playbook, trigger: str | None) -> int | None:
-    """Turn of the first hit of ``trigger`` (0 when there is no trigger, None when unheard)."""
+    """Turn of the first hit of ``trigger`` (0 when there is no trigger, None when unheard);
+    the grievance trigger is heard where :func:`grievance` first finds one."""
     if trigger is None:
         return 0
+    if trigger == pb.grievance:
+        g = grievance(call, pb)
+        return min(e.turn for e in g.evidence) if g.raised else None
     hits = match(call, pb.triggers[trigger])
     return hits[0].turn if hits else None
 
