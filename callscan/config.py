@@ -17,6 +17,7 @@ read_yaml, cached, clear_cache, Checker, KINDS, detect_kind, validate_file
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -98,18 +99,82 @@ def clear_cache() -> None:
 # ----------------------------------------------------------------------------- YAML
 
 
+MAX_YAML_BYTES = 1024 * 1024  # a data file larger than this is refused
+MAX_YAML_DEPTH = 64  # nesting of mappings and lists (the bundled files reach about 8)
+MAX_YAML_NODES = 1_000_000  # values in a file, counting each alias as the value it repeats
+
+
+def _bounded_loader(path: str) -> type:
+    """A ``yaml.SafeLoader`` that refuses deep nesting and alias bombs (``ConfigError``)."""
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self.sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded
+            self.depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                return super().compose_node(parent, index)  # its size is its anchor's
+            self.depth += 1
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(
+                    f"'{path}': line {mark.line + 1}: nested more than {MAX_YAML_DEPTH} levels deep"
+                )
+            node = super().compose_node(parent, index)
+            self.depth -= 1
+            if node is None:
+                return node
+            if isinstance(node, yaml.SequenceNode):
+                children = node.value
+            elif isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            else:
+                children = []
+            size = 1 + sum(self.sizes.get(id(c), 1) for c in children)
+            if size > MAX_YAML_NODES:
+                raise ConfigError(
+                    f"'{path}': line {node.start_mark.line + 1}: more than {MAX_YAML_NODES:,} "
+                    "values once its aliases are expanded (an alias bomb?)"
+                )
+            self.sizes[id(node)] = size
+            return node
+
+    return BoundedLoader
+
+
 def _parse(path: str) -> dict:
     import yaml
 
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+        with open(path, "rb") as f:
+            raw = f.read(MAX_YAML_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"'{path}': cannot read ({e.strerror})") from e
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(f"'{path}': too large for a data file (limit {MAX_YAML_BYTES:,} bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"'{path}': not UTF-8 text (byte {e.start})") from None
+    loader = None
+    try:
+        loader = _bounded_loader(path)(text)  # the reader checks the characters here
+        data = loader.get_single_data()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"'{path}':{where}: invalid YAML ({getattr(e, 'problem', e)})") from e
-    except OSError as e:
-        raise ConfigError(f"'{path}': cannot read ({e.strerror})") from e
+        problem = str(getattr(e, "problem", None) or e).replace("\n", " ")
+        raise ConfigError(f"'{path}':{where}: invalid YAML ({problem})") from None
+    except RecursionError:
+        raise ConfigError(f"'{path}': nested too deeply") from None
+    except (ValueError, OverflowError) as e:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"'{path}': invalid YAML ({str(e)[:120]})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise ConfigError(f"'{path}': the top level must be a mapping of keys")
     return data
@@ -222,12 +287,14 @@ class Checker:
         minimum: float | None = 0.0,
         maximum: float | None = None,
     ) -> Any:
-        """A number (an int when ``integer``) within ``minimum`` .. ``maximum`` (None: open).
+        """A finite number (an int when ``integer``) within ``minimum`` .. ``maximum`` (None:
+        open); NaN and infinities are refused.
 
         Returns a float, or an int when ``integer``.
         """
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
         ok = ok and not isinstance(value, bool)
+        ok = ok and not (isinstance(value, float) and not math.isfinite(value))  # NaN, inf
         if ok and minimum is not None and value < minimum:
             ok = False
         if ok and maximum is not None and value > maximum:
@@ -242,7 +309,7 @@ class Checker:
                 span = f" <= {maximum:g}"
             else:
                 span = ""
-            raise self.fail(key, f"must be {kind}{span}, not {value!r}")
+            raise self.fail(key, f"must be {kind}{span}, not {value!r:.40}")
         return int(value) if integer else float(value)
 
     def boolean(self, value: Any, key: str) -> bool:
@@ -270,9 +337,102 @@ class Checker:
             raise self.fail(key, "must be a regular expression string")
         text = self.expand(pattern, key)
         try:
-            return re.compile(text, flags)
-        except re.error as e:
+            compiled = re.compile(text, flags)
+        except (re.error, OverflowError, RecursionError, ValueError) as e:
             raise self.fail(key, f"invalid regex ({e})") from None
+        if nested_quantifier(text):
+            raise self.fail(
+                key,
+                "a repeated group whose every part is itself repeated, like (a+)+ or "
+                "(\\w+\\s*)*, can take exponential time on a long turn: bound the outer "
+                "count ({0,5}) or put a fixed word inside it",
+            )
+        return compiled
+
+
+_SINGLE = ("LITERAL", "NOT_LITERAL", "IN", "ANY", "CATEGORY")  # one-character items
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+_BIG_REPEAT = 10  # an outer repeat allowing more than this many times counts as unbounded
+
+
+def _op(op: Any) -> str:
+    return str(op).rsplit(".", 1)[-1]
+
+
+def _big(hi: int) -> bool:
+    return bool(hi > _BIG_REPEAT)  # MAXREPEAT (unbounded) is above it too
+
+
+def _subtrees(op: str, av: Any) -> list:
+    """The parsed sequences directly inside one item (repeat body, group, branches, lookaround)."""
+    if op in _REPEATS:
+        return [av[2]]
+    if op == "SUBPATTERN":
+        return [av[-1]]
+    if op == "BRANCH":
+        return list(av[1])
+    if op in ("ASSERT", "ASSERT_NOT"):
+        return [av[1]]
+    return []
+
+
+def _fixed(items: Any) -> bool:
+    """Every way through the sequence consumes a character it names (a fixed part)."""
+    for op, av in items:
+        n = _op(op)
+        if n in _SINGLE:
+            return True
+        if n == "SUBPATTERN" and _fixed(av[-1]):
+            return True
+        if n == "BRANCH" and all(_fixed(b) for b in av[1]):
+            return True
+        if n in _REPEATS and av[0] >= 1 and not _big(av[1]) and _fixed(av[2]):
+            return True
+    return False
+
+
+def _holds_big_repeat(items: Any) -> bool:
+    for op, av in items:
+        n = _op(op)
+        if n in _REPEATS and _big(av[1]):
+            return True
+        if any(_holds_big_repeat(sub) for sub in _subtrees(n, av)):
+            return True
+    return False
+
+
+def _catastrophic(items: Any) -> bool:
+    for op, av in items:
+        n = _op(op)
+        if n in _REPEATS and _big(av[1]) and _holds_big_repeat(av[2]) and not _fixed(av[2]):
+            return True
+        if any(_catastrophic(sub) for sub in _subtrees(n, av)):
+            return True
+    return False
+
+
+def nested_quantifier(pattern: str) -> bool:
+    """True when ``pattern`` has catastrophic backtracking of the usual form: an unbounded
+    repeat whose body has no fixed part and itself holds an unbounded repeat (``(a+)+``,
+    ``(\\w+\\s?)*``). A body with a fixed word (``(?:\\s+(?:hello|hi))*``) is fine.
+
+    Examples
+    --------
+    >>> nested_quantifier(r"(a+)+$"), nested_quantifier(r"(?:\\s+(?:hallo|hello))*")
+    (True, False)
+    """
+    try:
+        import re._parser as sre_parse
+    except ImportError:  # Python 3.10
+        import sre_parse
+    try:
+        tree = sre_parse.parse(pattern)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return False  # compiling reports it
+    try:
+        return _catastrophic(tree)
+    except RecursionError:
+        return True
 
 
 # ----------------------------------------------------------------------------- kinds of file

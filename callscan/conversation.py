@@ -14,13 +14,23 @@ built from a recording (transcript + speakers) or read from a transcript file:
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from callscan.errors import TranscriptError
-from callscan.transcript import Transcript, Word
+from callscan.transcript import (
+    Transcript,
+    Word,
+    check_fields,
+    check_int,
+    check_list,
+    check_span,
+    check_text,
+    words_from_dicts,
+)
 
 AGENT, CALLER, UNKNOWN = "agent", "caller", "unknown"
 AGENT_LABELS = ("agent", "a", "cs", "csr", "operator", "petugas")
@@ -100,6 +110,7 @@ def parse_text(text: str, *, language: str | None = None, source: str = "<text>"
     ``language`` defaults to a guess between Indonesian and English from function words.
     """
     turns: list[Turn] = []
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -142,42 +153,154 @@ def from_transcript(transcript: Transcript, *, source: str = "") -> Conversation
     )
 
 
-def _from_json(data: dict, source: str) -> Conversation:
+ROLES = (AGENT, CALLER, UNKNOWN)
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a transcript file larger than this is refused
+MAX_JSON_DEPTH = 32  # nesting of a transcript JSON (callscan's own reach about 6)
+MAX_JSON_DIGITS = 18  # digits of an integer in a transcript JSON
+
+
+def _turn_from_dict(t: Any, key: str) -> Turn:
+    t = check_fields(t, key, Turn)
+    role = t.get("role", UNKNOWN)
+    if role not in ROLES:
+        raise ValueError(f"{key}.role: {role!r:.40} is not valid (valid: {', '.join(ROLES)})")
+    channel = t.get("channel")
+    start = end = None
+    if t.get("start_s") is not None or t.get("end_s") is not None:
+        start, end = check_span(t, key)
+    return Turn(
+        index=0,
+        role=role,
+        text=check_text(t.get("text", ""), f"{key}.text"),
+        speaker=check_text(t.get("speaker", ""), f"{key}.speaker"),
+        channel=None if channel is None else check_int(channel, f"{key}.channel", maximum=7),
+        start_s=start,
+        end_s=end,
+        words=words_from_dicts(t.get("words", []), f"{key}.words"),
+    )
+
+
+def _from_json(data: Any, source: str) -> Conversation:
+    """A conversation from parsed JSON; ``ValueError("KEY: what is wrong")`` when malformed."""
+    if not isinstance(data, dict):
+        raise ValueError(f"top level: must be a mapping, not {type(data).__name__}")
     if isinstance(data.get("conversation"), dict):  # a callscan report: its turns
         data = data["conversation"]
     elif isinstance(data.get("transcript"), dict):  # a report without turns
         data = data["transcript"]
     if "turns" in data:  # a conversation dump
         turns = []
-        for i, t in enumerate(data["turns"]):
-            words = [Word(**w) for w in t.get("words", [])]
-            turns.append(Turn(**{**t, "index": i, "words": words}))
-        return Conversation(turns=turns, language=data.get("language", "id"), source=source)
+        for i, t in enumerate(check_list(data["turns"], "turns")):
+            turn = _turn_from_dict(t, f"turns[{i}]")
+            turn.index = i
+            turns.append(turn)
+        language = check_text(data.get("language", "id"), "language")
+        return Conversation(turns=turns, language=language, source=source)
     if "segments" in data:
         return from_transcript(Transcript.from_dict(data), source=source)
-    raise TranscriptError(f"'{source}': JSON holds neither 'segments' nor 'turns'")
+    raise ValueError("holds neither 'segments' nor 'turns'")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_DIGITS:
+        raise ValueError(f"integer {text[:20]}... has more than {MAX_JSON_DIGITS} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return x
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number (NaN and Infinity are not valid JSON)")
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of parsed JSON (iterative: no recursion limit)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, d)
+            if d > MAX_JSON_DEPTH:
+                break
+            stack.extend((v, d + 1) for v in node if isinstance(v, (dict, list)))
+    return deepest
+
+
+def parse_json(text: str, source: str) -> Any:
+    """Parse transcript JSON strictly: no NaN/Infinity, bounded integers and nesting.
+
+    Raises
+    ------
+    TranscriptError
+        One line naming ``source``.
+    """
+    try:
+        data = json.loads(
+            text,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_no_constant,
+        )
+    except json.JSONDecodeError as e:
+        raise TranscriptError(f"'{source}': invalid JSON (line {e.lineno}: {e.msg})") from None
+    except RecursionError:
+        raise TranscriptError(
+            f"'{source}': JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)"
+        ) from None
+    except ValueError as e:
+        raise TranscriptError(f"'{source}': invalid JSON ({e})") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise TranscriptError(
+            f"'{source}': JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)"
+        )
+    return data
 
 
 def load(path: str | Path, *, language: str | None = None) -> Conversation:
-    """Read a transcript file (callscan JSON or labelled text) as a conversation."""
+    """Read a transcript file (callscan JSON or labelled text) as a conversation.
+
+    Raises
+    ------
+    TranscriptError
+        One line naming the file (and the key or line): missing, a folder, too large, not
+        UTF-8, empty, invalid JSON, or JSON whose turns/segments are malformed (a time that
+        is not a finite number of seconds in 0 .. 24 h, an end before its start, text that is
+        not a string, ...). A UTF-8 byte-order mark is accepted.
+    """
     p = Path(path)
+    if p.is_dir():
+        raise TranscriptError(f"'{path}': is a folder, not a transcript file")
     if not p.is_file():
         raise TranscriptError(f"'{path}': no such file")
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise TranscriptError(
+                f"'{path}': too large for a transcript ({size / 2**20:.0f} MB; "
+                f"limit {MAX_FILE_BYTES // 2**20} MB)"
+            )
+        raw = p.read_bytes()
+    except OSError as e:
+        raise TranscriptError(f"'{path}': cannot read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark is dropped
     except UnicodeDecodeError as e:
         raise TranscriptError(f"'{path}': not UTF-8 text") from e
     if not text.strip():
         raise TranscriptError(f"'{path}': file is empty")
-    if text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise TranscriptError(f"'{path}': invalid JSON (line {e.lineno}: {e.msg})") from e
+    if text.lstrip().startswith(("{", "[")):
+        data = parse_json(text, str(path))
         try:
             conv = _from_json(data, str(path))
         except (TypeError, KeyError, ValueError) as e:
-            raise TranscriptError(f"'{path}': not a callscan transcript ({e})") from e
+            raise TranscriptError(f"'{path}': not a callscan transcript: {e}") from None
     else:
         conv = parse_text(text, language=language, source=str(path))
     if language:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callscan import __version__
-from callscan.conversation import Conversation, is_transcript_path
+from callscan.conversation import Conversation, is_transcript_path, parse_json
 from callscan.conversation import load as load_conversation
 from callscan.speakers.assign import SpeakersOptions
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("callscan")
 
 REPORT_SCHEMA_VERSION = "1.0"  # models/report.schema.json
+MAX_OPENING_S = 600.0  # s, longest opening window accepted
+MAX_DURATION_LIMIT_S = 24 * 3600.0  # s, highest max_duration_s accepted
 
 Hook = Callable[[str, int, int], None]  # hook(step, completed, total)
 
@@ -51,6 +53,26 @@ class AnalyzeOptions:
     call_type: str = "auto"  # "auto", "sales", "complaint" or "service"
     opening_seconds: float | None = None  # the opening window (None = the profile's 20 s)
     max_duration_s: float = 4 * 3600.0  # refuse longer recordings
+    redact: bool | None = None  # mask personal data (callscan.redact); None: the profile's say
+
+    def __post_init__(self) -> None:
+        """Numbers are checked here, so a bad one fails before any decoding or transcribing."""
+        from callscan.errors import CallscanError
+        from callscan.util import is_finite
+
+        checks = (
+            ("opening_seconds", self.opening_seconds, 0.0, MAX_OPENING_S, True),
+            ("max_duration_s", self.max_duration_s, 0.0, MAX_DURATION_LIMIT_S, False),
+        )
+        for name, value, low, high, optional in checks:
+            if value is None and optional:
+                continue
+            if not is_finite(value) or not low < value <= high:  # type: ignore[operator]
+                raise CallscanError(
+                    f"must be a number of seconds above {low:g} and at most {high:g}, "
+                    f"not {value!r}",
+                    option=name,
+                )
 
 
 def process_recording(
@@ -109,6 +131,15 @@ def _step(hook: Hook | None, step: str, completed: int, total: int) -> None:
         hook(step, completed, total)
 
 
+def redaction_on(options: AnalyzeOptions) -> bool:
+    """Whether personal data is masked: ``options.redact``, else the team profile's
+    ``redact`` (off without a profile)."""
+    if options.redact is not None:
+        return options.redact
+    profile = team_profile(options)
+    return bool(profile is not None and profile.redact)
+
+
 def team_profile(options: AnalyzeOptions):
     """The :class:`callscan.profile.TeamProfile` of an analysis (None without one).
 
@@ -141,7 +172,7 @@ def transcribe_options(options: AnalyzeOptions):
         beam_size=options.beam_size,
         threads=options.threads,
         engine=options.engine,
-        vocabulary=profile.vocabulary() if profile is not None else (),
+        vocabulary=profile.vocabulary() if profile is not None and profile.asr_vocabulary else (),
     )
 
 
@@ -185,6 +216,11 @@ def transcribe_recording(
     transcript, speakers = _transcribe_and_assign(
         recording, model, transcribe_options(options), options.speakers, hook=hook
     )
+    if redaction_on(options):  # right after ASR: nothing downstream sees the values
+        from callscan import redact
+
+        redact.redact_transcript(transcript)
+        redact.redact_turns(speakers.turns)
     return RecordingResult(recording, transcript, speakers)
 
 
@@ -230,8 +266,14 @@ def analyze_conversation(
         conv.language = options.language
     playbook = load_playbook(options.playbook, language=conv.language)
     profile = team_profile(options)
+    redaction = None
+    if redaction_on(options):  # before any stage reads the turns
+        from callscan import redact
+
+        redact.redact_conversation(conv)
+        redaction = redact.summary(conv)
     stage_options = stages.StageOptions(call_type=options.call_type, profile=profile)
-    return {
+    report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "callscan_version": __version__,
         "source": conv.source,
@@ -244,7 +286,9 @@ def analyze_conversation(
         "modality": modality.detect(conv).to_dict(),
         "stages": stages.check(conv, playbook, stage_options).to_dict(),
         "profile": profile.to_dict() if profile is not None else None,
+        "redaction": redaction,
     }
+    return portable_paths(report, conv.source)
 
 
 def _speakers_summary(speakers) -> dict | None:
@@ -268,7 +312,7 @@ def analyze(
         language = None if options.language in ("", "auto") else options.language
         conv = load_conversation(path, language=language)
         _step(hook, "analysis", 0, 1)
-        report = analyze_conversation(conv, options)
+        report = check_report(analyze_conversation(conv, options))
         _step(hook, "analysis", 1, 1)
         return report
     conv, speakers, recording = conversation_from_audio(path, options, model=model, hook=hook)
@@ -283,7 +327,7 @@ def analyze(
         turns = report["conversation"]["turns"]
         report["opening"]["plot"] = opening_plot(recording, report["opening"], turns)
     _step(hook, "analysis", 3, 3)
-    return report
+    return check_report(report)
 
 
 def rescore(
@@ -292,34 +336,151 @@ def rescore(
     playbook: str | Path | None = None,
     call_type: str = "auto",
     profile: str | Path | None = None,
+    redact: bool | None = None,
 ) -> dict:
     """Re-run stage coverage and conduct rules on a stored call, without the audio.
 
     ``path`` is a report JSON (or any JSON with a ``conversation``) or a transcript file;
-    ``profile`` a team profile file whose names the cues use.
+    ``profile`` a team profile file whose names the cues use; ``redact`` masks personal data
+    in the whole report (None: the profile's ``redact``).
     Returns the report with its ``stages`` replaced (the rest kept as it was); for a
     transcript, ``{"conversation": ..., "stages": ...}``.
-    """
-    import json
 
+    Raises
+    ------
+    CallscanError
+        A report (a JSON with ``schema_version`` and ``conversation``) of another schema
+        version than :data:`REPORT_SCHEMA_VERSION`, or a result that would break the schema
+        or hold a NaN/infinity (one line each).
+    """
     from callscan.analysis.playbook import load_playbook
     from callscan.analysis.stages import StageOptions, check
     from callscan.errors import CallscanError
 
     path = Path(path)
     conversation = load_conversation(str(path))
-    pb = load_playbook(playbook, language=conversation.language)
-    team = team_profile(AnalyzeOptions(profile=str(profile) if profile else None))
-    result = check(conversation, pb, StageOptions(call_type=call_type, profile=team))
     data: Any = {}
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = parse_json(path.read_text(encoding="utf-8-sig"), str(path))
         except (OSError, ValueError) as e:  # load_conversation already parsed it; be safe
             raise CallscanError(f"'{path}': cannot read JSON ({e})") from e
+    is_report = isinstance(data, dict) and "schema_version" in data and "conversation" in data
+    if is_report and data["schema_version"] != REPORT_SCHEMA_VERSION:
+        raise CallscanError(
+            f"'{path}': report schema_version {str(data['schema_version'])[:20]!r} is not "
+            f"{REPORT_SCHEMA_VERSION!r}, the version this callscan writes; analyse the call again"
+        )
+    pb = load_playbook(playbook, language=conversation.language)
+    team = team_profile(AnalyzeOptions(profile=str(profile) if profile else None))
+    redaction = None
+    if redact if redact is not None else bool(team is not None and team.redact):
+        from callscan import redact as masking
+
+        masking.redact_conversation(conversation)
+        data = masking.redact_data(data)
+        redaction = masking.summary(conversation)
+    result = check(conversation, pb, StageOptions(call_type=call_type, profile=team))
     if not isinstance(data, dict) or "conversation" not in data:
         data = {**(data if isinstance(data, dict) else {}), "conversation": conversation.to_dict()}
     data["stages"] = result.to_dict()
+    if redaction is not None:
+        data["redaction"] = redaction
     if team is not None:
         data["profile"] = team.to_dict()
-    return data
+    data = portable_paths(data, str(data.get("source") or path))
+    return check_report(data, schema=is_report)
+
+
+def check_report(report: dict, *, schema: bool = True) -> dict:
+    """``report`` if every number in it is finite and (``schema``) it matches
+    ``models/report.schema.json``; else a one-line :class:`~callscan.errors.CallscanError`
+    naming the first bad place. Reports are checked before anything writes them.
+    """
+    import json
+
+    from callscan.errors import CallscanError
+
+    try:
+        json.dumps(report, allow_nan=False)
+    except ValueError:
+        raise CallscanError(
+            f"the report holds a number that is not finite at {_non_finite(report)}; "
+            "nothing was written"
+        ) from None
+    if schema:
+        import jsonschema
+
+        from callscan.resources import load_data
+
+        validator = jsonschema.Draft202012Validator(load_data("report.schema.json"))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(report))
+        if error is not None:
+            raise CallscanError(
+                f"the report does not match report.schema.json at {error.json_path}: "
+                f"{error.message[:160]}; nothing was written"
+            )
+    return report
+
+
+def _non_finite(data: Any, where: str = "$") -> str:
+    """JSON path of the first NaN or infinity in ``data``."""
+    import math
+
+    stack = [(data, where)]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return at
+        if isinstance(node, dict):
+            stack += [(v, f"{at}.{k}") for k, v in reversed(list(node.items()))]
+        elif isinstance(node, (list, tuple)):
+            stack += [(v, f"{at}[{i}]") for i, v in reversed(list(enumerate(node)))]
+    return where
+
+
+def portable_path(path: str | Path, call: str | Path | None = None) -> str:
+    """How a report names a data file, never by where callscan is installed.
+
+    ``bundled:NAME`` for a file shipped with callscan, ``models-dir:NAME`` for one from
+    ``$CALLSCAN_MODELS_DIR``, else the path relative to the call's folder (as given when the
+    call is unknown). Not a path (``""``, ``"bundled:..."``): returned as it is.
+    """
+    import os
+    from importlib import resources
+
+    text = str(path)
+    if not text or ":" in text.split("/")[0] and not Path(text).exists():
+        return text
+    p = Path(text).resolve()
+    bundled = Path(str(resources.files("callscan.models"))).resolve()
+    override = os.environ.get("CALLSCAN_MODELS_DIR")
+    for prefix, folder in (("bundled", bundled), ("models-dir", override)):
+        if folder and p.is_relative_to(Path(folder).resolve()):
+            return f"{prefix}:{p.relative_to(Path(folder).resolve()).as_posix()}"
+    if call is None or not str(call):
+        return text
+    try:
+        return Path(os.path.relpath(p, Path(call).resolve().parent)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return p.name
+
+
+def portable_paths(report: dict, call: str | Path | None) -> dict:
+    """``report`` with its playbook, profile and lexicon files named by :func:`portable_path`
+    (in place; returned for chaining)."""
+
+    def fix(part: Any, key: str) -> None:
+        if isinstance(part, dict) and isinstance(part.get(key), str):
+            part[key] = portable_path(part[key], call)
+
+    opening = report.get("opening")
+    fix(report.get("stages"), "playbook")
+    fix(opening, "profile")
+    fix(opening.get("content") if isinstance(opening, dict) else None, "playbook")
+    fix(report.get("profile"), "path")
+    modality = report.get("modality")
+    if isinstance(modality, dict) and isinstance(modality.get("lexicon"), str):
+        path, sep, rest = modality["lexicon"].partition(" (version ")
+        modality["lexicon"] = portable_path(path, call) + sep + rest
+    return report

@@ -48,6 +48,8 @@ _TOP_KEYS = (
     "competitors",
     "terms",
     "greeting",
+    "redact",
+    "asr_vocabulary",
 )
 _NAME_KEYS = ("name", "variants")
 _SENTENCE = re.compile(r"[,;?!:\n]")  # clause or sentence punctuation
@@ -81,6 +83,11 @@ class TeamProfile:
     competitors: tuple[Name, ...] = ()  # competitors' names (the competitor-bashing rule)
     terms: tuple[str, ...] = ()  # other words the recogniser should know (vocabulary only)
     greeting: tuple[str, ...] = ()  # the scripted greeting(s), with {agent} / {company}
+    redact: bool = False  # mask personal data in every report by default (callscan.redact)
+    # give the names and terms to the recogniser too (a prompt / hotwords on the opening
+    # windows). Off by default: measured on the samples it bought no finding and cost
+    # Indonesian WER and some invented names (samples/README.md)
+    asr_vocabulary: bool = False
 
     def vocabulary(self, max_chars: int = VOCABULARY_MAX_CHARS) -> tuple[str, ...]:
         """Names and terms for the recogniser, most useful first, within ``max_chars``.
@@ -132,7 +139,9 @@ class TeamProfile:
             "companies": [n.name for n in self.companies],
             "agents": [n.name for n in self.agents],
             "competitors": [n.name for n in self.competitors],
-            "vocabulary": self.vocabulary_text(),
+            "vocabulary": self.vocabulary_text() if self.asr_vocabulary else "",
+            "asr_vocabulary": self.asr_vocabulary,
+            "redact": self.redact,
         }
 
 
@@ -196,6 +205,8 @@ class _Loader(Checker):
                 for i, t in enumerate(self.strings(d.get("terms", []), "terms"))
             ),
             greeting=self.greeting(d.get("greeting", [])),
+            redact=self.boolean(d.get("redact", False), "redact"),
+            asr_vocabulary=self.boolean(d.get("asr_vocabulary", False), "asr_vocabulary"),
         )
 
 

@@ -30,6 +30,7 @@ from callscan.cli.options import (
     OpeningSeconds,
     PlaybookPath,
     ProfilePath,
+    Redact,
     SwapRoles,
     Threads,
     analyze_options,
@@ -80,6 +81,7 @@ def analyze(
     profile: ProfilePath = None,
     opening_seconds: OpeningSeconds = None,
     call_type: CallTypeOption = CallType("auto"),
+    redact: Redact = None,
 ) -> None:
     """Analyse a call: speakers and roles, the agent's opening, caller modality, stage coverage
     and talk metrics, as a JSON report and a self-contained HTML page (or Markdown)."""
@@ -110,24 +112,39 @@ def analyze(
         profile=profile,
         call_type=call_type,
         opening_seconds=opening_seconds,
+        redact=redact,
     )
-    progress, hook = progress_hook()
-    with progress:
-        report = analyze_call(call, options, hook=hook)
     if fmt is None:
         formats: tuple[str, ...] = () if as_json else ("json", "html")
     else:
         formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
+    paths = reports.report_paths(call, formats, output_dir)
+    refuse_overwriting_input(call, paths)
+    progress, hook = progress_hook()
+    with progress:
+        report = analyze_call(call, options, hook=hook)
     audio_uri = None
     if embed_audio and "html" in formats:
         audio_uri = reports.audio_data_uri(call, max_duration_s=options.max_duration_s)
     render_options = reports.ReportOptions(audience=audience.value, audio_uri=audio_uri)
-    written = reports.write_reports(
-        report, reports.report_paths(call, formats, output_dir), render_options
-    )
+    written = reports.write_reports(report, paths, render_options)
     if as_json:
         write_output(reports.render_json(report), None)
     print_summary(reports.summary(report), written)
+
+
+def refuse_overwriting_input(call: Path, paths: dict) -> None:
+    """A one-line error, before any work, when a report would be written over ``call`` itself
+    (``analyze NAME.callscan.json`` writes ``NAME.callscan.json``)."""
+    from callscan import CallscanError
+
+    for path in paths.values():
+        if path.exists() and call.exists() and path.samefile(call):
+            raise CallscanError(
+                f"'{call}': the report would be written over this input; write it elsewhere "
+                "with --output-dir DIR, print it with --json, or re-score it with "
+                "'callscan rescore'"
+            )
 
 
 def print_summary(lines: list[tuple[str, str]], written: list[Path]) -> None:

@@ -45,7 +45,17 @@ def _root(
 
 
 def _register() -> None:
-    from callscan.cli import analyze, batch, config, models, playbook, rescore, speakers, transcribe
+    from callscan.cli import (
+        analyze,
+        batch,
+        config,
+        models,
+        playbook,
+        qa,
+        rescore,
+        speakers,
+        transcribe,
+    )
 
     analyze.register(app)
     batch.register(app)
@@ -55,6 +65,7 @@ def _register() -> None:
     playbook.register(app)
     config.register(app)
     models.register(app)
+    qa.register(app)
 
 
 _register()

@@ -30,6 +30,7 @@ from callscan.cli.options import (
     OpeningSeconds,
     PlaybookPath,
     ProfilePath,
+    Redact,
     SwapRoles,
     analyze_options,
     speakers_options,
@@ -84,11 +85,12 @@ def batch(
     profile: ProfilePath = None,
     opening_seconds: OpeningSeconds = None,
     call_type: CallTypeOption = CallType("auto"),
+    redact: Redact = None,
 ) -> None:
     """Analyse many calls into DIR: NAME.callscan.json per call, summary.csv (one row per
     call, failures included), agents.csv (per agent id from --agent-pattern) and batch.jsonl
-    (the resumable log). A bad file is reported and skipped; the others go on. Exit status 1
-    when any call failed."""
+    (the resumable log). A bad file is reported and skipped; the others go on. One batch at a
+    time per DIR. Exit status 1 when any call failed."""
     from callscan import report as reports
     from callscan.qa.runner import run_batch
 
@@ -112,6 +114,7 @@ def batch(
         profile=profile,
         call_type=call_type,
         opening_seconds=opening_seconds,
+        redact=redact,
     )
     formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
     progress, hook = progress_hook()

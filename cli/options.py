@@ -153,8 +153,18 @@ EmbedAudio = Annotated[
     ),
 ]
 
+Redact = Annotated[
+    bool | None,
+    typer.Option(
+        "--redact/--no-redact",
+        help="Mask card, NIK, phone and account numbers and e-mail addresses (digits or spoken) "
+        "in everything written (default: the profile's 'redact', else off).",
+    ),
+]
+
 # library parameter -> flag, for errors that name their parameter
 FLAGS = {
+    "redact": "--redact",
     "model": "--model",
     "model_path": "--model-path",
     "engine": "--engine",
@@ -188,6 +198,22 @@ def flag_for(option: str) -> str:
 # ---- builders: flags -> the library's options ------------------------------------------------
 
 
+def check_number(value: float | None, option: str, unit: str, low: float, high: float) -> None:
+    """A numeric flag's value (None: not given) is finite and in ``low < value <= high``;
+    else a one-line error naming the flag, before any file is read (``nan``, ``inf`` and
+    negative numbers pass Typer's own range checks)."""
+    import math
+
+    from callscan.errors import CallscanError
+
+    if value is None or (math.isfinite(value) and low < value <= high):
+        return
+    raise CallscanError(
+        f"must be a number of {unit} above {low:g} and at most {high:g}, not {value!r}",
+        option=option,
+    )
+
+
 def speakers_options(
     *,
     agent_channel: Channel | None = None,
@@ -202,6 +228,7 @@ def speakers_options(
 
     from callscan.speakers.assign import SpeakersOptions
 
+    check_number(silence_threshold_s, "silence_threshold_s", "seconds", 0.0, 3600.0)
     options = SpeakersOptions(
         n_speakers=n_speakers,
         agent_channel=None if agent_channel is None else list(Channel).index(agent_channel),
@@ -230,12 +257,15 @@ def analyze_options(
     profile: Path | None = None,
     call_type: CallType = CallType("auto"),
     opening_seconds: float | None = None,
+    redact: bool | None = None,
 ) -> AnalyzeOptions:
     """:class:`callscan.pipeline.AnalyzeOptions` from the flags (``languages`` as typed:
     comma-separated; ``max_duration_h`` in hours, as ``--max-duration``)."""
     from callscan.asr.language import parse_languages
     from callscan.pipeline import AnalyzeOptions
 
+    check_number(max_duration_h, "max_duration_s", "hours", 0.0, 24.0)
+    check_number(opening_seconds, "opening_seconds", "seconds", 0.0, 600.0)
     return AnalyzeOptions(
         language=language,
         languages=parse_languages(languages),
@@ -250,4 +280,5 @@ def analyze_options(
         call_type=call_type.value,
         opening_seconds=opening_seconds,
         max_duration_s=max_duration_h * 3600.0,
+        redact=redact,
     )

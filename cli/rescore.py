@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from callscan.cli.common import library_errors, print_json, write_output
-from callscan.cli.options import CallType, CallTypeOption, Output, ProfilePath
+from callscan.cli.options import CallType, CallTypeOption, Output, ProfilePath, Redact
 
 
 @library_errors
@@ -28,11 +28,14 @@ def rescore(
         bool,
         typer.Option("--json", help="Print the re-scored report on stdout (also with --output)."),
     ] = False,
+    redact: Redact = None,
 ) -> None:
     """Re-score a stored call with a (changed) playbook, without transcribing again."""
     from callscan.pipeline import rescore as rescore_call
 
-    data = rescore_call(report, playbook=playbook, call_type=call_type.value, profile=profile)
+    data = rescore_call(
+        report, playbook=playbook, call_type=call_type.value, profile=profile, redact=redact
+    )
     if output is not None:
         write_output(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
     if output is None or as_json:

@@ -23,6 +23,7 @@ from callscan.cli.options import (
     ModelPath,
     NSpeakers,
     Output,
+    Redact,
     SwapRoles,
     Threads,
     analyze_options,
@@ -61,6 +62,7 @@ def transcribe(
     swap_roles: SwapRoles = False,
     n_speakers: NSpeakers = 2,
     agent_pattern: AgentPattern = None,
+    redact: Redact = None,
 ) -> None:
     """Transcribe a call with Whisper: turns (speaker, role, channel), segments, word timestamps."""
     from callscan.asr.writers import get_writer
@@ -86,6 +88,7 @@ def transcribe(
         threads=threads,
         beam_size=beam_size,
         max_duration_h=max_duration,
+        redact=redact,
     )
     progress, hook = progress_hook()
     with progress:

@@ -109,7 +109,7 @@ def test_rescore_with_team_playbook_and_output_file(app, report, tmp_path):
     r = runner.invoke(app, ["rescore", str(report), "--playbook", str(team), "-o", str(out)])
     assert r.exit_code == 0 and r.stdout == ""
     st = json.loads(out.read_text(encoding="utf-8"))["stages"]
-    assert st["playbook"] == str(team)
+    assert st["playbook"] == team.name  # relative to the call, not absolute (issue 16)
     assert {x["id"]: x["status"] for x in st["rules"]}["repeated_apology"] == "fail"
 
 

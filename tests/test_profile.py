@@ -78,7 +78,7 @@ def test_unknown_key_is_one_line_naming_the_valid_keys(tmp_path):
     data = {**TEAM, "product": ["x"]}
     assert error(write(tmp_path, data)) == (
         "'FILE': product: unknown key (valid: team, companies, departments, products, agents, "
-        "competitors, terms, greeting)"
+        "competitors, terms, greeting, redact, asr_vocabulary)"
     )
 
 
@@ -134,8 +134,10 @@ def test_vocabulary_is_names_and_terms_never_sentences(path):
     assert vocabulary[0] == profile.companies[0].name  # most useful first
 
 
-def test_vocabulary_reaches_both_engines_options(tmp_path):
-    path = write(tmp_path, TEAM)
+def test_vocabulary_reaches_both_engines_options_only_when_asked(tmp_path):
+    # off by default: the names are cues, not a prompt (measured in samples/README.md)
+    assert transcribe_options(AnalyzeOptions(profile=str(write(tmp_path, TEAM)))).vocabulary == ()
+    path = write(tmp_path, {**TEAM, "asr_vocabulary": True}, "vocab.yaml")
     options = transcribe_options(AnalyzeOptions(profile=str(path)))
     assert options.vocabulary[:2] == ("Nusantara Telekom", "Surya")
     text = options.vocabulary_text()
@@ -147,25 +149,24 @@ def test_vocabulary_reaches_both_engines_options(tmp_path):
 
 
 def test_openai_whisper_packed_windows_get_the_prompt():
-    pytest.importorskip("whisper")
-    from callscan.asr.batched import _decode_options
+    from callscan.asr.batched import decode_options
 
-    opts = _decode_options("id", TranscribeOptions(vocabulary=("Nusantara Telekom",)), 0.0)
+    opts = decode_options("id", TranscribeOptions(vocabulary=("Nusantara Telekom",)), 0.0)
     assert opts.prompt == "Nusantara Telekom"
-    assert _decode_options("id", TranscribeOptions(), 0.0).prompt is None
+    assert decode_options("id", TranscribeOptions(), 0.0).prompt is None
 
 
 def test_faster_whisper_gets_hotwords():
     pytest.importorskip("faster_whisper")
-    from callscan.asr.faster_engine import _options
+    from callscan.asr.faster_engine import transcription_options
 
     class Tok:  # get_suppressed_tokens only reads these
         transcribe, translate, sot, sot_prev, sot_lm, no_speech = 1, 2, 3, 4, 5, 6
         non_speech_tokens = (7,)
 
-    fw = _options(Tok(), TranscribeOptions(vocabulary=("Nusantara Telekom", "Surya")))
+    fw = transcription_options(Tok(), TranscribeOptions(vocabulary=("Nusantara Telekom", "Surya")))
     assert fw.hotwords == "Nusantara Telekom, Surya"
-    assert _options(Tok(), TranscribeOptions()).hotwords is None
+    assert transcription_options(Tok(), TranscribeOptions()).hotwords is None
 
 
 # ----------------------------------------------------------------------------- cues
@@ -281,8 +282,8 @@ def test_analyze_with_profile_on_a_transcript(tmp_path):
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["profile"]["path"] == str(profile)
-    assert report["profile"]["vocabulary"].startswith("Nusantara Telekom, Surya")
+    assert report["profile"]["path"] == profile.name  # relative to the call (issue 16)
+    assert report["profile"]["vocabulary"] == "" and report["profile"]["asr_vocabulary"] is False
     contact = next(s for s in report["stages"]["stages"] if s["id"] == "contact")
     assert contact["status"] == "present"
     plain = runner.invoke(app, ["analyze", str(transcript), "--json", "-o", str(tmp_path)])

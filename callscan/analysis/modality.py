@@ -281,7 +281,7 @@ class _Loader(Checker):
                 self._add(lex.surface, form, _Entry(m, root, fw, entry.rule))
         for sect in ("colloquial", "aliases"):
             for src, root in self.mapping(spec.get(sect, {}), f"{key}.{sect}").items():
-                if root not in own:
+                if not isinstance(root, str) or root not in own:
                     raise self.fail(f"{key}.{sect}.{src}", f"unknown root {root!r}", sorted(own))
                 if sect == "aliases":
                     lex.aliases[str(src)] = root

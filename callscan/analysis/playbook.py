@@ -298,7 +298,7 @@ class _Loader(Checker):
     def trigger_ref(self, value: Any, key: str, triggers: dict) -> str | None:
         if value is None:
             return None
-        if value not in triggers:
+        if not isinstance(value, str) or value not in triggers:
             raise self.fail(key, f"{value!r} is not a trigger", sorted(triggers) or ["(none)"])
         return str(value)
 

@@ -165,6 +165,7 @@ class StageResult:
     grievance: Grievance = field(default_factory=lambda: Grievance(False))
     needs_review: bool = False  # a stage is unclear (low word confidence where it belongs)
     review_reasons: list[str] = field(default_factory=list)  # one per unclear stage
+    no_speech: bool = False  # no turn holds any words: not scored (percent None)
 
     @property
     def percent(self) -> float | None:
@@ -196,6 +197,7 @@ class StageResult:
                 "score": round(self.score, 3),
                 "potential": round(self.potential, 3),
                 "percent": self.percent,
+                "status": "no speech" if self.no_speech else "scored",
             },
             "stages": [s.to_dict() for s in self.stages],
             "rules": [r.to_dict() for r in self.rules],
@@ -579,6 +581,9 @@ def check(
         s.elements = {k: v[: options.max_evidence] for k, v in s.elements.items()}
     rules = [_rule(call, pb, r, call_type, options.max_evidence) for r in pb.rules]
     score, potential = _scorecard(stages, rules, pb)
+    no_speech = not any(t.text.strip() for t in conversation.turns)
+    if no_speech:  # nothing was said: nothing to score (not the rules' passes by default)
+        score = potential = 0.0
     log.debug("stages: %s call, score %.2f / %.2f", call_type, score, potential)
     result = StageResult(
         language=pb.language,
@@ -594,6 +599,7 @@ def check(
         call_type_confidence=confidence,
         call_type_evidence=call_type_evidence(call, pb, call_type)[: options.max_evidence],
         grievance=_capped(grievance(call, pb), options.max_evidence),
+        no_speech=no_speech,
     )
     return review_confidence(result, call, pb)  # absent where the words were unsure: unclear
 

@@ -32,7 +32,7 @@ def _silent(result) -> bool:
     return result.no_speech_prob > NO_SPEECH_MIN and result.avg_logprob < LOGPROB_MIN
 
 
-def _decode_options(language: str, options, temperature: float):
+def decode_options(language: str, options, temperature: float):
     import whisper
 
     kwargs = dict(language=language, task="transcribe", fp16=False, temperature=temperature)
@@ -65,7 +65,7 @@ def temperature_fallback(model, features, language: str, options, first, duratio
                 continue
             results, guarded = model.decode(
                 features[None],
-                _decode_options(language, options, t),
+                decode_options(language, options, t),
                 None if duration_s is None else [duration_s],
             )
             if not _failed(results[0], guarded[0]):
@@ -246,7 +246,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         with torch.no_grad():
             features = trimmed.encode(mels)  # the encoder, once per window
             results, guarded = trimmed.decode(
-                features, _decode_options(language, options, 0.0), durations
+                features, decode_options(language, options, 0.0), durations
             )
             for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
                 if _failed(result, guarded[i]):

@@ -114,7 +114,7 @@ class FasterWhisper:
         tokenizer = Tokenizer(
             fw.hf_tokenizer, fw.model.is_multilingual, task="transcribe", language=language
         )
-        fw_options = _options(tokenizer, options)
+        fw_options = transcription_options(tokenizer, options)
         out: list[list[dict]] = []
         for start in range(0, len(audios), batch_size):
             batch = audios[start : start + batch_size]
@@ -172,7 +172,7 @@ def _features(fw: FasterWhisper, audios, n_frames: int = 3000) -> np.ndarray:
     ).astype(np.float32)
 
 
-def _options(tokenizer, options):
+def transcription_options(tokenizer, options):
     """faster-whisper's options for its batched decode (as its pipeline sets them)."""
     from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
 

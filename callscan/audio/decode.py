@@ -20,8 +20,9 @@ Errors
 A file that cannot be used raises :class:`~callscan.errors.AudioError` with a one-line
 message that starts with the quoted path: missing, a directory, unreadable, empty, not
 audio, a corrupt WAV header, no samples, silent, too long, a sample rate too low, more than
-two channels. Recoverable oddities (a truncated file, NaN samples) are logged on the
-``callscan`` logger and listed in :attr:`AudioInfo.warnings`.
+two channels. Recoverable oddities (a truncated file, NaN samples, float samples far beyond
+full scale, which are scaled down) are logged on the ``callscan`` logger and listed in
+:attr:`AudioInfo.warnings`.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ logger = logging.getLogger("callscan")
 SAMPLE_RATE = 16000  # Hz, what Whisper expects
 MAX_DURATION_S = 4 * 3600.0  # s, default limit on a file's length
 MIN_SAMPLE_RATE_HZ = 4000  # Hz, below this a file is refused
+MAX_SAMPLE_RATE_HZ = 768000  # Hz, above this a file is refused (its header is corrupt)
 SILENCE_PEAK_DBFS = -90.0  # dBFS, a file whose every channel peaks below this is silent
+OVER_FULL_SCALE = 2.0  # peak (x full scale) above which a float file is scaled down, with a warning
 BLOCK_S = 30.0  # s of source audio decoded and resampled at a time
 IDENTICAL_CHANNELS_DB = -20.0  # dB, max RMS of (left - right) vs the channels' RMS: one signal
 FFMPEG_TIMEOUT_S = 60.0  # s, allowed for ffmpeg to read a file's header
@@ -263,6 +266,13 @@ def load(
         raise _err(p, "holds no audio (0 samples)")
     if n_bad:
         warnings.append(f"replaced {n_bad} non-finite samples (NaN or inf) with 0")
+    top = float(np.max(peak)) if peak.size else 0.0
+    if top > OVER_FULL_SCALE:  # e.g. a float WAV written in 16-bit units: scale it back
+        y *= np.float32(1.0 / top)
+        warnings.append(
+            f"samples reach {top:.3g} x full scale (a float file in the wrong units?); "
+            "scaled down to full scale"
+        )
     if not allow_silent and bool(np.all(peak < _SILENCE_PEAK)):
         raise _err(p, f"is silent (peak below {SILENCE_PEAK_DBFS:.0f} dBFS on every channel)")
     for w in warnings:
@@ -349,6 +359,12 @@ def _probe(p: str, max_duration_s: float) -> tuple[AudioInfo, int, float | None]
         raise _err(p, f"has {info.channels} channels; callscan reads {stereo}")
     if info.sample_rate_hz < MIN_SAMPLE_RATE_HZ:
         raise _low_rate(p, info.sample_rate_hz)
+    if info.sample_rate_hz > MAX_SAMPLE_RATE_HZ:  # a corrupt header: no recorder writes this
+        raise _err(
+            p,
+            f"sample rate {info.sample_rate_hz} Hz is above {MAX_SAMPLE_RATE_HZ} Hz "
+            "(a corrupt header?)",
+        )
     if frames == 0 or info.channels == 0:
         raise _err(p, "holds no audio (0 samples)")
     if info.duration_s > max_duration_s:

@@ -2,21 +2,34 @@
 
 A QA team points callscan at a folder of thousands of recordings. :func:`run_batch`
 
+* takes a lock on the output folder (``.callscan-batch.lock``): a second batch on the same
+  folder is refused at once; the lock goes with the process, so a killed batch never blocks;
 * finds the calls (folders are searched recursively for audio files; files named directly
-  may also be transcripts), sorted, each with a unique report name (``sub__dir__name``);
+  may also be transcripts), sorted, each with a unique report name: the path below the input
+  folder, sub-folders joined by ``__``, without the file-type suffix and without losing any
+  other part (``2024.11/A01_x.wav`` gives ``2024.11__A01_x``); calls that would share a name
+  (``x.wav`` and ``x.flac``, the same name under two inputs) each get a short hash of their
+  full path (``x-3fa2c1d0``);
 * loads the Whisper model once per worker and analyses the calls one by one;
 * writes each call's reports (``NAME.callscan.json`` and the formats asked for) atomically,
-  then appends one JSON line to ``batch.jsonl`` in the output folder: the call's file, size,
-  modification time, the options' fingerprint, its status, error and summary row;
+  then appends one JSON line to ``batch.jsonl`` in the output folder (one ``write`` of the
+  whole line, then ``fsync``; a line that cannot be written whole is cut off again): the
+  call's file, its SHA-256, size, the options' fingerprint, its status, error and summary row;
 * never stops on a bad call: a :class:`CallscanError` (corrupt, empty, silent or non-audio
-  file) or any other exception is recorded as that call's one-line error, and the batch goes
-  on; a worker process that dies is replaced and only its call is marked failed;
-* resumes: a call whose last ``batch.jsonl`` line says ``ok`` for the same file (size and
-  modification time), the same options and whose report still exists is skipped; failed calls
-  are tried again;
+  file, a file name that is not UTF-8) or any other exception is recorded as that call's
+  one-line error, and the batch goes on; a worker process that dies is replaced and only its
+  call is marked failed; workers exit when the batch process dies;
+* stops with one :class:`CallscanError` line when the output folder cannot be written (disk
+  full, read-only): the calls finished so far are logged, the one being written is not, so a
+  rerun resumes with it;
+* resumes: a call whose last ``batch.jsonl`` line says ``ok`` for the same content (SHA-256
+  of the file), the same options and whose report still exists is skipped; failed calls are
+  tried again;
 * writes ``summary.csv`` (one row per call, failures included) and ``agents.csv`` (per agent
   id from the agent pattern's ``agent`` group: calls, failures, minutes, mean scores, the
-  stage most often missed, conduct failures per call).
+  stage most often missed, conduct failures per call); a cell that a spreadsheet would read
+  as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
+  written with a leading ``'``.
 
 The library never prints: progress goes through ``hook(step, completed, total)``.
 """
@@ -24,6 +37,7 @@ The library never prints: progress goes through ``hook(step, completed, total)``
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import logging
@@ -36,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from callscan.errors import CallscanError
+from callscan.qa.files import MANIFEST, csv_cell, read_manifest
 from callscan.util import atomic_writer
 
 logger = logging.getLogger(__name__)
@@ -44,7 +59,7 @@ AUDIO_SUFFIXES = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
     ".m4a", ".aac", ".mp4", ".amr", ".gsm", ".wma", ".webm",
 )  # fmt: skip
-MANIFEST = "batch.jsonl"
+LOCK = ".callscan-batch.lock"
 SUMMARY = "summary.csv"
 AGENTS = "agents.csv"
 
@@ -100,11 +115,31 @@ class BatchResult:
         }
 
 
+def printable(path: str | Path) -> str:
+    """``path`` as a string that can be written as UTF-8 (undecodable bytes as ``\\xff``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def name_error(path: str | Path) -> str | None:
+    """Why a call cannot be analysed from its name alone (a name that is not UTF-8), or None."""
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return (
+            f"'{printable(path)}': the file name is not valid UTF-8; rename the file to analyse it"
+        )
+    return None
+
+
 def find_calls(inputs: Iterable[str | Path]) -> list[BatchCall]:
     """The calls named by ``inputs`` (files, or folders searched recursively for audio).
 
-    Raises :class:`CallscanError` for an input that does not exist or a folder without audio.
+    Each call's ``name`` is unique and keeps every part of its path below the input (see the
+    module docstring). Raises :class:`CallscanError` for an input that does not exist or a
+    folder without audio.
     """
+    from callscan.report import report_stem
+
     found: list[tuple[Path, Path]] = []  # (file, the folder its name is relative to)
     for item in inputs:
         p = Path(item)
@@ -114,27 +149,48 @@ def find_calls(inputs: Iterable[str | Path]) -> list[BatchCall]:
             )
             if not files:
                 raise CallscanError(
-                    f"'{p}': no audio files in this folder ({', '.join(AUDIO_SUFFIXES[:6])}, ...)"
+                    f"'{printable(p)}': no audio files in this folder "
+                    f"({', '.join(AUDIO_SUFFIXES[:6])}, ...)"
                 )
             found += [(f, p) for f in files]
         elif p.exists():
             found.append((p, p.parent))
         else:
-            raise CallscanError(f"'{p}': no such file or folder")
-    calls, seen, names = [], set(), set()
+            raise CallscanError(f"'{printable(p)}': no such file or folder")
+    unique: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
     for f, root in found:
         key = f.resolve()
         if key in seen:
             continue
         seen.add(key)
-        rel = f.relative_to(root).with_suffix("")
-        name = "__".join(rel.parts)
-        base, i = name, 2
-        while name in names:  # same stem in two inputs
-            name, i = f"{base}-{i}", i + 1
-        names.add(name)
+        rel = f.relative_to(root)
+        stem = report_stem(rel.name)
+        # a stored report named directly keeps its ".callscan", so it is never written over
+        if f.name.endswith(".callscan.json"):
+            stem = f.name[: -len(".json")]
+        name = printable("__".join((*rel.parts[:-1], stem)))
+        unique.append((f, name))
+    counts = Counter(name for _, name in unique)
+    calls = []
+    for f, name in unique:
+        if counts[name] > 1:  # same name from two files: a hash of the full path tells them apart
+            digest = hashlib.sha256(os.fsencode(f.resolve())).hexdigest()[:8]
+            name = f"{name}-{digest}"
         calls.append(BatchCall(f, name))
     return calls
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes (hex), or None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def options_fingerprint(options, formats: tuple[str, ...], embed_audio: bool = False) -> str:
@@ -147,28 +203,100 @@ def options_fingerprint(options, formats: tuple[str, ...], embed_audio: bool = F
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def _size(path: Path) -> int:
     try:
-        st = path.stat()
-        return st.st_size, st.st_mtime_ns
+        return path.stat().st_size
     except OSError:
-        return -1, -1
+        return -1
 
 
-def read_manifest(output_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """The last ``batch.jsonl`` entry of each call (by report name); torn lines are ignored."""
-    entries: dict[str, dict[str, Any]] = {}
-    path = Path(output_dir) / MANIFEST
-    if not path.exists():
-        return entries
-    with open(path, encoding="utf-8") as f:
-        for line in f:
+class _Log:
+    """``batch.jsonl`` opened for appending: each entry one ``os.write`` of the whole line,
+    then ``fsync``; a line that cannot be written whole is cut off again, so the log never
+    holds a torn line that would swallow the next entry."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise _output_error(path.parent, e) from e
+        try:  # a line torn by an earlier crash gets its end, so the next one stands alone
+            size = os.fstat(self.fd).st_size
+            if size:
+                with open(path, "rb") as f:
+                    f.seek(size - 1)
+                    if f.read(1) != b"\n":
+                        self._write(b"\n")
+        except OSError as e:
+            os.close(self.fd)
+            raise _output_error(path.parent, e) from e
+
+    def _write(self, data: bytes) -> None:
+        start = os.fstat(self.fd).st_size
+        try:
+            if os.write(self.fd, data) != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(self.fd)
+        except OSError:
             try:
-                entry = json.loads(line)
-                entries[entry["name"]] = entry
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue  # a line cut short by a crash
-    return entries
+                os.ftruncate(self.fd, start)
+            except OSError:
+                pass
+            raise
+
+    def append(self, entry: dict) -> None:
+        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        try:
+            self._write(line.encode("utf-8", "backslashreplace"))
+        except OSError as e:
+            raise _output_error(self.path.parent, e) from e
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _output_error(out: Path, e: OSError) -> CallscanError:
+    return CallscanError(
+        f"'{printable(out)}': cannot write to the output folder ({e.strerror or e}); "
+        "the calls finished so far are kept, run the batch again to resume"
+    )
+
+
+def _lock(out: Path) -> int:
+    """Hold an exclusive lock on ``out`` (a file descriptor); refuse when a batch holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return -1
+    path = out / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise CallscanError(
+            f"'{printable(out)}': cannot write to the output folder ({e.strerror})"
+        ) from e
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        who = f" (process {holder})" if holder.isdigit() else ""
+        raise CallscanError(
+            f"'{printable(out)}': another batch is writing to this folder{who}; wait for it "
+            "to finish or choose another output folder"
+        ) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass  # the lock holds without the process id
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def summary_row(
@@ -270,22 +398,38 @@ def agent_rollup(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
-    with atomic_writer(path, "w", newline="") as f:
+    with atomic_writer(path, "w", newline="", errors="backslashreplace") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in fields})
+            writer.writerow({k: csv_cell(row.get(k)) for k in fields})
 
 
 # ---- the work of one call (in this process or in a worker process) -------------------------
 
 _WORKER: dict[str, Any] = {}
+PARENT_POLL_S = 0.5  # how often a worker checks that the batch process is alive
 
 
-def _init_worker(options) -> None:
-    """Set up a worker with its options (the model loads on first need)."""
+def _init_worker(options, parent_pid: int | None = None) -> None:
+    """Set up a worker with its options (the model loads on first need); a worker process
+    (``parent_pid`` given) exits as soon as the batch process that started it is gone."""
     _WORKER.clear()
     _WORKER.update(options=options, model=None, model_error=None)
+    if parent_pid is not None:
+        import threading
+
+        threading.Thread(
+            target=_exit_with_parent, args=(parent_pid,), name="callscan-parent", daemon=True
+        ).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Poll the parent process; exit at once (no clean-up: the parent's log decides) when it
+    has gone, so a killed batch leaves no worker holding a model in memory."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def _model():
@@ -311,7 +455,9 @@ def _model():
 def _analyze_one(
     path: str, report_paths: dict[str, str], render_options, embed_audio: bool = False
 ) -> dict[str, Any]:
-    """Analyse one call and write its reports; returns ``{"status", "error", "row"}``.
+    """Analyse one call and write its reports; returns ``{"status", "error", "row", "sha256"}``
+    (and ``"output_error": True`` when the reports could not be written: the output folder is
+    at fault, not the call).
 
     ``embed_audio``: put a recording's audio in its HTML report (transcripts have none).
     """
@@ -323,6 +469,8 @@ def _analyze_one(
     options = _WORKER["options"]
     start = time.perf_counter()
     metadata: dict = {}
+    sha256 = file_sha256(path)  # before decoding: the content this report is about
+    output_error = False
     try:
         metadata = file_metadata(path, options.speakers.agent_pattern)
         model = None if is_transcript_path(path) else _model()
@@ -330,11 +478,17 @@ def _analyze_one(
         if embed_audio and "html" in report_paths and not is_transcript_path(path):
             uri = reports.audio_data_uri(path, max_duration_s=options.max_duration_s)
             render_options = replace(render_options or reports.ReportOptions(), audio_uri=uri)
-        reports.write_reports(report, {k: Path(v) for k, v in report_paths.items()}, render_options)
+        try:
+            reports.write_reports(
+                report, {k: Path(v) for k, v in report_paths.items()}, render_options
+            )
+        except reports.ReportError as e:
+            output_error = isinstance(e.__cause__, OSError)
+            raise
         main = report_paths.get("json") or next(iter(report_paths.values()))
         seconds = time.perf_counter() - start
         row = summary_row(report, file=path, report_path=main, seconds=seconds, metadata=metadata)
-        return {"status": "ok", "error": "", "row": row}
+        return {"status": "ok", "error": "", "row": row, "sha256": sha256}
     except CallscanError as e:
         error = str(e)
     except MemoryError:
@@ -346,7 +500,17 @@ def _analyze_one(
         "status": "error",
         "error": error,
         "row": error_row(path, error, time.perf_counter() - start, metadata),
+        "sha256": sha256,
+        "output_error": output_error,
     }
+
+
+class _OutputFailed(Exception):
+    """Raised inside the run loop when the output folder cannot take a call's reports."""
+
+    def __init__(self, error: str):
+        super().__init__(error)
+        self.error = error
 
 
 def run_batch(
@@ -370,40 +534,69 @@ def run_batch(
     formats : report formats per call; ``json`` is always written (the summary reads it).
     workers : processes analysing calls at once, each with its own model and
         ``cpu_count // (2 * workers)`` torch threads (at least one).
-    resume : skip calls an earlier run finished with the same options.
+    resume : skip calls an earlier run finished with the same content and options.
     embed_audio : put each recording's audio in its HTML report (with ``html`` in formats).
     on_call : called with each finished call's ``{"name", "file", "status", "error",
         "skipped", "row"}`` (for a CLI to print).
+
+    Raises
+    ------
+    CallscanError
+        No calls in ``inputs``; another batch holds ``output_dir``; the output folder cannot
+        be written (disk full, read-only): the calls finished so far stay logged.
     """
     from callscan.pipeline import AnalyzeOptions
-    from callscan.report import report_paths
 
     options = options or AnalyzeOptions()
     formats = tuple(dict.fromkeys(("json", *formats)))
     out = Path(output_dir)
+    if workers < 1:
+        raise CallscanError(f"workers must be at least 1, not {workers}", option="workers")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise CallscanError(f"'{out}': cannot create the output folder ({e.strerror})") from e
-    if workers < 1:
-        raise CallscanError(f"workers must be at least 1, not {workers}", option="workers")
+        raise CallscanError(
+            f"'{printable(out)}': cannot create the output folder ({e.strerror})"
+        ) from e
+    lock = _lock(out)
+    try:
+        return _run_locked(
+            inputs, out, options, formats, render_options, workers, resume, embed_audio,
+            hook, on_call,
+        )  # fmt: skip
+    finally:
+        _unlock(lock)
+
+
+def _run_locked(
+    inputs, out, options, formats, render_options, workers, resume, embed_audio, hook, on_call
+) -> BatchResult:
+    from callscan.report import report_paths
+
     calls = find_calls(inputs)
     fingerprint = options_fingerprint(options, formats, embed_audio)
     previous = read_manifest(out) if resume else {}
     result = BatchResult(out)
     rows: dict[str, dict] = {}
     todo: list[tuple[BatchCall, dict[str, str]]] = []
+    unnamed: list[tuple[BatchCall, str]] = []  # calls that fail on their name alone
     for call in calls:
-        paths = {k: str(v) for k, v in report_paths(call.name, formats, out).items()}
-        size, mtime = _stat(call.path)
+        paths = {
+            k: str(v) for k, v in report_paths(call.path, formats, out, name=call.name).items()
+        }
+        bad_name = name_error(call.path)
+        if bad_name:
+            unnamed.append((call, bad_name))
+            continue
         old = previous.get(call.name)
         if (
             old
             and old.get("status") == "ok"
             and old.get("options") == fingerprint
-            and old.get("size") == size
-            and old.get("mtime_ns") == mtime
+            and old.get("sha256")
             and all(Path(p).exists() for p in paths.values())
+            and old.get("size") == _size(call.path)
+            and old.get("sha256") == file_sha256(call.path)
         ):
             rows[call.name] = old["row"]
             result.skipped += 1
@@ -418,56 +611,97 @@ def run_batch(
     completed = result.skipped
     if hook:
         hook("calls", completed, total)
-    manifest = open(out / MANIFEST, "a", encoding="utf-8")
+    log = _Log(out / MANIFEST)
+
+    def record(call: BatchCall, outcome: dict) -> None:
+        nonlocal completed
+        if outcome.get("output_error"):  # not logged: a rerun does this call (once)
+            raise _OutputFailed(outcome["error"])
+        file = printable(call.path)
+        row = {**outcome["row"], "file": file}
+        entry = {
+            "name": call.name,
+            "file": file,
+            "sha256": outcome.get("sha256"),
+            "size": _size(call.path),
+            "options": fingerprint,
+            "status": outcome["status"],
+            "error": outcome["error"],
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "row": row,
+        }
+        log.append(entry)
+        _store(out, outcome, entry)
+        rows[call.name] = row
+        if outcome["status"] == "ok":
+            result.done += 1
+        else:
+            result.failed += 1
+        completed += 1
+        if on_call:
+            on_call({**entry, "skipped": False})
+        if hook:
+            hook("calls", completed, total)
+
     try:
-
-        def record(call: BatchCall, outcome: dict) -> None:
-            nonlocal completed
-            size, mtime = _stat(call.path)
-            entry = {
-                "name": call.name,
-                "file": str(call.path),
-                "size": size,
-                "mtime_ns": mtime,
-                "options": fingerprint,
-                "status": outcome["status"],
-                "error": outcome["error"],
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "row": outcome["row"],
-            }
-            manifest.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-            manifest.flush()
-            rows[call.name] = outcome["row"]
-            if outcome["status"] == "ok":
-                result.done += 1
-            else:
-                result.failed += 1
-            completed += 1
-            if on_call:
-                on_call({**entry, "skipped": False})
-            if hook:
-                hook("calls", completed, total)
-
+        for call, error in unnamed:
+            row = error_row(printable(call.path), error, 0.0)
+            record(call, {"status": "error", "error": error, "row": row})
         if todo and workers == 1:
             _init_worker(options)
             for call, paths in todo:
                 record(call, _analyze_one(str(call.path), paths, render_options, embed_audio))
         elif todo:
             _run_pool(todo, options, workers, render_options, record, embed_audio)
+    except _OutputFailed as e:
+        left = total - completed
+        raise CallscanError(
+            f"{e.error}; {completed} of {total} calls done, {left} left: free space or fix "
+            "the output folder, then run the batch again to resume"
+        ) from None
     finally:
-        manifest.close()
+        log.close()
         _WORKER.clear()
 
     result.rows = [rows[c.name] for c in calls if c.name in rows]
     result.summary_path = out / SUMMARY
     result.agents_path = out / AGENTS
-    _write_csv(result.summary_path, SUMMARY_FIELDS, result.rows)
-    _write_csv(result.agents_path, AGENT_FIELDS, agent_rollup(result.rows))
+    try:
+        _write_csv(result.summary_path, SUMMARY_FIELDS, result.rows)
+        _write_csv(result.agents_path, AGENT_FIELDS, agent_rollup(result.rows))
+    except OSError as e:
+        raise _output_error(out, e) from e
+    _dashboard(out)
     return result
 
 
+def _store(out: Path, outcome: dict, entry: dict) -> None:
+    """Record a finished call in the QA store (callscan.qa.store). batch.jsonl stays the
+    source of truth: a store that cannot be written is logged, and `callscan dashboard`
+    (a sync) fills the call in later."""
+    from callscan.qa import store
+
+    report = outcome["row"].get("report") if outcome["status"] == "ok" else None
+    try:
+        store.record(out, report, entry)
+    except CallscanError as e:
+        logger.warning("QA store not updated for %s: %s", entry["name"], e)
+
+
+def _dashboard(out: Path) -> None:
+    """Write DIR/index.html from the store (callscan.qa.dashboard)."""
+    from callscan.qa import dashboard
+
+    try:
+        dashboard.write(out, sync=False)
+    except CallscanError as e:
+        logger.warning("dashboard not written: %s", e)
+
+
 def _run_pool(todo, options, workers, render_options, record, embed_audio=False) -> None:
-    """Analyse ``todo`` in ``workers`` processes; a dead worker fails only its own call."""
+    """Analyse ``todo`` in ``workers`` processes; a dead worker fails only its own call.
+
+    Workers exit when this process dies (they poll their parent's id)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -475,9 +709,11 @@ def _run_pool(todo, options, workers, render_options, record, embed_audio=False)
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
     pending = list(todo)
     while pending:
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(options,)
-        ) as pool:
+        pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker,
+            initargs=(options, os.getpid()),
+        )  # fmt: skip
+        try:
             futures = {}
             for call, paths in pending:
                 job = pool.submit(_analyze_one, str(call.path), paths, render_options, embed_audio)
@@ -487,12 +723,18 @@ def _run_pool(todo, options, workers, render_options, record, embed_audio=False)
             for future in as_completed(futures):
                 call, paths = futures[future]
                 try:
-                    record(call, future.result())
+                    outcome = future.result()
                 except BrokenProcessPool:
                     if not broken:  # the first casualty is blamed; the rest are retried
                         broken = True
                         error = "the worker analysing this call died (out of memory?)"
-                        record(call, {"status": "error", "error": error,
-                                      "row": error_row(str(call.path), error, 0.0)})  # fmt: skip
+                        outcome = {"status": "error", "error": error,
+                                   "row": error_row(str(call.path), error, 0.0)}  # fmt: skip
                     else:
                         pending.append((call, paths))
+                        continue
+                record(call, outcome)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # calls not started stay untried
+            raise
+        pool.shutdown(wait=True)

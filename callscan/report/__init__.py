@@ -141,14 +141,35 @@ def render(report: dict, fmt: str = "html", options: ReportOptions | None = None
     return get_renderer(fmt)(report, options)
 
 
-def report_paths(call: str | Path, formats, output_dir: str | Path | None = None) -> dict:
+def report_stem(call: str | Path) -> str:
+    """The name a call's reports start with: its file name without the file-type suffix.
+
+    Only a last suffix that names a file type (it starts with a letter: ``.wav``, ``.txt``,
+    ``.json``) is removed, then ``.callscan`` for a stored report, so no part of a name is lost:
+    ``call.2024.01.30.wav`` gives ``call.2024.01.30`` and ``x.callscan.json`` gives ``x``.
+
+    Examples
+    --------
+    >>> report_stem("2024.11/A01_x.wav"), report_stem("call.2024.01.30"), report_stem("r.callscan.json")
+    ('A01_x', 'call.2024.01.30', 'r')
+    """
+    name = Path(call).name
+    for suffix in (Path(name).suffix, SUFFIX):
+        if len(suffix) > 1 and suffix[1].isalpha() and name.endswith(suffix) and name != suffix:
+            name = name[: -len(suffix)]
+    return name
+
+
+def report_paths(
+    call: str | Path, formats, output_dir: str | Path | None = None, *, name: str | None = None
+) -> dict:
     """Where each format of a call's report goes: ``{fmt: DIR/NAME.callscan.fmt}``.
 
-    ``DIR`` is ``output_dir`` or the call's own folder; ``NAME`` the call's file name without
-    its suffix (and without ``.callscan`` when the input is a stored report).
+    ``DIR`` is ``output_dir`` or the call's own folder; ``NAME`` is ``name`` when given (a batch
+    gives each call a unique one), else :func:`report_stem` of the call's file name.
     """
     p = Path(call)
-    stem = p.stem[: -len(SUFFIX)] if p.stem.endswith(SUFFIX) else p.stem
+    stem = report_stem(p) if name is None else name
     folder = Path(output_dir) if output_dir is not None else p.parent
     return {fmt: folder / f"{stem}{SUFFIX}.{fmt}" for fmt in formats}
 

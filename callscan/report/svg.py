@@ -6,19 +6,24 @@ Plain strings, no plotting library: a figure is a few hundred elements, drawn in
 
 from __future__ import annotations
 
+import math
+
 from callscan.report.data import Labels, clock, esc, fmt_num, is_timed, talk_metrics, turns
+from callscan.util import is_finite
 
 TIMELINE_W = 1000  # viewBox units
 LANE_X0 = 70  # left margin for the lane names
 PLOT_W, PLOT_H = 1000, 230  # opening plot viewBox
 NICE_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800)  # axis tick spacing choices
+MAX_TIMELINE_S = 24 * 3600.0  # s, the timeline never spans more (times beyond are clamped)
 
 
 def _step(span_s: float, n_ticks: int = 10) -> float:
     for s in NICE_STEPS_S:
         if span_s / s <= n_ticks:
             return float(s)
-    return float(NICE_STEPS_S[-1])
+    hours = math.ceil(span_s / n_ticks / 3600.0) if math.isfinite(span_s) else 1
+    return 3600.0 * max(1, hours)  # whole hours: at most n_ticks ticks on any span
 
 
 def _axis(x_of, t0: float, t1: float, y: float, fmt=clock) -> list[str]:
@@ -39,12 +44,17 @@ def timeline_svg(report: dict, L: Labels, duration: float | None) -> str:
     """Two lanes (agent, caller) of turns, stage markers, interruptions and long silences."""
     if not is_timed(report):
         return ""
-    ts = [t for t in turns(report) if t.get("start_s") is not None and t.get("end_s") is not None]
-    end = max([duration or 0.0] + [t["end_s"] for t in ts]) or 1.0
+    ts = [t for t in turns(report) if is_finite(t.get("start_s")) and is_finite(t.get("end_s"))]
+    if is_finite(duration) and duration > 0:  # type: ignore[operator]
+        end = float(duration)  # type: ignore[arg-type]
+    else:
+        end = max([0.0] + [t["end_s"] for t in ts])
+    end = min(end, MAX_TIMELINE_S) or 1.0  # a time beyond the call is drawn at its end
     scale = (TIMELINE_W - LANE_X0 - 10) / end
 
     def x_of(t: float) -> float:
-        return LANE_X0 + t * scale
+        t = t if is_finite(t) else 0.0
+        return LANE_X0 + min(max(t, 0.0), end) * scale
 
     lanes = {"agent": 30, "caller": 62}
     lane_h = 24

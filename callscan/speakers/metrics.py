@@ -196,11 +196,16 @@ def talk_metrics(
 
     # Interruptions: a non-feedback turn starting while another party's turn is under way,
     # overlapping it by at least the threshold.
+    # One sweep in start order: only the turns still under way when t starts can be cut into
+    # (linear in the number of turns for ordinary overlap).
     interruptions = []
+    active: list = []  # earlier turns, in start order, not yet ended
     for t in timed:
+        active = [u for u in active if u.end_s > t.start_s]
+        candidates, active = active, [*active, t]
         if feedback[id(t)]:
             continue
-        for u in timed:
+        for u in candidates:
             if _party(u) == _party(t) or not (u.start_s < t.start_s < u.end_s):
                 continue
             if t.start_s - u.start_s < options.mid_utterance_s:  # a joint start, not a cut-in
