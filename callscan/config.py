@@ -37,6 +37,7 @@ __all__ = [
     "cached",
     "clear_cache",
     "detect_kind",
+    "printable",
     "read_yaml",
     "validate_file",
 ]
@@ -193,11 +194,29 @@ def read_yaml(path: str | Path) -> dict:
     """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"'{path}': no such file")
-    return cached("yaml", str(p), lambda: _parse(str(p)))
+        raise ConfigError(printable(f"'{path}': no such file"))
+    try:
+        return cached("yaml", str(p), lambda: _parse(str(p)))
+    except ConfigError as e:
+        if str(e).isprintable():
+            raise
+        raise ConfigError(printable(str(e)), option=e.option) from None
 
 
 # ----------------------------------------------------------------------------- validation
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: newlines and other control characters escaped (``\\n``).
+
+    Examples
+    --------
+    >>> printable("turns[0].a\\nb: unknown key")
+    'turns[0].a\\\\nb: unknown key'
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class Checker:
@@ -221,10 +240,13 @@ class Checker:
         self.macros: dict[str, str] = {}
 
     def fail(self, key: str, message: str, choices: Iterable[Any] | None = None) -> ConfigError:
-        """``'FILE': KEY: message (valid: a, b, c)`` (no ``(valid: ...)`` without choices)."""
+        """``'FILE': KEY: message (valid: a, b, c)`` (no ``(valid: ...)`` without choices).
+
+        Always one line: control characters in keys and values (a key with a newline in it)
+        are written escaped."""
         listed = [str(c) for c in choices] if choices is not None else []
         valid = f" (valid: {', '.join(listed)})" if listed else ""
-        return ConfigError(f"'{self.path}': {key}: {message}{valid}")
+        return ConfigError(printable(f"'{self.path}': {key}: {message}{valid}"))
 
     def mapping(self, value: Any, key: str, allowed: Iterable[str] | None = None) -> dict:
         """``value`` if it is a mapping whose keys are all in ``allowed`` (None: any key)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from callscan.config import printable
 from callscan.errors import TranscriptError
 from callscan.transcript import (
     Transcript,
@@ -264,6 +265,19 @@ def parse_json(text: str, source: str) -> Any:
 
 
 def load(path: str | Path, *, language: str | None = None) -> Conversation:
+    """Read a transcript file (callscan JSON or labelled text) as a conversation.
+
+    See :func:`read` (this is it, with every message on one line, whatever the file holds).
+    """
+    try:
+        return read(path, language=language)
+    except TranscriptError as e:
+        if str(e).isprintable():
+            raise
+        raise TranscriptError(printable(str(e))) from None
+
+
+def read(path: str | Path, *, language: str | None = None) -> Conversation:
     """Read a transcript file (callscan JSON or labelled text) as a conversation.
 
     Raises

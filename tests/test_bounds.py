@@ -68,6 +68,7 @@ BAD_TRANSCRIPTS = {
     ),
     "segments_dict": (json.dumps({"language": "id", "segments": {}}), "segments: must be a list"),
     "top_list": ("[1, 2, 3]", "top level"),
+    "key_with_newline": (turns_json([{**GOOD_TURN, "a\nb": 1}]), "turns[0].a\\nb: unknown key"),
 }
 
 
@@ -195,6 +196,14 @@ def test_catastrophic_playbook_regex_is_refused_at_load(tmp_path):
         validate_file(path)
     line = one_line(err.value)
     assert "triggers.complaint.patterns[0]" in line and "exponential" in line
+
+
+def test_a_key_with_a_newline_is_still_one_line(tmp_path):
+    path = tmp_path / "team.yaml"
+    path.write_text('meta: {language: id}\n"a\\nb": 1\nstages: {}\nrules: {}\n')
+    with pytest.raises(ConfigError) as err:
+        validate_file(path, "playbook")
+    assert "a\\nb: unknown key" in one_line(err.value)
 
 
 def test_nan_weight_in_playbook_is_refused(tmp_path):
@@ -354,3 +363,11 @@ def test_bad_audio_is_still_an_audio_error(tmp_path):
     with pytest.raises(AudioError) as err:
         load_audio(path)
     one_line(err.value)
+
+
+def test_rendering_a_report_with_nan_is_one_line_never_invalid_json():
+    from callscan import report as reports
+
+    with pytest.raises(CallscanError) as e:
+        reports.render({"schema_version": "1.0", "x": float("nan")}, "json")
+    assert "\n" not in str(e.value) and "JSON" in str(e.value)

@@ -398,7 +398,8 @@ class _Loader(Checker):
                 raise self.fail(f"{key}.elements", "missing (a stage needs at least one element)")
             elements = self.cues(spec["elements"], f"{key}.elements", str(sid))
             present_when = []
-            for i, alt in enumerate(spec.get("present_when", []) or []):
+            alternatives = self.items(spec.get("present_when") or [], f"{key}.present_when")
+            for i, alt in enumerate(alternatives):
                 ids = self.strings(alt, f"{key}.present_when[{i}]")
                 for e in ids:
                     if e not in elements:

@@ -97,8 +97,17 @@ def load_report(path: str | Path) -> dict:
 
 
 def render_json(report: dict, options: ReportOptions | None = None) -> str:
-    """The report as indented UTF-8 JSON."""
-    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    """The report as indented UTF-8 JSON (strict: NaN and Infinity are never written).
+
+    Raises
+    ------
+    ReportError
+        A number in the report is NaN or infinite (one line).
+    """
+    try:
+        return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    except ValueError as e:
+        raise ReportError(f"the report holds a number JSON cannot carry ({e})") from e
 
 
 def _render_html(report: dict, options: ReportOptions | None = None) -> str:
