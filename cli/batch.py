@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from callscan.cli.common import library_errors, print_json, progress_hook
+from callscan.cli.common import batch_progress, library_errors, print_json
 from callscan.cli.options import (
     AgentChannel,
     AgentPattern,
@@ -41,7 +41,10 @@ from callscan.cli.options import (
 def batch(
     inputs: Annotated[
         list[Path],
-        typer.Argument(help="Recordings, transcripts, or folders (searched for audio)."),
+        typer.Argument(
+            help="Recordings, transcripts, folders (searched for audio), globs "
+            "('calls/**/*.wav') or a manifest CSV.",
+        ),
     ],
     output_dir: Annotated[
         Path,
@@ -81,6 +84,21 @@ def batch(
     swap_roles: SwapRoles = False,
     n_speakers: NSpeakers = 2,
     agent_pattern: AgentPattern = None,
+    team_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--team-pattern",
+            help="Regex on each call's folder path (below its input) with a named group team.",
+        ),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="CSV of calls: path (relative to the CSV), optional call_id, agent_id, team, "
+            "date, language, agent_channel, call_type (these three override the flags).",
+        ),
+    ] = None,
     playbook: PlaybookPath = None,
     profile: ProfilePath = None,
     opening_seconds: OpeningSeconds = None,
@@ -89,8 +107,11 @@ def batch(
 ) -> None:
     """Analyse many calls into DIR: NAME.callscan.json per call, summary.csv (one row per
     call, failures included), agents.csv (per agent id from --agent-pattern) and batch.jsonl
-    (the resumable log). A bad file is reported and skipped; the others go on. One batch at a
-    time per DIR. Exit status 1 when any call failed."""
+    (the resumable log). Metadata (agent, team, call id, date) comes from a manifest CSV,
+    --agent-pattern and --team-pattern. On a terminal, progress shows calls done, failed and
+    skipped, audio hours, throughput and an ETA by audio duration. A bad file is reported
+    and skipped; the others go on. One batch at a time per DIR. Exit status 1 when any call
+    failed."""
     from callscan import report as reports
     from callscan.qa.runner import run_batch
 
@@ -117,7 +138,7 @@ def batch(
         redact=redact,
     )
     formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
-    progress, hook = progress_hook()
+    progress, on_progress = batch_progress()
     with progress:
         result = run_batch(
             inputs,
@@ -128,8 +149,10 @@ def batch(
             workers=workers,
             resume=resume,
             embed_audio=embed_audio,
-            hook=hook,
             on_call=print_call,
+            on_progress=on_progress,
+            manifest=manifest,
+            team_pattern=team_pattern,
         )
     n = len(result.rows)
     typer.echo(

@@ -101,3 +101,60 @@ def progress_hook() -> tuple[Progress, Callable[[str, int, int], None]]:
         progress.update(tasks[step], completed=completed, total=total)
 
     return progress, hook
+
+
+def batch_progress() -> tuple[Progress, Callable[[Any], None]]:
+    """A live rich progress line for ``callscan batch`` on stderr, driven by the library's
+    ``on_progress(BatchProgress)``: calls done / failed / skipped, a bar by audio duration,
+    audio hours done of the total, throughput (audio hours per hour) and the ETA by audio
+    duration. Only on a terminal: piped or captured stderr stays quiet.
+
+    Returns ``(progress, on_progress)``; run the batch inside ``with progress:``.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    progress = Progress(
+        SpinnerColumn(finished_text="[green]✓"),
+        TextColumn("calls {task.fields[calls]}"),
+        BarColumn(),
+        TextColumn("{task.fields[audio]}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[eta]}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    task: list[Any] = []
+
+    def on_progress(state: Any) -> None:
+        fields = progress_fields(state)
+        if not task:
+            task.append(progress.add_task("calls", total=state.audio_s_total or 1, **fields))
+        progress.update(
+            task[0], completed=state.audio_s_done, total=state.audio_s_total or 1, **fields
+        )
+
+    return progress, on_progress
+
+
+def progress_fields(state: Any) -> dict[str, str]:
+    """The words of the batch progress line (``calls``, ``audio``, ``eta``) for a
+    ``BatchProgress``."""
+    calls = f"{state.completed}/{state.total}"
+    extra = [f"{n} {what}" for n, what in ((state.failed, "failed"), (state.skipped, "skipped"))]
+    extra = [x for x in extra if not x.startswith("0 ")]
+    if extra:
+        calls += f" ({', '.join(extra)})"
+    audio = f"{state.audio_h_done:.2f}/{state.audio_h_total:.2f} audio h"
+    if state.throughput is not None:
+        audio += f" · {state.throughput:.1f} h/h"
+    eta = state.eta_s
+    if eta is None:
+        text = "ETA after the first call"
+    else:
+        minutes, seconds = divmod(int(round(eta)), 60)
+        hours, minutes = divmod(minutes, 60)
+        text = f"ETA {hours}:{minutes:02d}:{seconds:02d}"
+    return {"calls": calls, "audio": audio, "eta": text}

@@ -85,8 +85,30 @@ def test_bad_cue_file_names_file_and_key(tmp_path):
     ):
         load_cues(str(bad))
     bad.write_text("cues:\n  - {id: x, role: agent, weight: 1, pattern: '(('}\n")
-    with pytest.raises(ConfigError, match=r"cues\[0\].pattern: invalid regular expression"):
+    with pytest.raises(ConfigError, match=r"cues\[0\].pattern: invalid regex"):
         load_cues(str(bad))
+
+
+def test_role_cue_with_nested_quantifier_is_refused_at_load(tmp_path):
+    """A cue like ``(a+)+$`` would take exponential time on a long turn: the roles file gets
+    the playbooks' check, one line naming the file and the key."""
+    bad = tmp_path / "roles.yaml"
+    bad.write_text(
+        "cues:\n"
+        "  - {id: ok, role: agent, weight: 1, pattern: 'bisa saya bantu'}\n"
+        "  - {id: slow, role: agent, weight: 1, pattern: '(a+)+$'}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_cues(str(bad))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "roles.yaml'" in message and "cues[1].pattern" in message
+    assert "(a+)+" in message  # says what kind of pattern it is
+    bad.write_text("cues:\n  - {id: n, role: agent, weight: 1, pattern: 12}\n")
+    with pytest.raises(ConfigError, match=r"cues\[0\].pattern: must be a regular expression"):
+        load_cues(str(bad))
+    bad.write_text("cues:\n  - {id: b, role: agent, weight: 1, pattern: '(halo ){0,5}saya'}\n")
+    assert load_cues(str(bad)).cues[0].pattern.search("halo halo saya")  # bounded: fine
 
 
 def test_bundled_cues_load():

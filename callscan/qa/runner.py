@@ -5,7 +5,8 @@ A QA team points callscan at a folder of thousands of recordings. :func:`run_bat
 * takes a lock on the output folder (``.callscan-batch.lock``): a second batch on the same
   folder is refused at once; the lock goes with the process, so a killed batch never blocks;
 * finds the calls (folders are searched recursively for audio files; files named directly
-  may also be transcripts), sorted, each with a unique report name: the path below the input
+  may also be transcripts; globs are expanded; a manifest CSV lists calls with their
+  metadata and per-call options, see :func:`read_batch_manifest`), sorted, each with a unique report name: the path below the input
   folder, sub-folders joined by ``__``, without the file-type suffix and without losing any
   other part (``2024.11/A01_x.wav`` gives ``2024.11__A01_x``); calls that would share a name
   (``x.wav`` and ``x.flac``, the same name under two inputs) each get a short hash of their
@@ -42,6 +43,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -64,7 +66,8 @@ SUMMARY = "summary.csv"
 AGENTS = "agents.csv"
 
 SUMMARY_FIELDS = (
-    "file", "status", "error", "agent_id", "call_id", "date", "language", "duration_s",
+    "file", "status", "error", "warnings", "agent_id", "team", "call_id", "date", "language",
+    "duration_s",
     "call_type", "roles_confidence", "roles_low_confidence", "tone", "clarity",
     "stages_percent", "stages_missing", "conduct_failed", "conduct_failed_rules",
     "caller_modality", "agent_talk_pct", "talk_ratio", "non_talk_s", "interruptions",
@@ -83,6 +86,10 @@ class BatchCall:
 
     path: Path
     name: str  # report stem, unique in the batch
+    # agent, call, date, team: from a manifest row or the team pattern
+    metadata: dict[str, str] = field(default_factory=dict, compare=False)
+    # per-call options from a manifest row: language, agent_channel, call_type
+    overrides: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -131,54 +138,348 @@ def name_error(path: str | Path) -> str | None:
     return None
 
 
-def find_calls(inputs: Iterable[str | Path]) -> list[BatchCall]:
-    """The calls named by ``inputs`` (files, or folders searched recursively for audio).
+GLOB_CHARS = ("*", "?", "[")
+MANIFEST_COLUMNS = (
+    "path", "call_id", "agent_id", "team", "date", "language", "agent_channel", "call_type",
+)  # fmt: skip
+CALL_TYPES = ("auto", "sales", "complaint", "service")
 
-    Each call's ``name`` is unique and keeps every part of its path below the input (see the
-    module docstring). Raises :class:`CallscanError` for an input that does not exist or a
-    folder without audio.
+
+def _is_glob(item: str | Path) -> bool:
+    return any(c in str(item) for c in GLOB_CHARS)
+
+
+def _expand_glob(pattern: str) -> list[Path]:
+    """The files matching a glob (``**`` spans folders), sorted; folders matched are searched
+    like folders named directly."""
+    import glob
+
+    return [Path(p) for p in sorted(glob.glob(pattern, recursive=True))]
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder before a glob's first wildcard: names below it keep their sub-folders."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if _is_glob(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def read_batch_manifest(path: str | Path) -> list[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """A batch manifest CSV as ``(file, metadata, overrides)`` per row, in file order.
+
+    Columns: ``path`` (required; relative paths resolve against the manifest's folder), and
+    optional ``call_id``, ``agent_id``, ``team``, ``date`` (metadata, with the keys the agent
+    pattern's groups use: ``call``, ``agent``, ``team``, ``date``) and ``language``,
+    ``agent_channel`` (0 or 1), ``call_type`` (per-call overrides of the batch options).
+    Raises :class:`CallscanError` (one line) for a manifest without a ``path`` column, a row
+    without a path or a value that is not allowed.
     """
-    from callscan.report import report_stem
+    from callscan.qa.store import read_manifest_csv
 
-    found: list[tuple[Path, Path]] = []  # (file, the folder its name is relative to)
+    p = Path(path)
+    rows = read_manifest_csv(p)
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            header = [h.strip() for h in (next(csv.reader(f), None) or [])]
+    except (OSError, UnicodeDecodeError) as e:
+        raise CallscanError(f"'{printable(p)}': cannot read the manifest ({e})") from e
+    if "path" not in header:
+        raise CallscanError(
+            f"'{printable(p)}': a batch manifest needs a 'path' column "
+            f"(optional: {', '.join(MANIFEST_COLUMNS[1:])})"
+        )
+    out = []
+    seen: set[int] = set()
+    for key, row in rows.items():
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
+        if not row.get("path"):
+            raise CallscanError(
+                f"'{printable(p)}': the row of call '{row.get('call_id', '')}' has no path"
+            )
+        if key.startswith("call:"):
+            continue  # the same row is also keyed by its path
+        file = Path(key)
+        where = f"'{printable(p)}': '{row['path']}'"
+        meta = {
+            new: row[old]
+            for old, new in (("call_id", "call"), ("agent_id", "agent"), ("team", "team"),
+                             ("date", "date"))
+            if row.get(old)
+        }  # fmt: skip
+        overrides: dict[str, Any] = {}
+        if row.get("language"):
+            overrides["language"] = row["language"].lower()
+        if row.get("call_type"):
+            call_type = row["call_type"].lower()
+            if call_type not in CALL_TYPES:
+                raise CallscanError(
+                    f"{where}: call_type '{row['call_type']}' is not one of {', '.join(CALL_TYPES)}"
+                )
+            overrides["call_type"] = call_type
+        if row.get("agent_channel"):
+            channel = {"0": 0, "1": 1, "left": 0, "right": 1}.get(row["agent_channel"].lower())
+            if channel is None:
+                raise CallscanError(
+                    f"{where}: agent_channel '{row['agent_channel']}' is not 0 (left) or 1 (right)"
+                )
+            overrides["agent_channel"] = channel
+        out.append((file, meta, overrides))
+    return out
+
+
+def team_metadata(path: str | Path, root: str | Path, pattern: str | None) -> dict[str, str]:
+    """Named groups of ``pattern`` (``team``, and any others) searched in the folder path of
+    ``path`` below ``root`` (the whole folder path when it is not below ``root``)."""
+    if not pattern:
+        return {}
+    try:
+        rx = re.compile(pattern)
+    except re.error as e:
+        raise CallscanError(
+            f"team pattern '{pattern}' is not a valid regular expression ({e})",
+            option="team_pattern",
+        ) from e
+    p = Path(path)
+    try:
+        folder = p.parent.relative_to(root)
+    except ValueError:
+        folder = p.parent
+    m = rx.search(folder.as_posix())
+    if m is None:
+        logger.warning("'%s': the team pattern does not match the folder path", printable(p))
+        return {}
+    return {k: v for k, v in m.groupdict().items() if v is not None}
+
+
+def _expand_inputs(
+    inputs: Iterable[str | Path], manifest: str | Path | None
+) -> list[tuple[Path, Path, dict, dict]]:
+    """(file, the folder its name is relative to, metadata, overrides) of every input."""
+    found: list[tuple[Path, Path, dict, dict]] = []
+
+    def add_manifest(m: Path) -> None:
+        entries = read_batch_manifest(m)
+        if not entries:
+            raise CallscanError(f"'{printable(m)}': the manifest lists no calls")
+        root = m.parent.resolve()
+        for f, meta, overrides in entries:
+            if not f.exists():
+                raise CallscanError(f"'{printable(m)}': '{printable(f)}': no such file")
+            base = root if f.is_relative_to(root) else f.parent
+            found.append((f, base, meta, overrides))
+
+    def add_folder(p: Path) -> None:
+        files = sorted(
+            f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES
+        )
+        if not files:
+            raise CallscanError(
+                f"'{printable(p)}': no audio files in this folder "
+                f"({', '.join(AUDIO_SUFFIXES[:6])}, ...)"
+            )
+        found.extend((f, p, {}, {}) for f in files)
+
+    if manifest is not None:
+        add_manifest(Path(manifest))
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files = sorted(
-                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES
-            )
-            if not files:
-                raise CallscanError(
-                    f"'{printable(p)}': no audio files in this folder "
-                    f"({', '.join(AUDIO_SUFFIXES[:6])}, ...)"
-                )
-            found += [(f, p) for f in files]
+            add_folder(p)
+        elif p.is_file() and p.suffix.lower() == ".csv":
+            add_manifest(p)
         elif p.exists():
-            found.append((p, p.parent))
+            found.append((p, p.parent, {}, {}))
+        elif _is_glob(item):
+            matches = _expand_glob(str(item))
+            files = [f for f in matches if f.is_file() and f.suffix.lower() != ".csv"]
+            for d in (f for f in matches if f.is_dir()):
+                add_folder(d)
+            if not files and not any(f.is_dir() for f in matches):
+                raise CallscanError(f"'{printable(p)}': no files match this pattern")
+            root = _glob_root(str(item))
+            found.extend((f, root, {}, {}) for f in files)
         else:
             raise CallscanError(f"'{printable(p)}': no such file or folder")
-    unique: list[tuple[Path, str]] = []
+    return found
+
+
+def find_calls(
+    inputs: Iterable[str | Path],
+    *,
+    manifest: str | Path | None = None,
+    team_pattern: str | None = None,
+) -> list[BatchCall]:
+    """The calls named by ``inputs``: files, folders (searched recursively for audio), globs
+    (``calls/**/*.wav``, expanded here for shells that do not) and manifest CSVs (a ``.csv``
+    input, or ``manifest``; see :func:`read_batch_manifest`).
+
+    Each call's ``name`` is unique and keeps every part of its path below the input (below
+    the manifest's folder for a manifest row; see the module docstring). ``team_pattern``: a
+    regex whose named groups (``team``) are searched in the call's folder path below its
+    input. Raises :class:`CallscanError` for an input that does not exist, a folder or glob
+    without audio, or a bad manifest.
+    """
+    from callscan.report import report_stem
+
+    found = _expand_inputs(inputs, manifest)
+    unique: list[tuple[Path, str, dict, dict]] = []
     seen: set[Path] = set()
-    for f, root in found:
+    for f, root, meta, overrides in found:
         key = f.resolve()
         if key in seen:
             continue
         seen.add(key)
-        rel = f.relative_to(root)
+        try:
+            rel = f.relative_to(root)
+        except ValueError:
+            rel = key.relative_to(root) if key.is_relative_to(root) else Path(f.name)
         stem = report_stem(rel.name)
         # a stored report named directly keeps its ".callscan", so it is never written over
         if f.name.endswith(".callscan.json"):
             stem = f.name[: -len(".json")]
         name = printable("__".join((*rel.parts[:-1], stem)))
-        unique.append((f, name))
-    counts = Counter(name for _, name in unique)
+        meta = {**team_metadata(f, root, team_pattern), **meta}  # the manifest wins
+        unique.append((f, name, meta, overrides))
+    counts = Counter(name for _, name, _, _ in unique)
     calls = []
-    for f, name in unique:
+    for f, name, meta, overrides in unique:
         if counts[name] > 1:  # same name from two files: a hash of the full path tells them apart
             digest = hashlib.sha256(os.fsencode(f.resolve())).hexdigest()[:8]
             name = f"{name}-{digest}"
-        calls.append(BatchCall(f, name))
+        calls.append(BatchCall(f, name, meta, overrides))
     return calls
+
+
+WORDS_PER_S = 2.5  # speaking rate that sizes an untimed text transcript (150 words a minute)
+
+
+def planned_duration_s(path: str | Path, max_duration_s: float | None = None) -> float | None:
+    """How long a call lasts, known before analysing it: a recording's header, a timed
+    transcript's last turn end, an untimed one's words at 150 a minute; None when unknown."""
+    from callscan.conversation import is_transcript_path
+
+    try:
+        if is_transcript_path(path):
+            from callscan.conversation import load
+
+            conv = load(path)
+            ends = [t.end_s for t in conv.turns if t.end_s is not None]
+            if ends:
+                return float(max(ends))
+            words = sum(len(t.text.split()) for t in conv.turns)
+            return words / WORDS_PER_S if words else None
+        from callscan.audio.decode import probe
+
+        kwargs = {} if max_duration_s is None else {"max_duration_s": max_duration_s}
+        info = probe(path, **kwargs)
+        return info.duration_s or None
+    except (CallscanError, OSError, ValueError):
+        return None
+
+
+@dataclass
+class BatchProgress:
+    """Where a batch stands, by calls and by audio duration (what planning needs).
+
+    ``throughput`` is audio hours analysed per wall-clock hour in this run, and ``eta_s``
+    the seconds left at that pace for the audio still to do; both are known from the first
+    call finished in this run (calls of unknown length count as the batch's mean length)."""
+
+    total: int = 0  # calls in the batch
+    done: int = 0  # analysed in this run
+    failed: int = 0  # failed in this run
+    skipped: int = 0  # done by an earlier run
+    audio_s_total: float = 0.0  # audio seconds in the batch (known or estimated)
+    audio_s_done: float = 0.0  # audio seconds done, failed or skipped
+    audio_s_run: float = 0.0  # audio seconds analysed (or failed) in this run
+    elapsed_s: float = 0.0  # wall seconds since the run started analysing
+    current: str = ""  # the last call finished
+
+    @property
+    def completed(self) -> int:
+        return self.done + self.failed + self.skipped
+
+    @property
+    def audio_h_done(self) -> float:
+        return self.audio_s_done / 3600.0
+
+    @property
+    def audio_h_total(self) -> float:
+        return self.audio_s_total / 3600.0
+
+    @property
+    def throughput(self) -> float | None:
+        """Audio hours per wall-clock hour in this run (None before the first call ends)."""
+        if self.audio_s_run <= 0 or self.elapsed_s <= 0:
+            return None
+        return self.audio_s_run / self.elapsed_s
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at this run's throughput (0 when all done, None before a call ends)."""
+        left = max(0.0, self.audio_s_total - self.audio_s_done)
+        if self.completed >= self.total:
+            return 0.0
+        rate = self.throughput
+        return None if rate is None else left / rate
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-native figures (hours and seconds rounded)."""
+        rate, eta = self.throughput, self.eta_s
+        return {
+            "total": self.total,
+            "done": self.done,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "audio_h_done": round(self.audio_h_done, 3),
+            "audio_h_total": round(self.audio_h_total, 3),
+            "throughput": None if rate is None else round(rate, 2),
+            "elapsed_s": round(self.elapsed_s, 1),
+            "eta_s": None if eta is None else round(eta, 1),
+        }
+
+
+class ProgressTracker:
+    """Keeps a :class:`BatchProgress` up to date as calls finish (``clock``: for tests)."""
+
+    def __init__(
+        self,
+        durations: dict[str, float | None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        known = [d for d in durations.values() if d]
+        mean = sum(known) / len(known) if known else 0.0
+        self.durations = {k: (d if d else mean) for k, d in durations.items()}
+        self.clock = clock
+        self.start = clock()
+        self.state = BatchProgress(total=len(durations), audio_s_total=sum(self.durations.values()))
+
+    def restart(self) -> None:
+        """Start the clock (once the skipped calls are counted and analysis begins)."""
+        self.start = self.clock()
+
+    def finished(self, name: str, status: str, *, skipped: bool = False) -> BatchProgress:
+        s = self.state
+        seconds = self.durations.get(name, 0.0)
+        s.audio_s_done += seconds
+        if skipped:
+            s.skipped += 1
+        else:
+            if status == "ok":
+                s.audio_s_run += seconds  # failures are quick: they would flatter the pace
+                s.done += 1
+            else:
+                s.failed += 1
+        s.current = name
+        s.elapsed_s = self.clock() - self.start
+        return s
 
 
 def file_sha256(path: str | Path) -> str | None:
@@ -200,6 +501,28 @@ def options_fingerprint(options, formats: tuple[str, ...], embed_audio: bool = F
     if embed_audio:  # only when on, so runs without it keep their earlier fingerprints
         parts.append("embed_audio")
     data = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def call_options(options, overrides: dict[str, Any] | None):
+    """``options`` with a manifest row's ``language``, ``call_type`` and ``agent_channel``."""
+    if not overrides:
+        return options
+    changes: dict[str, Any] = {k: overrides[k] for k in ("language", "call_type") if k in overrides}
+    if "agent_channel" in overrides:
+        changes["speakers"] = replace(options.speakers, agent_channel=overrides["agent_channel"])
+    return replace(options, **changes)
+
+
+def call_fingerprint(
+    call: BatchCall, options, formats: tuple[str, ...], embed_audio: bool = False
+) -> str:
+    """The options fingerprint of one call: its own options, and its metadata when it has
+    any (a call without either keeps the batch's fingerprint, so older logs still resume)."""
+    fingerprint = options_fingerprint(call_options(options, call.overrides), formats, embed_audio)
+    if not call.metadata:
+        return fingerprint
+    data = json.dumps([fingerprint, call.metadata], sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -304,7 +627,7 @@ def summary_row(
 ) -> dict[str, Any]:
     """The summary-table row of one analysed call (``metadata``: the file name's agent, call
     and date, when the report has none, e.g. for a transcript)."""
-    from callscan.report.data import conduct_rules, duration_s, overall, roles
+    from callscan.report.data import audio_warnings, conduct_rules, duration_s, overall, roles
 
     ov, r = overall(report), roles(report)
     speakers = report.get("speakers") or {}
@@ -321,7 +644,9 @@ def summary_row(
         "file": file,
         "status": "ok",
         "error": "",
+        "warnings": "; ".join(audio_warnings(report)),  # e.g. a corrupt file cut short
         "agent_id": meta.get("agent", ""),
+        "team": meta.get("team", ""),
         "call_id": meta.get("call", ""),
         "date": meta.get("date", ""),
         "language": report.get("language"),
@@ -353,6 +678,7 @@ def error_row(file: str, error: str, seconds: float, metadata: dict | None = Non
         status="error",
         error=error,
         agent_id=meta.get("agent", ""),
+        team=meta.get("team", ""),
         call_id=meta.get("call", ""),
         date=meta.get("date", ""),
         processing_s=round(seconds, 1),
@@ -453,13 +779,20 @@ def _model():
 
 
 def _analyze_one(
-    path: str, report_paths: dict[str, str], render_options, embed_audio: bool = False
+    path: str,
+    report_paths: dict[str, str],
+    render_options,
+    embed_audio: bool = False,
+    call_metadata: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Analyse one call and write its reports; returns ``{"status", "error", "row", "sha256"}``
     (and ``"output_error": True`` when the reports could not be written: the output folder is
     at fault, not the call).
 
     ``embed_audio``: put a recording's audio in its HTML report (transcripts have none).
+    ``call_metadata`` (a manifest row's or the team pattern's) wins over the file name's and
+    goes into the report's ``speakers.metadata``; ``overrides``: see :func:`call_options`.
     """
     from callscan import report as reports
     from callscan.conversation import is_transcript_path
@@ -468,13 +801,17 @@ def _analyze_one(
 
     options = _WORKER["options"]
     start = time.perf_counter()
-    metadata: dict = {}
+    metadata: dict = dict(call_metadata or {})
     sha256 = file_sha256(path)  # before decoding: the content this report is about
     output_error = False
     try:
-        metadata = file_metadata(path, options.speakers.agent_pattern)
+        metadata = {**file_metadata(path, options.speakers.agent_pattern), **metadata}
+        options = call_options(options, overrides)
         model = None if is_transcript_path(path) else _model()
         report = analyze(path, options, model=model)
+        speakers = report.get("speakers")
+        if call_metadata and isinstance(speakers, dict):
+            speakers["metadata"] = {**(speakers.get("metadata") or {}), **metadata}
         if embed_audio and "html" in report_paths and not is_transcript_path(path):
             uri = reports.audio_data_uri(path, max_duration_s=options.max_duration_s)
             render_options = replace(render_options or reports.ReportOptions(), audio_uri=uri)
@@ -525,6 +862,9 @@ def run_batch(
     embed_audio: bool = False,
     hook: Callable[[str, int, int], None] | None = None,
     on_call: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[BatchProgress], None] | None = None,
+    manifest: str | Path | None = None,
+    team_pattern: str | None = None,
 ) -> BatchResult:
     """Analyse every call of ``inputs`` into ``output_dir`` (see the module docstring).
 
@@ -538,6 +878,12 @@ def run_batch(
     embed_audio : put each recording's audio in its HTML report (with ``html`` in formats).
     on_call : called with each finished call's ``{"name", "file", "status", "error",
         "skipped", "row"}`` (for a CLI to print).
+    on_progress : called with a :class:`BatchProgress` once the calls are counted and after
+        each call (done, failed, skipped, audio hours, throughput, ETA by audio duration);
+        each call's length is read before the run (recording headers, transcripts).
+    manifest : a manifest CSV of calls and their metadata (see :func:`read_batch_manifest`);
+        a ``.csv`` among ``inputs`` is read the same way.
+    team_pattern : a regex whose ``team`` group is searched in each call's folder path.
 
     Raises
     ------
@@ -560,21 +906,22 @@ def run_batch(
         ) from e
     lock = _lock(out)
     try:
+        calls = find_calls(inputs, manifest=manifest, team_pattern=team_pattern)
         return _run_locked(
-            inputs, out, options, formats, render_options, workers, resume, embed_audio,
-            hook, on_call,
+            calls, out, options, formats, render_options, workers, resume, embed_audio,
+            hook, on_call, on_progress,
         )  # fmt: skip
     finally:
         _unlock(lock)
 
 
 def _run_locked(
-    inputs, out, options, formats, render_options, workers, resume, embed_audio, hook, on_call
-) -> BatchResult:
+    calls, out, options, formats, render_options, workers, resume, embed_audio, hook, on_call,
+    on_progress=None,
+) -> BatchResult:  # fmt: skip
     from callscan.report import report_paths
 
-    calls = find_calls(inputs)
-    fingerprint = options_fingerprint(options, formats, embed_audio)
+    fingerprints = {c.name: call_fingerprint(c, options, formats, embed_audio) for c in calls}
     previous = read_manifest(out) if resume else {}
     result = BatchResult(out)
     rows: dict[str, dict] = {}
@@ -592,7 +939,7 @@ def _run_locked(
         if (
             old
             and old.get("status") == "ok"
-            and old.get("options") == fingerprint
+            and old.get("options") == fingerprints[call.name]
             and old.get("sha256")
             and all(Path(p).exists() for p in paths.values())
             and old.get("size") == _size(call.path)
@@ -611,6 +958,7 @@ def _run_locked(
     completed = result.skipped
     if hook:
         hook("calls", completed, total)
+    notify = _progress(calls, rows, options, on_progress)
     log = _Log(out / MANIFEST)
 
     def record(call: BatchCall, outcome: dict) -> None:
@@ -624,7 +972,7 @@ def _run_locked(
             "file": file,
             "sha256": outcome.get("sha256"),
             "size": _size(call.path),
-            "options": fingerprint,
+            "options": fingerprints[call.name],
             "status": outcome["status"],
             "error": outcome["error"],
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -642,15 +990,20 @@ def _run_locked(
             on_call({**entry, "skipped": False})
         if hook:
             hook("calls", completed, total)
+        notify(call.name, outcome["status"])
 
     try:
         for call, error in unnamed:
-            row = error_row(printable(call.path), error, 0.0)
+            row = error_row(printable(call.path), error, 0.0, call.metadata)
             record(call, {"status": "error", "error": error, "row": row})
         if todo and workers == 1:
             _init_worker(options)
             for call, paths in todo:
-                record(call, _analyze_one(str(call.path), paths, render_options, embed_audio))
+                outcome = _analyze_one(
+                    str(call.path), paths, render_options, embed_audio,
+                    call.metadata, call.overrides,
+                )  # fmt: skip
+                record(call, outcome)
         elif todo:
             _run_pool(todo, options, workers, render_options, record, embed_audio)
     except _OutputFailed as e:
@@ -673,6 +1026,32 @@ def _run_locked(
         raise _output_error(out, e) from e
     _dashboard(out)
     return result
+
+
+def _progress(
+    calls: list[BatchCall],
+    rows: dict[str, dict],
+    options,
+    on_progress: Callable[[BatchProgress], None] | None,
+) -> Callable[[str, str], None]:
+    """``notify(name, status)`` for each finished call, passing the batch's progress to
+    ``on_progress`` (a no-op without it); the resumed calls (in ``rows``) are counted and
+    reported at once. Each call's length comes from its earlier row, else from its file (see
+    :func:`planned_duration_s`)."""
+    if on_progress is None:
+        return lambda name, status: None
+    max_s = getattr(options, "max_duration_s", None)
+    durations: dict[str, float | None] = {}
+    for call in calls:
+        known = (rows.get(call.name) or {}).get("duration_s")
+        durations[call.name] = float(known) if known else planned_duration_s(call.path, max_s)
+    tracker = ProgressTracker(durations)
+    for call in calls:
+        if call.name in rows:
+            tracker.finished(call.name, "ok", skipped=True)
+    tracker.restart()
+    on_progress(tracker.state)
+    return lambda name, status: on_progress(tracker.finished(name, status))
 
 
 def _store(out: Path, outcome: dict, entry: dict) -> None:
@@ -716,7 +1095,10 @@ def _run_pool(todo, options, workers, render_options, record, embed_audio=False)
         try:
             futures = {}
             for call, paths in pending:
-                job = pool.submit(_analyze_one, str(call.path), paths, render_options, embed_audio)
+                job = pool.submit(
+                    _analyze_one, str(call.path), paths, render_options, embed_audio,
+                    call.metadata, call.overrides,
+                )  # fmt: skip
                 futures[job] = (call, paths)
             pending = []
             broken = False
@@ -729,7 +1111,8 @@ def _run_pool(todo, options, workers, render_options, record, embed_audio=False)
                         broken = True
                         error = "the worker analysing this call died (out of memory?)"
                         outcome = {"status": "error", "error": error,
-                                   "row": error_row(str(call.path), error, 0.0)}  # fmt: skip
+                                   "row": error_row(str(call.path), error, 0.0,
+                                                    call.metadata)}  # fmt: skip
                     else:
                         pending.append((call, paths))
                         continue

@@ -189,6 +189,49 @@ def duration_s(report: dict) -> float | None:
     return max(ends) if ends else None
 
 
+# The warnings the audio loader records (callscan.audio.decode, ``AudioInfo.warnings``; in the
+# report at ``transcript.audio.warnings``), as patterns: each is shown through the
+# ``audio_warnings`` labels of the page's language. A warning no pattern knows is shown as written.
+AUDIO_WARNING_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (key, re.compile(pattern))
+    for key, pattern in (
+        (
+            "truncated",
+            r"file is truncated: header declares (?P<declared>[\d.]+) s, "
+            r"(?P<decoded>[\d.]+) s decoded",
+        ),
+        ("ffmpeg_stopped", r"ffmpeg stopped after (?P<decoded>[\d.]+) s decoded: (?P<reason>.*)"),
+        ("non_finite", r"replaced (?P<n>\d+) non-finite samples \(NaN or inf\) with 0"),
+        (
+            "over_full_scale",
+            r"samples reach (?P<peak>[\d.e+-]+) x full scale \(a float file in the wrong "
+            r"units\?\); scaled down to full scale",
+        ),
+    )
+)
+MAX_AUDIO_WARNINGS = 20  # shown at most (a report is data from outside: keep the page bounded)
+
+
+def audio_warnings(report: dict) -> list[str]:
+    """The recording's warnings (a truncated or corrupt file cut short, NaN samples, samples
+    far beyond full scale scaled down), as the loader wrote them, in English; [] for none."""
+    transcript = report.get("transcript")
+    audio = transcript.get("audio") if isinstance(transcript, dict) else None
+    items = audio.get("warnings") if isinstance(audio, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [str(w).strip() for w in items if str(w).strip()][:MAX_AUDIO_WARNINGS]
+
+
+def audio_warning_text(L: Labels, warning: str) -> str:
+    """One audio warning in the page's language (see :data:`AUDIO_WARNING_PATTERNS`)."""
+    for key, pattern in AUDIO_WARNING_PATTERNS:
+        m = pattern.fullmatch(warning)
+        if m is not None and L.has("audio_warnings", key):
+            return L("audio_warnings", key, **m.groupdict())
+    return warning
+
+
 def talk_metrics(report: dict) -> dict | None:
     """Talk metrics: the recording's (``speakers.metrics``), or computed from timed turns."""
     speakers = report.get("speakers") or {}

@@ -127,8 +127,19 @@ def _header(report: dict, L: Labels, audience: str) -> str:
         f'<a class="tile {b}" href="{h}"><span class="tv{" word" if len(v) > 6 else ""}">{esc(v)}</span><span class="tk">{esc(k)}</span></a>'
         for k, v, b, h in tiles
     )
-    return (f'<header id="summary"><h1>{esc(title)}</h1><dl class="facts">{dl}</dl>'
+    return (f'<header id="summary"><h1>{esc(title)}</h1><dl class="facts">{dl}</dl>{_audio_warnings(report, L)}'
             f'<div class="tiles" aria-label="{esc(L("ui", "scores"))}">{tiles_html}</div></header>')  # fmt: skip
+
+
+def _audio_warnings(report: dict, L: Labels) -> str:
+    """The recording's warnings (e.g. a corrupt file of which only the start was decoded), in
+    the page's language, under the call's facts; "" when there are none."""
+    items = rd.audio_warnings(report)
+    if not items:
+        return ""
+    lis = "".join(f"<li>{esc(rd.audio_warning_text(L, w))}</li>" for w in items)
+    return (f'<div id="audio-warnings" role="note"><p class="warn">⚠ {esc(L("ui", "audio_warnings"))}</p>'
+            f"<ul>{lis}</ul></div>")  # fmt: skip
 
 
 def _moment(item: Tip | Strength, L: Labels) -> str:
