@@ -9,6 +9,7 @@ parsed once per file and modification time.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -39,3 +40,13 @@ def load_data(name: str) -> dict:
     if path is None:
         raise ConfigError(f"'{name}': no such data file in callscan.models")
     return read_yaml(path)
+
+
+@lru_cache(maxsize=16)
+def read_asset(name: str) -> str:
+    """The text of a page asset shipped in ``callscan.models`` (CSS, JavaScript, a template),
+    read once per process (the reports and the dashboard inline them)."""
+    path = data_path(name)
+    if path is None:
+        raise ConfigError(f"'{name}': missing from callscan.models (broken installation)")
+    return path.read_text(encoding="utf-8")

@@ -23,10 +23,11 @@ autoescaping: metadata from file names and manifests (agent ids, teams) is untru
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from callscan.resources import read_asset
 
 INDEX = "index.html"
 ASSETS = (
@@ -65,25 +66,13 @@ COLUMNS = (
 )
 
 
-@lru_cache(maxsize=8)
-def _asset(name: str) -> str:
-    from callscan.resources import data_path
-
-    path = data_path(name)
-    if path is None:
-        from callscan.errors import ConfigError
-
-        raise ConfigError(f"'{name}': missing from callscan.models (broken installation)")
-    return path.read_text(encoding="utf-8")
-
-
 def csp() -> str:
     """Content policy: nothing from the network; only the dashboard's own script runs (by
     its hash), so metadata that slipped past escaping could not run code."""
     import base64
     import hashlib
 
-    digest = base64.b64encode(hashlib.sha256(_asset(ASSETS[2]).encode()).digest()).decode()
+    digest = base64.b64encode(hashlib.sha256(read_asset(ASSETS[2]).encode()).digest()).decode()
     return (
         f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; "
         "img-src data:; base-uri 'none'; form-action 'none'"
@@ -288,11 +277,11 @@ def render(output_dir: str | Path, *, con=None, sync: bool = True) -> str:
         ),
     ]  # fmt: skip
     env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
-    template = env.from_string(_asset(ASSETS[0]))
+    template = env.from_string(read_asset(ASSETS[0]))
     return template.render(
         csp=csp(),
-        css=Markup(_asset(ASSETS[1])),
-        js=Markup(_asset(ASSETS[2])),
+        css=Markup(read_asset(ASSETS[1])),
+        js=Markup(read_asset(ASSETS[2])),
         folder=out.resolve().name,
         h=h,
         tiles=tiles,

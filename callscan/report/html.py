@@ -12,27 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 
 from callscan.report import data as rd
 from callscan.report.data import Labels, clock, esc, fmt_num, fmt_range, note_text, seconds, unit
 from callscan.report.svg import opening_plot_svg, timeline_svg
 from callscan.report.tips import Strength, Tip, all_tips, strengths, top_tips
-from callscan.resources import data_path
+from callscan.resources import read_asset
 from callscan.util import is_finite
 
 ASSETS = ("report_assets/report.css", "report_assets/report.js")
 MODALITIES = ("visual", "auditory", "kinesthetic", "olfactory", "gustatory")
-
-
-@lru_cache(maxsize=4)
-def _asset(name: str) -> str:
-    path = data_path(name)
-    if path is None:
-        from callscan.errors import ConfigError
-
-        raise ConfigError(f"'{name}': missing from callscan.models (broken installation)")
-    return path.read_text(encoding="utf-8")
 
 
 def _csp() -> str:
@@ -44,7 +33,7 @@ def _csp() -> str:
     import base64
     import hashlib
 
-    digest = base64.b64encode(hashlib.sha256(_asset(ASSETS[1]).encode()).digest()).decode()
+    digest = base64.b64encode(hashlib.sha256(read_asset(ASSETS[1]).encode()).digest()).decode()
     return (
         f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; "
         "img-src data:; media-src data:"
@@ -460,8 +449,8 @@ def render_html(report: dict, *, audience: str = "supervisor", audio_uri: str | 
         f'<!DOCTYPE html>\n<html lang="{esc(L.language)}" data-audience="{esc(audience)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">'
-        f"<title>{esc(title)}</title><style>{_asset(ASSETS[0])}</style></head>"
+        f"<title>{esc(title)}</title><style>{read_asset(ASSETS[0])}</style></head>"
         f'<body class="{esc(audience)}">{player}<main>{"".join(sections)}</main><footer>{footer}</footer>'
         f'<script type="application/json" id="callscan-data">{script_json(data)}</script>'
-        f"<script>{_asset(ASSETS[1])}</script></body></html>\n"
+        f"<script>{read_asset(ASSETS[1])}</script></body></html>\n"
     )
