@@ -172,7 +172,7 @@ def test_yaml_deep_nesting_and_size_and_encoding(tmp_path):
 def test_bundled_data_files_still_validate():
     clear_cache()
     for name in ("playbook_id", "playbook_en", "vak_id", "vak_en", "roles", "opening_profile"):
-        validate_file(ROOT / "models" / f"{name}.yaml")
+        assert validate_file(ROOT / "models" / f"{name}.yaml") is not None, name
 
 
 def team_playbook(tmp_path: Path, edit) -> Path:

@@ -22,13 +22,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from callscan.config import KINDS, clear_cache, validate_file  # noqa: E402
-from callscan.errors import CallscanError  # noqa: E402
+from callscan.config import KINDS, clear_cache, validate_file
+from callscan.errors import CallscanError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("CALLSCAN_FUZZ_EXAMPLES", "150"))
@@ -310,5 +308,10 @@ def test_fuzz_rescore(tmp_path_factory, stored_report, where, value):
 
 
 def test_fuzz_counts_reported():
-    """How many examples each input got (printed with ``-s``; run after the fuzz tests)."""
+    """Every fuzz target really ran its examples (printed with ``-s``; runs after them)."""
     print("fuzz examples:", dict(sorted(COUNTS.items())))
+    targets = {"text transcript", "JSON transcript", "audio file", "rescore"}
+    assert targets <= set(COUNTS), COUNTS
+    assert all(COUNTS[t] >= min(EXAMPLES, 50) for t in targets), COUNTS
+    files = {k: n for k, n in COUNTS.items() if k.endswith(" file") and k != "audio file"}
+    assert len(files) == 5 and sum(files.values()) >= min(EXAMPLES, 50), COUNTS

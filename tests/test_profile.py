@@ -156,17 +156,18 @@ def test_openai_whisper_packed_windows_get_the_prompt():
     assert decode_options("id", TranscribeOptions(), 0.0).prompt is None
 
 
+@pytest.mark.slow
 def test_faster_whisper_gets_hotwords():
-    pytest.importorskip("faster_whisper")
+    from faster_whisper.tokenizer import Tokenizer
+
+    from callscan import asr
     from callscan.asr.faster_engine import transcription_options
 
-    class Tok:  # get_suppressed_tokens only reads these
-        transcribe, translate, sot, sot_prev, sot_lm, no_speech = 1, 2, 3, 4, 5, 6
-        non_speech_tokens = (7,)
-
-    fw = transcription_options(Tok(), TranscribeOptions(vocabulary=("Nusantara Telekom", "Surya")))
-    assert fw.hotwords == "Nusantara Telekom, Surya"
-    assert transcription_options(Tok(), TranscribeOptions()).hotwords is None
+    fw = asr.load_model("base", engine="faster-whisper", threads=1).model  # the real model
+    tokenizer = Tokenizer(fw.hf_tokenizer, True, task="transcribe", language="id")
+    options = TranscribeOptions(vocabulary=("Nusantara Telekom", "Surya"))
+    assert transcription_options(tokenizer, options).hotwords == "Nusantara Telekom, Surya"
+    assert transcription_options(tokenizer, TranscribeOptions()).hotwords is None
 
 
 # ----------------------------------------------------------------------------- cues
