@@ -7,6 +7,8 @@ atomic_write
     batch) never sees half a file.
 is_finite
     True for a real, finite number (not None, NaN, infinity or a bool).
+pattern_groups
+    The named groups a user-given regular expression finds in a text (file-name metadata).
 merge_spans
     Union of ``(start_s, end_s)`` spans, optionally bridging gaps up to ``gap_s``.
 """
@@ -20,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_writer", "is_finite", "merge_spans"]
+__all__ = ["atomic_write", "atomic_writer", "is_finite", "merge_spans", "pattern_groups"]
 
 
 @contextmanager
@@ -108,3 +110,30 @@ def is_finite(x: object) -> bool:
     (True, False, False, False)
     """
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def pattern_groups(pattern: str, text: str, *, what: str, option: str) -> dict[str, str] | None:
+    """Named groups of the user-given regex ``pattern`` searched in ``text`` (None: no match).
+
+    ``what`` names the pattern in the error ("agent pattern"), ``option`` the library option
+    behind it (the CLI adds its flag name).
+
+    Examples
+    --------
+    >>> pattern_groups(r"(?P<agent>A\\d+)_", "A17_0001.wav", what="agent pattern", option="x")
+    {'agent': 'A17'}
+    """
+    import re
+
+    from callscan.errors import CallscanError
+
+    try:
+        rx = re.compile(pattern)
+    except re.error as e:
+        raise CallscanError(
+            f"{what} '{pattern}' is not a valid regular expression ({e})", option=option
+        ) from e
+    m = rx.search(text)
+    if m is None:
+        return None
+    return {k: v for k, v in m.groupdict().items() if v is not None}

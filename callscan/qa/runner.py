@@ -43,7 +43,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -53,7 +52,7 @@ from typing import Any
 
 from callscan.errors import CallscanError
 from callscan.qa.files import MANIFEST, csv_cell, read_manifest
-from callscan.util import atomic_writer
+from callscan.util import atomic_writer, pattern_groups
 
 logger = logging.getLogger(__name__)
 
@@ -238,23 +237,16 @@ def team_metadata(path: str | Path, root: str | Path, pattern: str | None) -> di
     ``path`` below ``root`` (the whole folder path when it is not below ``root``)."""
     if not pattern:
         return {}
-    try:
-        rx = re.compile(pattern)
-    except re.error as e:
-        raise CallscanError(
-            f"team pattern '{pattern}' is not a valid regular expression ({e})",
-            option="team_pattern",
-        ) from e
     p = Path(path)
     try:
         folder = p.parent.relative_to(root)
     except ValueError:
         folder = p.parent
-    m = rx.search(folder.as_posix())
-    if m is None:
+    found = pattern_groups(pattern, folder.as_posix(), what="team pattern", option="team_pattern")
+    if found is None:
         logger.warning("'%s': the team pattern does not match the folder path", printable(p))
         return {}
-    return {k: v for k, v in m.groupdict().items() if v is not None}
+    return found
 
 
 def _expand_inputs(

@@ -40,7 +40,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -191,13 +190,11 @@ def status_column(kind: str, item_id: str) -> str:
     return f"{kind}_" + re.sub(r"[^0-9a-z_]", "_", str(item_id).lower())
 
 
-@lru_cache(maxsize=4)
-def _topics(mtime_key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    from callscan.resources import data_path, load_data
+def _compile_topics(where: Path) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    from callscan.config import read_yaml
 
-    data = load_data(TOPICS_FILE)
+    data = read_yaml(where)
     topics = data.get("topics") if isinstance(data, dict) else None
-    where = data_path(TOPICS_FILE)
     if not isinstance(topics, dict) or not topics:
         raise ConfigError(f"'{where}': key 'topics' must map topic ids to lists of keywords")
     out = []
@@ -220,12 +217,14 @@ def complaint_topic(text: str) -> str:
     >>> complaint_topic("my bill is too high, you charged me twice")
     'billing'
     """
+    from callscan.config import cached
     from callscan.resources import data_path
 
     path = data_path(TOPICS_FILE)
-    key = f"{path}:{path.stat().st_mtime_ns if path else 0}"
+    if path is None:
+        raise ConfigError(f"'{TOPICS_FILE}': no such data file in callscan.models")
     best, best_n = "other", 0
-    for topic, rx in _topics(key):
+    for topic, rx in cached("complaint_topics", path, lambda: _compile_topics(path)):
         n = len(rx.findall(text))
         if n > best_n:
             best, best_n = topic, n
@@ -713,11 +712,6 @@ def rebuild(output_dir: str | Path, *, manifest: str | Path | None = None) -> Sy
 
 
 # ---- reading and exporting ------------------------------------------------------------------
-
-
-def status_columns(con) -> list[str]:
-    """The per-call status columns present (``stage_*``, ``step_*``, ``rule_*``), sorted."""
-    return sorted(c for c in _columns(con, "calls") if c.startswith(STATUS_PREFIXES))
 
 
 def query(con, sql: str, params: list | None = None) -> list[dict[str, Any]]:

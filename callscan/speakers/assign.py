@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +31,7 @@ from callscan.speakers.diarize import DiarizeOptions, SpeakerRegion
 from callscan.speakers.metrics import TalkMetrics, TalkMetricsOptions, talk_metrics
 from callscan.speakers.roles import RoleDecision, RoleOptions, decide_roles
 from callscan.transcript import Transcript, Word
+from callscan.util import pattern_groups
 
 __all__ = [
     "SpeakersOptions",
@@ -105,19 +105,12 @@ def file_metadata(path: str, pattern: str | None) -> dict[str, str]:
     """
     if not pattern:
         return {}
-    try:
-        rx = re.compile(pattern)
-    except re.error as e:
-        raise CallscanError(
-            f"agent pattern '{pattern}' is not a valid regular expression ({e})",
-            option="agent_pattern",
-        ) from e
     name = os.path.basename(path)
-    m = rx.search(name)
-    if m is None:
+    found = pattern_groups(pattern, name, what="agent pattern", option="agent_pattern")
+    if found is None:
         logger.warning("'%s': the agent pattern does not match the file name", name)
         return {}
-    return {k: v for k, v in m.groupdict().items() if v is not None}
+    return found
 
 
 def _distance(a: float, b: float, span: tuple[float, float]) -> float:
