@@ -5,7 +5,7 @@ span. Destroyed: the share of ordinary numbers (prices, dates, times, quantities
 years) with any character masked. Kind: the share of masked mentions given the right mask.
 Reported for the dev part (patterns tuned on it), the held-out part and both.
 
-    .venv/bin/python bench/bench_redact.py [--part dev|heldout|all] [--show]
+    .venv/bin/python bench/bench_redact.py [--part dev|heldout|blind|all] [--show] [--cases PATH]
 """
 
 from __future__ import annotations
@@ -70,13 +70,20 @@ def score(cases: list[dict], show: bool = False) -> dict[str, float | int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("dev", "heldout", "all"), default="all")
+    ap.add_argument("--part", choices=("dev", "heldout", "blind", "all"), default="all")
     ap.add_argument(
         "--show", action="store_true", help="print every miss and every destroyed number"
     )
+    ap.add_argument(
+        "--cases",
+        type=Path,
+        default=CASES,
+        help="labelled set to score (default: tests/data/redaction/cases.yaml)",
+    )
     args = ap.parse_args()
-    cases = load_cases()
-    parts = ("dev", "heldout", "all") if args.part == "all" else (args.part,)
+    cases = load_cases(args.cases)
+    present = tuple(dict.fromkeys(c["part"] for c in cases))  # the parts this file has
+    parts = (*present, "all") if args.part == "all" else (args.part,)
     for part in parts:
         chosen = cases if part == "all" else [c for c in cases if c["part"] == part]
         r = score(chosen, show=args.show and part != "all")
