@@ -10,10 +10,14 @@ transaction and one open of the store per call, as a batch writes) is timed on i
 
 Measured: store build time, per-call ``record`` time, store size (per 1,000 calls,
 extrapolated from the measured rows), rollup time per grouping, complaint report, review
-queue, and dashboard render + write time and page size.
+queue, dashboard render + write time and page size, and the page in headless Chromium (when
+``/usr/bin/chromium`` is there): the wall time of loading it with a filter and a sort in the
+address, and the page's own time to ready (``data-ready-ms``: parse, script, filter, sort,
+first page shown).
 
-Usage: .venv/bin/python bench/bench_qa.py [--calls 10000] [--dir DIR]
-Prints one Markdown table; the folder (a temporary one by default) is removed afterwards.
+Usage: .venv/bin/python bench/bench_qa.py [--calls 10000] [--dir DIR] [--no-browser]
+Prints one Markdown table and writes it to bench/out/qa.md (figures also in bench/out/qa.json);
+the folder (a temporary one by default) is removed afterwards.
 """
 
 from __future__ import annotations
@@ -21,12 +25,19 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import json
 import random
+import re
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_VIEW = "flag=review&sort=tone&dir=desc"  # a filter and a sort, as a QA lead opens it
 
 CALLS = {
     "en": (
@@ -123,10 +134,28 @@ def timed(fn, repeats: int = 3):
     return statistics.median(times), out
 
 
+def browser_load(page: Path, fragment: str, profile: Path) -> tuple[float, int | None, str]:
+    """Load ``page#fragment`` in headless Chromium: (wall seconds, the page's data-ready-ms,
+    the rows shown as ``shown/pages``)."""
+    args = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        f"--user-data-dir={profile}", "--dump-dom", f"{page.resolve().as_uri()}#{fragment}",
+    ]  # fmt: skip
+    t = time.perf_counter()
+    dom = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False).stdout
+    wall = time.perf_counter() - t
+    root = re.search(r"<html[^>]*>", dom)
+    attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', root.group(0) if root else ""))
+    ready = attrs.get("ready-ms")
+    shown = f"{attrs.get('shown', '?')} matching, {attrs.get('pages', '1')} pages"
+    return wall, (int(ready) if ready else None), shown
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--dir", type=Path, default=None, help="keep the folder here")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
     args = parser.parse_args()
 
     from callscan.qa import dashboard, review, rollups, store
@@ -191,10 +220,30 @@ def main() -> None:
     s, path = timed(lambda: dashboard.write(folder, sync=False), repeats=1)
     rows_out.append(("dashboard.write (open, render, write)", f"{s:.2f} s"))
     rows_out.append(("index.html size", f"{path.stat().st_size / 1e6:.1f} MB"))
+    if CHROMIUM.is_file() and not args.no_browser:
+        profile = folder / "chromium-profile"
+        browser_load(path, BROWSER_VIEW, profile)  # a first run warms Chromium's own files
+        loads = [browser_load(path, BROWSER_VIEW, profile) for _ in range(3)]
+        wall = statistics.median(x[0] for x in loads)
+        ready = [x[1] for x in loads if x[1] is not None]
+        rows_out.append((f"Chromium: load #{BROWSER_VIEW} ({loads[0][2]}), wall", f"{wall:.2f} s"))
+        rows_out.append(
+            (
+                "Chromium: page ready (parse, script, filter, sort, first page)",
+                f"{statistics.median(ready)} ms" if ready else "not reported by this page",
+            )
+        )
 
-    print(f"| {args.calls:,} synthetic calls | |\n|---|---|")
-    for k, v in rows_out:
-        print(f"| {k} | {v} |")
+    table = f"| {args.calls:,} synthetic calls | |\n|---|---|\n" + "".join(
+        f"| {k} | {v} |\n" for k, v in rows_out
+    )
+    print(table, end="")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "qa.md").write_text(table, encoding="utf-8")
+    (OUT / "qa.json").write_text(
+        json.dumps({"calls": args.calls, "figures": dict(rows_out)}, indent=1) + "\n",
+        encoding="utf-8",
+    )
     if args.dir is None:
         shutil.rmtree(folder, ignore_errors=True)
 

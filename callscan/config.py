@@ -12,7 +12,8 @@ that kind's loader.
 
 Public API
 ----------
-read_yaml, cached, clear_cache, Checker, KINDS, detect_kind, validate_file
+read_yaml, cached, clear_cache, Checker, GuardedPattern, PatternTimeout, KINDS, detect_kind,
+validate_file
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ import re
 import stat
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from callscan.errors import ConfigError
 
 __all__ = [
     "KINDS",
     "Checker",
+    "GuardedPattern",
     "Kind",
+    "PatternTimeout",
     "cached",
     "clear_cache",
     "detect_kind",
@@ -354,13 +357,21 @@ class Checker:
         return self.macro_ref.sub(sub, pattern)
 
     def regex(self, pattern: Any, key: str, flags: int = re.IGNORECASE) -> re.Pattern:
-        """Compile one regex string (macros expanded), case-insensitive unless ``flags`` say."""
+        """Compile one regex string (macros expanded), case-insensitive unless ``flags`` say.
+
+        The result is a :class:`GuardedPattern`: it has the methods of ``re.Pattern`` that the
+        stages call, and every match runs under a time limit (:data:`MATCH_TIMEOUT_S`; over it
+        raises :class:`PatternTimeout`), the second guard after :func:`nested_quantifier`.
+        """
         if not isinstance(pattern, str):
             raise self.fail(key, "must be a regular expression string")
         text = self.expand(pattern, key)
         try:
-            compiled = re.compile(text, flags)
+            checked = re.compile(text, flags)  # the syntax the files are documented in
+            compiled = GuardedPattern(text, checked.flags, key=f"'{self.path}': {key}")
         except (re.error, OverflowError, RecursionError, ValueError) as e:
+            raise self.fail(key, f"invalid regex ({e})") from None
+        except Exception as e:  # the regex package's own error class
             raise self.fail(key, f"invalid regex ({e})") from None
         if nested_quantifier(text):
             raise self.fail(
@@ -369,7 +380,121 @@ class Checker:
                 "(\\w+\\s*)*, can take exponential time on a long turn: bound the outer "
                 "count ({0,5}) or put a fixed word inside it",
             )
-        return compiled
+        return cast(re.Pattern, compiled)  # duck-typed: see GuardedPattern
+
+
+MATCH_TIMEOUT_S = 1.0  # s, the longest one match of a data file's regex may run on one text
+
+
+class PatternTimeout(ConfigError):
+    """A data file's regex ran past its time limit on one text (catastrophic backtracking
+    that :func:`nested_quantifier` does not recognise, such as a backreference into
+    repeated groups). ``key`` names the file and key the pattern came from."""
+
+    def __init__(self, key: str, limit_s: float):
+        super().__init__(
+            f"{key}: the pattern ran past its {limit_s:g} s limit on one turn "
+            "(catastrophic backtracking); not evaluated"
+        )
+        self.key = key
+        self.limit_s = limit_s
+
+
+class GuardedPattern:
+    """A regex from a data file, matched under a time limit.
+
+    Compiled with the ``regex`` package (the ``re`` syntax, version 0), whose matching can be
+    stopped after ``timeout`` seconds. Offers the methods of ``re.Pattern`` that callscan's
+    stages use (``search``, ``match``, ``fullmatch``, ``finditer``, ``findall``, ``sub``) and
+    its ``pattern``, ``flags``, ``groups`` and ``groupindex``. Each call takes an optional
+    ``timeout`` (seconds; default :data:`MATCH_TIMEOUT_S`) and raises
+    :class:`PatternTimeout` past it. The limit is checked periodically by the regex engine,
+    so a call may run a few times past it on a busy machine, never without bound.
+    """
+
+    __slots__ = ("_rx", "flags", "key", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0, *, key: str = "pattern"):
+        """``flags``: ``re`` flags (``re.IGNORECASE``, ...), translated for ``regex``.
+        Compiled on first use (a playbook holds hundreds; ``regex`` compiles slower than
+        ``re``)."""
+        self._rx: Any = None
+        self.pattern = pattern
+        self.flags = flags
+        self.key = key
+
+    @property
+    def compiled(self) -> Any:
+        """The ``regex`` package's pattern object."""
+        if self._rx is None:
+            import regex
+
+            own = regex.VERSION0
+            for name in ("IGNORECASE", "MULTILINE", "DOTALL", "VERBOSE", "ASCII", "UNICODE"):
+                if self.flags & getattr(re, name):
+                    own |= getattr(regex, name)
+            self._rx = regex.compile(self.pattern, own)
+        return self._rx
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (playbooks travel to batch workers)
+        return (_guarded, (self.pattern, self.flags, self.key))
+
+    def __repr__(self) -> str:
+        return f"GuardedPattern({self.pattern!r}, key={self.key!r})"
+
+    @property
+    def groups(self) -> int:
+        return int(self.compiled.groups)
+
+    @property
+    def groupindex(self) -> dict[str, int]:
+        return dict(self.compiled.groupindex)
+
+    def _run(self, method: str, timeout: float | None, *args: Any, **kwargs: Any) -> Any:
+        limit = MATCH_TIMEOUT_S if timeout is None else max(timeout, 0.0)
+        try:
+            return getattr(self.compiled, method)(*args, timeout=limit, **kwargs)
+        except TimeoutError:
+            raise PatternTimeout(self.key, limit) from None
+
+    def search(self, string: str, pos: int = 0, *, timeout: float | None = None) -> Any:
+        return self._run("search", timeout, string, pos)
+
+    def match(self, string: str, pos: int = 0, *, timeout: float | None = None) -> Any:
+        return self._run("match", timeout, string, pos)
+
+    def fullmatch(self, string: str, pos: int = 0, *, timeout: float | None = None) -> Any:
+        return self._run("fullmatch", timeout, string, pos)
+
+    def findall(self, string: str, *, timeout: float | None = None) -> list[Any]:
+        return list(self._run("findall", timeout, string))
+
+    def sub(self, repl: Any, string: str, count: int = 0, *, timeout: float | None = None) -> str:
+        return str(self._run("sub", timeout, repl, string, count))
+
+    def finditer(self, string: str, *, timeout: float | None = None) -> Iterator[Any]:
+        """The matches in ``string``; the time limit covers the whole iteration."""
+        import time
+
+        limit = MATCH_TIMEOUT_S if timeout is None else max(timeout, 0.0)
+        deadline = time.monotonic() + limit
+        pos, n = 0, len(string)
+        while pos <= n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PatternTimeout(self.key, limit)
+            try:
+                m = self.compiled.search(string, pos, timeout=left)
+            except TimeoutError:
+                raise PatternTimeout(self.key, limit) from None
+            if m is None:
+                return
+            yield m
+            pos = m.end() if m.end() > m.start() else m.end() + 1
+
+
+def _guarded(pattern: str, flags: int, key: str) -> GuardedPattern:
+    return GuardedPattern(pattern, flags, key=key)
 
 
 _SINGLE = ("LITERAL", "NOT_LITERAL", "IN", "ANY", "CATEGORY")  # one-character items

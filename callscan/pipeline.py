@@ -54,6 +54,7 @@ class AnalyzeOptions:
     opening_seconds: float | None = None  # the opening window (None = the profile's 20 s)
     max_duration_s: float = 4 * 3600.0  # refuse longer recordings
     redact: bool | None = None  # mask personal data (callscan.redact); None: the profile's say
+    redact_audio: str | None = None  # write the audio here, masked spans silenced (needs redact)
 
     def __post_init__(self) -> None:
         """Numbers are checked here, so a bad one fails before any decoding or transcribing."""
@@ -308,6 +309,8 @@ def analyze(
     """
     options = options or AnalyzeOptions()
     path = str(path)
+    if options.redact_audio:  # fails before any decoding
+        _check_redact_audio(path, options)
     if is_transcript_path(path):
         language = None if options.language in ("", "auto") else options.language
         conv = load_conversation(path, language=language)
@@ -327,7 +330,34 @@ def analyze(
         turns = report["conversation"]["turns"]
         report["opening"]["plot"] = opening_plot(recording, report["opening"], turns)
     _step(hook, "analysis", 3, 3)
-    return check_report(report)
+    report = check_report(report)
+    if options.redact_audio:  # last: the recording is silenced in place (no second copy)
+        from callscan.audio.silence import write_redacted
+
+        assert conv.transcript is not None  # a recording's conversation keeps its transcript
+        write_redacted(recording, conv.transcript, options.redact_audio)
+    return report
+
+
+def _check_redact_audio(path: str, options: AnalyzeOptions) -> None:
+    """``options.redact_audio`` needs a recording, redaction on, and another file than the
+    call (one-line :class:`~callscan.errors.CallscanError` naming the option)."""
+    from callscan.errors import CallscanError
+
+    if is_transcript_path(path):
+        raise CallscanError(
+            "a silenced audio copy needs a recording, not a transcript", option="redact_audio"
+        )
+    if not redaction_on(options):
+        raise CallscanError(
+            "a silenced audio copy needs redaction on (redact, or the profile's redact)",
+            option="redact_audio",
+        )
+    if Path(options.redact_audio or "").resolve() == Path(path).resolve():
+        raise CallscanError(
+            f"'{options.redact_audio}' is the call itself; it would be overwritten",
+            option="redact_audio",
+        )
 
 
 def rescore(

@@ -31,6 +31,7 @@ from callscan.cli.options import (
     PlaybookPath,
     ProfilePath,
     Redact,
+    RedactAudio,
     SwapRoles,
     Threads,
     analyze_options,
@@ -82,6 +83,7 @@ def analyze(
     opening_seconds: OpeningSeconds = None,
     call_type: CallTypeOption = CallType("auto"),
     redact: Redact = None,
+    redact_audio: RedactAudio = False,
 ) -> None:
     """Analyse a call: speakers and roles, the agent's opening, caller modality, stage coverage
     and talk metrics, as a JSON report and a self-contained HTML page (or Markdown)."""
@@ -92,6 +94,8 @@ def analyze(
 
     if embed_audio and is_transcript_path(call):
         raise CallscanError("--embed-audio needs a recording, not a transcript")
+    folder = output_dir if output_dir is not None else call.parent
+    silenced = folder / f"{reports.report_stem(call)}.redacted.wav" if redact_audio else None
     options = analyze_options(
         speakers=speakers_options(
             agent_channel=agent_channel,
@@ -113,6 +117,7 @@ def analyze(
         call_type=call_type,
         opening_seconds=opening_seconds,
         redact=redact,
+        redact_audio=silenced,
     )
     if fmt is None:
         formats: tuple[str, ...] = () if as_json else ("json", "html")
@@ -128,6 +133,8 @@ def analyze(
         audio_uri = reports.audio_data_uri(call, max_duration_s=options.max_duration_s)
     render_options = reports.ReportOptions(audience=audience.value, audio_uri=audio_uri)
     written = reports.write_reports(report, paths, render_options)
+    if silenced is not None:
+        written.append(silenced)
     if as_json:
         write_output(reports.render_json(report), None)
     print_summary(reports.summary(report), written)

@@ -20,6 +20,7 @@ from callscan.cli.options import (
     EmbedAudio,
     Engine,
     EngineOption,
+    Executor,
     Format,
     Language,
     Languages,
@@ -59,6 +60,17 @@ def batch(
     workers: Annotated[
         int, typer.Option(min=1, help="Calls analysed at once (processes, one model each).")
     ] = 1,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            help="local: this machine's processes; ray: --workers actors on a Ray cluster "
+            "(the 'ray' extra; RAY_ADDRESS or --ray-address, else a local Ray).",
+        ),
+    ] = Executor.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster address for --executor ray."),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -138,7 +150,7 @@ def batch(
         redact=redact,
     )
     formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
-    progress, on_progress = batch_progress()
+    progress, on_progress = with_stages(*batch_progress())
     with progress:
         result = run_batch(
             inputs,
@@ -147,6 +159,8 @@ def batch(
             formats=formats,
             render_options=reports.ReportOptions(audience=audience.value),
             workers=workers,
+            executor=executor.value,
+            ray_address=ray_address,
             resume=resume,
             embed_audio=embed_audio,
             on_call=print_call,
@@ -178,6 +192,39 @@ def print_call(entry: dict[str, Any]) -> None:
         status = "FAILED"
     line = f"{status:6s} " + (entry["file"] if entry["status"] == "ok" else entry["error"])
     typer.echo(line, err=True)
+
+
+def with_stages(progress: Any, on_progress: Any) -> tuple[Any, Any]:
+    """The batch progress line with, at its end, each call being analysed and its stage
+    (``A17_0001: transcribing 1/2 · A17_0002: analysing``)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class StageColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(task.fields.get("stages", ""), no_wrap=True, overflow="ellipsis")
+
+    progress.columns = (*progress.columns, StageColumn())
+
+    def show(state: Any) -> None:
+        on_progress(state)
+        if progress.task_ids:
+            progress.update(progress.task_ids[0], stages=stages_text(state))
+
+    return progress, show
+
+
+def stages_text(state: Any, shown: int = 2, width: int = 24) -> str:
+    """The calls in progress of a ``BatchProgress`` and their stages, the first ``shown``
+    of them (names cut to ``width`` characters), then how many more."""
+    items = list(state.in_progress.items())
+    parts = [
+        f"{name if len(name) <= width else name[: width - 1] + '…'}: {stage}"
+        for name, stage in items[:shown]
+    ]
+    if len(items) > shown:
+        parts.append(f"+{len(items) - shown} more")
+    return " · ".join(parts)
 
 
 def register(app: typer.Typer) -> None:

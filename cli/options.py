@@ -58,6 +58,13 @@ class Channel(str, Enum):
     right = "right"
 
 
+class Executor(str, Enum):
+    """Where a batch runs (:data:`callscan.qa.executors.EXECUTORS`)."""
+
+    local = "local"
+    ray = "ray"
+
+
 # "auto" and the library's call types, in its order (one list: callscan.analysis.playbook)
 CallType = Enum(  # type: ignore[misc]
     "CallType", [(name, name) for name in ("auto", *CALL_TYPES)], type=str, module=__name__
@@ -162,9 +169,19 @@ Redact = Annotated[
     ),
 ]
 
+RedactAudio = Annotated[
+    bool,
+    typer.Option(
+        "--redact-audio",
+        help="With --redact, also write NAME.redacted.wav beside the reports: the call's audio "
+        "(16 kHz WAV) with each masked span silenced on the channel that spoke it.",
+    ),
+]
+
 # library parameter -> flag, for errors that name their parameter
 FLAGS = {
     "redact": "--redact",
+    "redact_audio": "--redact-audio",
     "model": "--model",
     "model_path": "--model-path",
     "engine": "--engine",
@@ -184,6 +201,8 @@ FLAGS = {
     "opening_seconds": "--opening-seconds",
     "embed_audio": "--embed-audio",
     "workers": "--workers",
+    "executor": "--executor",
+    "ray_address": "--ray-address",
     "silence_threshold_s": "--silence-threshold",
 }
 
@@ -258,6 +277,7 @@ def analyze_options(
     call_type: CallType = CallType("auto"),
     opening_seconds: float | None = None,
     redact: bool | None = None,
+    redact_audio: Path | None = None,
 ) -> AnalyzeOptions:
     """:class:`callscan.pipeline.AnalyzeOptions` from the flags (``languages`` as typed:
     comma-separated; ``max_duration_h`` in hours, as ``--max-duration``)."""
@@ -281,4 +301,5 @@ def analyze_options(
         opening_seconds=opening_seconds,
         max_duration_s=max_duration_h * 3600.0,
         redact=redact,
+        redact_audio=str(redact_audio) if redact_audio else None,
     )

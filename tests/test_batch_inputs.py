@@ -250,8 +250,10 @@ def test_run_batch_reports_progress_from_the_first_finished_call(tmp_path):
 
     files = sorted(inp.iterdir())
     run_batch(files, tmp_path / "out", on_progress=on_progress)
-    # one report before any call, then one per call
-    assert len(seen) == 5
+    # one report before any call, then one per call (and one per stage of each call analysed,
+    # while it is in progress: analysing, writing)
+    assert len([s for s in seen if not s["in_progress"]]) == 5
+    assert len(seen) == 5 + 2 * 3
     assert seen[0]["done"] == 0 and seen[0]["eta"] is None
     # the empty file's length is unknown: counted as the mean (120 s)
     assert seen[0]["audio_s_total"] == pytest.approx(480.0)

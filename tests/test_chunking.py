@@ -76,3 +76,20 @@ def test_regions_are_padded_and_merged_before_packing():
     (w,) = pack([(1.0, 2.0), (5.0, 6.0)], spacer_s=0.4)  # default pad 0.2 s
     assert [p.src_start_s for p in w.pieces] == [pytest.approx(0.8), pytest.approx(4.8)]
     assert w.to_source(0.2) == pytest.approx(1.0)
+
+
+def test_padding_before_and_after_can_differ():
+    regions = [(1.0, 2.0), (2.3, 3.0), (5.0, 6.0)]
+    assert pad_regions(regions, 0.2, pad_after_s=0.0) == [
+        (pytest.approx(0.8), 2.0),
+        (pytest.approx(2.15), 3.0),
+        (pytest.approx(4.8), 6.0),
+    ]
+    assert pad_regions(regions, 0.0, pad_after_s=0.0) == regions
+    # the default pads both sides alike
+    assert pad_regions(regions, 0.2) == pad_regions(regions, 0.2, pad_after_s=0.2)
+    (w,) = pack([(1.0, 2.0), (5.0, 6.0)], spacer_s=0.4, pad_s=0.2, pad_after_s=0.0)
+    assert [(p.src_start_s, p.src_end_s) for p in w.pieces] == [
+        (pytest.approx(0.8), 2.0),
+        (pytest.approx(4.8), 6.0),
+    ]

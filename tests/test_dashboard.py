@@ -4,7 +4,8 @@ A batch folder is made from transcripts, with hostile metadata: a manifest gives
 agent id ``<script>alert(1)</script>`` and a formula for a team, and one call's file name is
 itself markup. The page must render with no console message (no CSP violation, no error),
 run only its own script, show the hostile text as text, link every call to its report file
-on disk, and filter and sort from the address (``#agent=...``).
+on disk, and filter and sort from the address (``#agent=...``). With 250 calls the table
+pages (100 calls a page) after its filters and sort, also from the address (``#page=2``).
 """
 
 from __future__ import annotations
@@ -158,3 +159,73 @@ def test_dashboard_page_is_self_contained(page):
     assert csp and "default-src 'none'" in html.unescape(csp.group(1))
     assert "script-src 'sha256-" in html.unescape(csp.group(1))
     assert not re.search(r'(src|href)="(https?:)?//', text)
+
+
+# ---- paging: 250 calls, 100 a page --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_page(page, tmp_path_factory) -> Path:
+    """A folder of 250 calls stored the way a batch stores them (store.call_row, findings_of,
+    write_rows) from a real report, with two agents and varied stages percent."""
+    import json
+
+    folder = tmp_path_factory.mktemp("dash-big")
+    base = json.loads((page.parent / "A17_0002_2024-11-05.callscan.json").read_text())
+    calls, findings = [], []
+    for i in range(250):
+        report = json.loads(json.dumps(base))
+        report["stages"]["scorecard"]["percent"] = float((i * 37) % 101)
+        meta = {"agent_id": "A00" if i % 5 else "A01", "date": f"2024-11-{1 + i % 28:02d}"}
+        calls.append(store.call_row(f"call_{i:03d}", report, meta))
+        findings += store.findings_of(f"call_{i:03d}", report)
+    with store.opened(folder) as con:
+        store.write_rows(con, calls, findings)
+    assert dashboard.PAGE_ROWS == 100
+    return dashboard.write(folder, sync=False)
+
+
+def page_state(dom: str) -> dict[str, str]:
+    root = re.search(r"<html[^>]*>", dom)
+    assert root is not None
+    return dict(re.findall(r'data-(shown|page|pages)="(\d+)"', root.group(0)))
+
+
+def stages_on_page(dom: str) -> list[float]:
+    body = dom.split('id="calls-table"')[1].split("</table>")[0]
+    col = [h for h, _, _ in dashboard.COLUMNS].index("stages")
+    return [
+        float(re.findall(r'data-v="([^"]*)"', row)[col])
+        for row in re.findall(r"<tr[^>]*data-agent.*?</tr>", body, re.S)
+    ]
+
+
+@pytest.mark.slow  # seven browser runs: about 10 s
+def test_the_calls_table_pages_after_filters_and_sort(big_page, tmp_path):
+    dom, console = browse(big_page, tmp_path)
+    assert console == ""
+    assert page_state(dom) == {"shown": "250", "page": "1", "pages": "3"}
+    assert len(call_rows(dom)) == 100  # only the page's rows are in the document
+    assert re.search(r'id="p-prev"[^>]*disabled', dom)
+    assert not re.search(r'id="p-next"[^>]*disabled', dom)
+    assert '<span id="p-page">1</span> of <span id="p-pages">3</span>' in dom
+
+    dom, _ = browse(big_page, tmp_path, "page=3")
+    assert page_state(dom)["page"] == "3" and len(call_rows(dom)) == 50
+    assert re.search(r'id="p-next"[^>]*disabled', dom)
+    dom, _ = browse(big_page, tmp_path, "page=99")  # past the end: the last page
+    assert page_state(dom)["page"] == "3"
+
+    # filter and sort apply to every call before paging: page 2 continues page 1
+    view = "agent=A00&sort=stages&dir=desc"
+    first, console = browse(big_page, tmp_path, view)
+    assert console == ""
+    second, _ = browse(big_page, tmp_path, view + "&page=2")
+    assert page_state(first) == {"shown": "200", "page": "1", "pages": "2"}
+    assert page_state(second) == {"shown": "200", "page": "2", "pages": "2"}
+    assert {a for a, _ in call_rows(first) + call_rows(second)} == {"A00"}
+    both = stages_on_page(first) + stages_on_page(second)
+    expected = sorted((float((i * 37) % 101) for i in range(250) if i % 5), reverse=True)
+    assert both == expected
+    dom, _ = browse(big_page, tmp_path, "agent=A01&page=2")  # 50 calls: one page
+    assert page_state(dom) == {"shown": "50", "page": "1", "pages": "1"}

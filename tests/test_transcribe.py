@@ -102,3 +102,33 @@ def test_language_errors_speak_of_library_options():
     with pytest.raises(CallscanError) as info:
         parse_languages("", option="language")
     assert info.value.option == "language"
+
+
+@pytest.mark.slow
+def test_a_short_turn_is_decoded_in_the_calls_language(base_model, data_dir):
+    """A one-word turn ("selama", cut from a real Indonesian sentence) is read as English by
+    Whisper on its own ("Thanks a lot."); in a call whose language is Indonesian every window,
+    that turn's included, is decoded in Indonesian."""
+    import dataclasses
+
+    import numpy as np
+
+    sentence = load(str(data_dir / "cv_id_19059577.flac"))
+    y, sr = sentence.channel(0), sentence.sr
+    word = y[int(4.9 * sr) : int(5.45 * sr)]  # "selama"
+    gap = np.zeros(sr, dtype=np.float32)
+    alone = dataclasses.replace(sentence, y=np.concatenate([gap, word, gap])[None])
+    span = [(0.9, 1.1 + word.size / sr)]
+    own = asr.transcribe(base_model, alone, asr.TranscribeOptions(), regions=[span])
+    assert own.language == "en"  # the word alone: Whisper's language for it is English
+    # a stereo call: the sentence on the caller's channel, the word alone on the agent's after it
+    call_y = np.zeros((2, y.size + alone.y.shape[1]), dtype=np.float32)
+    call_y[0, : y.size] = y
+    call_y[1, y.size :] = alone.y[0]
+    call = dataclasses.replace(sentence, y=call_y)
+    offset = y.size / sr
+    regions = [[(0.0, offset)], [(offset + a, offset + b) for a, b in span]]
+    result = asr.transcribe(base_model, call, asr.TranscribeOptions(), regions=regions)
+    assert result.language == "id"
+    turn = result.channel_text(1).lower()
+    assert "selam" in turn and "thank" not in turn

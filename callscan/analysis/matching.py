@@ -20,16 +20,27 @@ match
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from callscan.analysis.fuzzy import approximate_spans
 from callscan.analysis.playbook import Cue, Playbook
 from callscan.analysis.text import stem
+from callscan.config import GuardedPattern, PatternTimeout
 from callscan.conversation import Conversation, Turn
 from callscan.text import WORD, find_tokens, normalise
 
-__all__ = ["Evidence", "PreparedCall", "match", "prepare", "speaker_turns"]
+__all__ = [
+    "CUE_BUDGET_S",
+    "TURN_LIMIT_S",
+    "Evidence",
+    "PreparedCall",
+    "match",
+    "not_evaluated",
+    "prepare",
+    "speaker_turns",
+]
 
 
 @dataclass
@@ -66,6 +77,7 @@ class PreparedCall:
     language: str
     stems: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # lazily filled
     cache: dict[str, list[Evidence]] = field(default_factory=dict)  # cue id -> hits
+    timed_out: dict[str, str] = field(default_factory=dict)  # cue id -> why not evaluated
 
     def turn_stems(self, i: int) -> list[tuple[str, int, int]]:
         """``(stem, start, end)`` of every word of turn ``i`` (computed once)."""
@@ -126,18 +138,57 @@ def prepare(conversation: Conversation, playbook: Playbook) -> PreparedCall:
     )
 
 
+CUE_BUDGET_S = 2.0  # s, the most one cue's regexes may take on one call, all turns together
+TURN_LIMIT_S = 0.25  # s, the most one match may take on one turn (ordinary ones take < 1 ms):
+# the regex engine checks its clock only now and then, so a short limit per turn stops a
+# runaway pattern on its first bad turn, well before the call's budget
+
+
+def not_evaluated(call: PreparedCall, cue_ids: Any) -> str:
+    """Why one of ``cue_ids`` could not be evaluated on the call ("" when all were)."""
+    return next((call.timed_out[c] for c in cue_ids if c in call.timed_out), "")
+
+
 def match(call: PreparedCall, cue: Cue) -> list[Evidence]:
-    """All hits of ``cue`` in the call, in turn and offset order (cached per cue id)."""
+    """All hits of ``cue`` in the call, in turn and offset order (cached per cue id).
+
+    The cue's regexes run under a time limit, :data:`CUE_BUDGET_S` for the whole call: a
+    pattern that runs past it (catastrophic backtracking) gives no hits and its cue is
+    recorded in ``call.timed_out`` with a one-line note (:func:`not_evaluated`), so the rule
+    or stage that uses it is reported as not evaluated instead of hanging the analysis.
+    """
     if cue.id in call.cache:
         return call.cache[cue.id]
+    try:
+        hits = _match(call, cue, time.monotonic() + CUE_BUDGET_S)
+    except PatternTimeout as e:
+        call.timed_out[cue.id] = (
+            f"not evaluated: {e.key} ran past its {CUE_BUDGET_S:g} s limit on this call "
+            "(catastrophic backtracking)"
+        )
+        hits = []
+    call.cache[cue.id] = hits
+    return hits
+
+
+def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
+    key = str(getattr(cue.regex or cue.unless, "key", cue.id))
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise PatternTimeout(key, CUE_BUDGET_S)
+        return min(remaining, TURN_LIMIT_S)
+
     hits: list[Evidence] = []
     for i in sorted(call.windows[cue.speaker][cue.window]):
         text = call.norm[i]
-        if cue.unless is not None and cue.unless.search(text):
+        if cue.unless is not None and _search(cue.unless, text, left()):
             continue
         spans: list[tuple[int, int]] = []
         if cue.regex is not None:
-            spans += [m.span() for m in cue.regex.finditer(text) if m.end() > m.start()]
+            found = _finditer(cue.regex, text, left())
+            spans += [m.span() for m in found if m.end() > m.start()]
         if cue.lemmas:
             stems = call.turn_stems(i)
             words = [s for s, _, _ in stems]
@@ -163,5 +214,17 @@ def match(call: PreparedCall, cue: Cue) -> list[Evidence]:
                     heard,
                 )
             )
-    call.cache[cue.id] = hits
     return hits
+
+
+def _search(pattern: Any, text: str, timeout: float) -> Any:
+    """``pattern.search`` under ``timeout`` (a plain ``re.Pattern`` has no time limit)."""
+    if isinstance(pattern, GuardedPattern):
+        return pattern.search(text, timeout=timeout)
+    return pattern.search(text)
+
+
+def _finditer(pattern: Any, text: str, timeout: float) -> list[Any]:
+    if isinstance(pattern, GuardedPattern):
+        return list(pattern.finditer(text, timeout=timeout))
+    return list(pattern.finditer(text))

@@ -28,8 +28,9 @@ from typing import Any
 from callscan.analysis import profile_cues
 from callscan.analysis import semantic as sem
 from callscan.analysis.confidence import review as review_confidence
-from callscan.analysis.matching import Evidence, PreparedCall, match, prepare
+from callscan.analysis.matching import Evidence, PreparedCall, match, not_evaluated, prepare
 from callscan.analysis.playbook import CALL_TYPES, Playbook, Rule, Stage, load_playbook
+from callscan.config import PatternTimeout
 from callscan.conversation import AGENT, CALLER, Conversation
 from callscan.errors import CallscanError
 from callscan.profile import TeamProfile
@@ -334,11 +335,16 @@ def _check_stage(
         return res
     start = _first_trigger(call, pb, stage.applies_if)
     if start is None:
-        res.note = res.reason = _not_heard(pb, stage.applies_if)
+        skipped = not_evaluated(call, [pb.triggers[t].id for t in stage.applies_if])
+        res.note = res.reason = skipped or _not_heard(pb, stage.applies_if)
         return res
     hits = {
         eid: [e for e in match(call, c) if e.turn >= start] for eid, c in stage.elements.items()
     }
+    skipped = not_evaluated(call, [c.id for c in stage.elements.values()])
+    if skipped:  # a pattern ran past its time limit: n/a, with why
+        res.note = res.reason = skipped
+        return res
     sem = [e for e in semantic.get(stage.id, []) if e.turn >= start]
     sat = _satisfied(stage, hits, {e.turn for e in sem})
     alternatives = stage.present_when or (
@@ -406,9 +412,14 @@ def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: in
         out.note = f"not checked in {call_type} calls"
         return out
     if rule.applies_if is not None and _trigger_turn(call, pb, rule.applies_if) is None:
-        out.note = f"no {rule.applies_if} heard"
+        skipped = not_evaluated(call, [pb.triggers[rule.applies_if].id])
+        out.note = skipped or f"no {rule.applies_if} heard"
         return out
     hits = {cid: match(call, c) for cid, c in rule.cues.items()}
+    skipped = not_evaluated(call, [c.id for c in rule.cues.values()])
+    if skipped:  # a pattern ran past its time limit: n/a, with why
+        out.note = skipped
+        return out
     excused = []  # a cue whose excusing trigger is heard (a bare "halo" then a self-introduction)
     for cid, c in rule.cues.items():
         if c.excused_by is not None and hits[cid] and match(call, pb.triggers[c.excused_by]):
@@ -446,7 +457,11 @@ def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: in
     elif rule.kind == "silence":
         return _silence(call, pb, rule, out)
     elif rule.kind == "name_use":
-        every = _name_hits(call, rule)
+        try:
+            every = _name_hits(call, rule)
+        except PatternTimeout as e:  # a name pattern ran past its time limit
+            out.note = str(e)
+            return out
         out.count = len(every)
         out.status = PASS if every else NA
     out.hits = every[:keep]

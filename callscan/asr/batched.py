@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from callscan.asr.guards import decode_guard
+from callscan.asr.guards import decode_guard, looping
 
 COMPRESSION_RATIO_MAX = 2.4  # whisper.transcribe's default: above this the text is a loop
 LOGPROB_MIN = -1.0  # whisper.transcribe's default: below this the decode failed
 NO_SPEECH_MIN = 0.6  # whisper.transcribe's default: above this (and a low logprob) = silence
+# a window whose greedy decode fails the checks is decoded again with beam search (this many
+# beams, at temperature 0) before the temperature fallback; 0: straight to the fallback
+FAILED_BEAM_SIZE = 5
 
 
 def _failed(result, guarded: bool = False) -> bool:
@@ -75,6 +78,22 @@ def temperature_fallback(model, features, language: str, options, first, duratio
         r for r, _ in tries
     ]
     return max(no_loop, key=lambda r: r.avg_logprob)
+
+
+def _retry(model, features, language: str, options, first, duration_s: float):
+    """A failed greedy decode of one window decoded again: beam search first
+    (``FAILED_BEAM_SIZE`` beams, temperature 0), kept when it passes Whisper's checks, then
+    the temperature fallback (:func:`temperature_fallback`)."""
+    import dataclasses
+
+    if FAILED_BEAM_SIZE and not options.beam_size:
+        beam = dataclasses.replace(options, beam_size=FAILED_BEAM_SIZE)
+        results, guarded = model.decode(
+            features[None], decode_options(language, beam, 0.0), [duration_s]
+        )
+        if not _failed(results[0], guarded[0]):
+            return results[0]
+    return temperature_fallback(model, features, language, options, first, duration_s)
 
 
 def _segments(result, tokenizer, duration_s: float) -> list[dict]:
@@ -156,17 +175,26 @@ class TrimmedModel:
         if options.beam_size and features.shape[0] > 1:
             # whisper's beam search decodes one window at a time (with more, its audio
             # features are not repeated per beam and the decode fails)
-            results = [
-                self.decode(features[i : i + 1], options)[0][0] for i in range(len(features))
+            pairs = [
+                self.decode(
+                    features[i : i + 1], options, None if durations_s is None else [durations_s[i]]
+                )
+                for i in range(len(features))
             ]
-            return results, [False] * len(results)
+            return [r[0] for r, _ in pairs], [g[0] for _, g in pairs]
         task = DecodingTask(self, options)
-        stop = None
         if not options.beam_size:  # one row per window (greedy or one sample)
             stop = decode_guard(task.tokenizer, task.sample_begin, durations_s)
             task.logit_filters.append(stop)
+            results = task.run(features)
+            return results, [i in stop.failed for i in range(len(results))]
+        # beam search on one window: the guards on each beam's row; a beam ended as a loop
+        # is a finished candidate, so the chosen text is checked for a loop afterwards
+        rows = None if durations_s is None else list(durations_s) * options.beam_size
+        task.logit_filters.append(decode_guard(task.tokenizer, task.sample_begin, rows))
         results = task.run(features)
-        return results, [bool(stop and i in stop.failed) for i in range(len(results))]
+        eot = task.tokenizer.eot
+        return results, [looping([t for t in r.tokens if t < eot]) for r in results]
 
     def encode(self, mels):
         """The encoder on ``mels`` (batch, n_mels, 2 * n_audio_ctx)."""
@@ -251,9 +279,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
             for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
                 if _failed(result, guarded[i]):
                     first = (result, guarded[i])
-                    result = temperature_fallback(
-                        trimmed, features[i], language, options, first, duration_s
-                    )
+                    result = _retry(trimmed, features[i], language, options, first, duration_s)
                 if _silent(result):
                     out.append([])
                     continue

@@ -84,18 +84,22 @@ class Window:
         return a, max(a, b)
 
 
-def pad_regions(regions, pad_s: float = PAD_S) -> list[tuple[float, float]]:
-    """Widen each ``(start_s, end_s)`` region by up to ``pad_s`` on both sides.
+def pad_regions(
+    regions, pad_s: float = PAD_S, pad_after_s: float | None = None
+) -> list[tuple[float, float]]:
+    """Widen each ``(start_s, end_s)`` region by up to ``pad_s`` before it and
+    ``pad_after_s`` (default: ``pad_s``) after it.
 
     A region never grows past the middle of the pause to its neighbour (nor before 0), so
     regions never merge: the spacers between them stay (Whisper base decodes synthetic and
     telephone speech better with a pause at every gap than as one long stretch).
     """
     regions = list(regions)
+    tail = pad_s if pad_after_s is None else pad_after_s
     out: list[tuple[float, float]] = []
     for i, (start, end) in enumerate(regions):
         before = pad_s if i == 0 else min(pad_s, (start - regions[i - 1][1]) / 2)
-        after = pad_s if i + 1 == len(regions) else min(pad_s, (regions[i + 1][0] - end) / 2)
+        after = tail if i + 1 == len(regions) else min(tail, (regions[i + 1][0] - end) / 2)
         out.append((max(0.0, start - max(before, 0.0)), end + max(after, 0.0)))
     return out
 
@@ -116,6 +120,7 @@ def pack(
     max_window_s: float = MAX_WINDOW_S,
     spacer_s: float = SPACER_S,
     pad_s: float = PAD_S,
+    pad_after_s: float | None = None,
 ) -> list[Window]:
     """Pack ``(start_s, end_s)`` speech regions, in order, into windows.
 
@@ -130,11 +135,13 @@ def pack(
     pad_s : float
         Audio kept before and after each region (see :func:`pad_regions`); a region that
         starts its window cold loses its first word.
+    pad_after_s : float, optional
+        Audio kept after each region (default: ``pad_s``).
     """
     windows: list[Window] = []
     pieces: list[Piece] = []
     cursor = 0.0
-    for start, end in split_long(pad_regions(regions, pad_s), max_window_s):
+    for start, end in split_long(pad_regions(regions, pad_s, pad_after_s), max_window_s):
         length = end - start
         if pieces and cursor + spacer_s + length > max_window_s:
             windows.append(Window(tuple(pieces)))

@@ -17,11 +17,26 @@ notices loops only afterwards (gzip compression ratio > 2.4). The logit filter h
 * ends the row once its text tail is one unit repeated (``MIN_REPEATS`` times or more,
   ``MIN_LOOP_TOKENS`` tokens or more) and reports it (``failed``), so the caller treats it
   as a failed decode and tries the temperature fallback, as after a 224-token loop.
+
+The same rules, for an engine whose decoder takes no logit filter (faster-whisper), as checks
+on a finished decode (engine-neutral, on token ids, text and whisper-style segment dicts):
+
+* :func:`decode_failed` (a loop anywhere in the text, compression ratio above
+  ``COMPRESSION_RATIO_MAX``, or a mean log-probability below ``LOGPROB_MIN`` on speech) says
+  when to decode the window again with the temperature fallback; :func:`silent` when the
+  window holds no speech; :func:`best_try` which try to keep when none passes;
+* :func:`within_window` applies the window-end rule to the segments: nothing starts at or
+  after the window's end, nothing ends past it, and a zero-length segment that only repeats
+  earlier text is dropped.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import zlib
+from collections.abc import Sequence
+from typing import Any
 
 MIN_REPEATS = 3  # consecutive copies of the unit
 MIN_LOOP_TOKENS = 30  # tokens in the repeated tail: "no, no, no" in real speech stays below
@@ -30,6 +45,9 @@ CHECK_EVERY = 4  # decoder steps between loop checks (the check costs Python tim
 END_MARGIN_S = 0.2  # timestamps allowed past the window's last sample
 END_S = 0.1  # a timestamp this close to the last sample ends the row
 PRECISION_S = 0.02  # seconds per timestamp token
+COMPRESSION_RATIO_MAX = 2.4  # whisper.transcribe's default: above this the text is a loop
+LOGPROB_MIN = -1.0  # whisper.transcribe's default: below this the decode failed
+NO_SPEECH_MIN = 0.6  # whisper.transcribe's default: above this (and a low logprob) = silence
 
 
 def looping(text_tokens: list[int]) -> bool:
@@ -100,3 +118,79 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
                     self._end(logits, row)
 
     return DecodeGuard()
+
+
+def loops_anywhere(text_tokens: Sequence[int]) -> bool:
+    """True when some stretch of ``text_tokens`` (not only its tail) is one unit repeated, as
+    :func:`looping` sees it: a decode that looped and then went on still failed."""
+    tokens = list(text_tokens)
+    return any(looping(tokens[:end]) for end in range(MIN_LOOP_TOKENS, len(tokens) + 1))
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's gzip compression ratio of ``text`` (high: the text repeats itself)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def silent(avg_logprob: float, no_speech_prob: float) -> bool:
+    """Whisper's no-speech rule: the window is silence (its text is invented)."""
+    return no_speech_prob > NO_SPEECH_MIN and avg_logprob < LOGPROB_MIN
+
+
+def decode_failed(
+    text_tokens: Sequence[int], text: str, avg_logprob: float, no_speech_prob: float
+) -> bool:
+    """Whisper's checks on one window's decode, plus the loop guard: a repetition loop
+    anywhere, a compression ratio above ``COMPRESSION_RATIO_MAX``, or a mean log-probability
+    below ``LOGPROB_MIN`` (unless the window is silence)."""
+    if loops_anywhere(text_tokens) or compression_ratio(text) > COMPRESSION_RATIO_MAX:
+        return True
+    return avg_logprob < LOGPROB_MIN and not silent(avg_logprob, no_speech_prob)
+
+
+def best_try(tries: Sequence[tuple[Any, bool, float]]) -> Any:
+    """The try to keep when no decode passed: per try ``(result, looped, avg_logprob)``, the
+    best mean log-probability among those that are not loops (among all when every one is)."""
+    no_loop = [t for t in tries if not t[1]] or list(tries)
+    return max(no_loop, key=lambda t: t[2])[0]
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def within_window(segments: Sequence[dict], duration_s: float) -> list[dict]:
+    """The window-end rule on whisper-style segment dicts (times relative to the window).
+
+    A segment that starts within ``END_S`` of the window's end (or after it) is dropped: no
+    audio follows, its text is invented. Ends (of segments and words) are clipped to the end,
+    words that start there are dropped, and so is a segment whose words all were. A segment of
+    zero length (at most one timestamp step) whose text already occurs earlier in the window
+    is dropped: a repeat, not speech. Returns new dicts; the input is left as it was.
+    """
+    out: list[dict] = []
+    earlier = ""
+    for seg in segments:
+        start = float(seg["start"])
+        if start >= duration_s - END_S:
+            continue
+        new = dict(seg, end=min(float(seg["end"]), duration_s))
+        if seg.get("words"):
+            words = [
+                dict(w, end=min(float(w["end"]), duration_s))
+                for w in seg["words"]
+                if float(w["start"]) < duration_s - END_S
+            ]
+            if not words:
+                continue
+            new["words"] = words
+            span = float(words[-1]["end"]) - float(words[0]["start"])
+        else:
+            span = float(new["end"]) - start
+        key = _key(str(seg.get("text", "")))
+        if span <= PRECISION_S and key and f" {key} " in earlier:
+            continue
+        earlier += " " + key + " "
+        out.append(new)
+    return out

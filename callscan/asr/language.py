@@ -9,6 +9,7 @@ allowed language below ``CHECK_BELOW``), a decode check settles it (:func:`decod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,25 +54,91 @@ def parse_languages(
     return tuple(dict.fromkeys(codes))
 
 
-def speech_excerpt(y: np.ndarray, sr: int, *, max_s: float = DETECT_WINDOW_S) -> np.ndarray:
-    """Concatenate the non-silent parts of ``y`` (1-D) up to ``max_s`` seconds."""
-    import librosa
+Spans = list[tuple[float, float]]  # (start_s, end_s) speech regions of one channel
 
-    if y.size == 0 or not np.any(y):
-        return y[: int(max_s * sr)]
-    intervals = librosa.effects.split(y, top_db=SPEECH_TOP_DB, frame_length=1024, hop_length=256)
-    parts, total, limit = [], 0, int(max_s * sr)
+SPLIT_FRAME = 1024  # samples per frame of the energy split (as librosa.effects.split)
+SPLIT_HOP = 256  # samples between frames
+SPLIT_BLOCK = 1 << 19  # samples of signal read at a time by the energy split (~33 s at 16 kHz)
+
+
+def speech_excerpt(
+    y: np.ndarray,
+    sr: int,
+    *,
+    max_s: float = DETECT_WINDOW_S,
+    regions: Spans | None = None,
+) -> np.ndarray:
+    """The speech of ``y`` (1-D), concatenated, at most ``max_s`` seconds: a new array of
+    that size, never a copy of the whole signal.
+
+    With ``regions`` (the channel's speech regions, ``(start_s, end_s)``, those the
+    transcription decodes), the excerpt is cut from them in order. Without, the non-silent
+    parts (frames within :data:`SPEECH_TOP_DB` of the loudest, as
+    ``librosa.effects.split``) are found block by block (:func:`nonsilent_intervals`), so
+    memory stays a few blocks for any length of call.
+    """
+    limit = int(max_s * sr)
+    if regions is not None:
+        n = y.size
+        intervals = [(max(0, int(a * sr)), min(n, int(round(b * sr)))) for a, b in regions]
+    else:
+        intervals = nonsilent_intervals(y, top_db=SPEECH_TOP_DB)
+    parts, total = [], 0
     for start, end in intervals:
         take = min(end - start, limit - total)
+        if take <= 0:
+            continue
         parts.append(y[start : start + take])
         total += take
         if total >= limit:
             break
-    return np.concatenate(parts) if parts else y[:limit]
+    if not parts:
+        return y[:limit].copy() if regions is None else y[:0].copy()
+    return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def _frame_power(y: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Mean square of frames ``first``..``last - 1`` of ``y``: frame ``i`` centred on sample
+    ``i * SPLIT_HOP``, ``SPLIT_FRAME`` long, zero-padded at the edges (librosa's rms with
+    ``center=True``), from a running sum over just the samples those frames cover."""
+    half = SPLIT_FRAME // 2
+    lo, hi = first * SPLIT_HOP - half, (last - 1) * SPLIT_HOP + half
+    seg = y[max(lo, 0) : max(min(hi, y.size), 0)].astype(np.float64)
+    seg = np.concatenate([np.zeros(max(0, -lo)), seg, np.zeros(max(0, hi - max(lo, y.size)))])
+    csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
+    starts = np.arange(last - first) * SPLIT_HOP
+    return np.asarray((csum[starts + SPLIT_FRAME] - csum[starts]) / SPLIT_FRAME)
+
+
+def nonsilent_intervals(y: np.ndarray, *, top_db: float = SPEECH_TOP_DB) -> list[tuple[int, int]]:
+    """``(start, end)`` sample intervals of ``y`` (1-D) whose frames are within ``top_db`` of
+    the loudest frame: what ``librosa.effects.split(y, top_db=top_db, frame_length=1024,
+    hop_length=256)`` returns, computed ``SPLIT_BLOCK`` samples at a time (one float per
+    frame is kept, 1/256 of the signal)."""
+    if y.size == 0:
+        return []
+    n_frames = 1 + y.size // SPLIT_HOP
+    step = max(1, SPLIT_BLOCK // SPLIT_HOP)
+    power = np.empty(n_frames, np.float64)
+    for first in range(0, n_frames, step):
+        last = min(n_frames, first + step)
+        power[first:last] = _frame_power(y, first, last)
+    amin = 1e-10
+    ref = max(float(power.max()), amin)
+    loud = 10.0 * np.log10(np.maximum(power, amin)) - 10.0 * np.log10(ref) > -top_db
+    edges = np.flatnonzero(np.diff(loud.astype(np.int8))) + 1
+    bounds = ([0] if loud[0] else []) + edges.tolist() + ([n_frames] if loud[-1] else [])
+    samples = np.minimum(np.asarray(bounds, dtype=np.int64) * SPLIT_HOP, y.size)
+    return [(int(a), int(b)) for a, b in samples.reshape(-1, 2)]
 
 
 def detect_language(
-    engine: Engine, channels: list[np.ndarray], languages: tuple[str, ...], *, sr: int
+    engine: Engine,
+    channels: list[np.ndarray],
+    languages: tuple[str, ...],
+    *,
+    sr: int,
+    regions: Sequence[Spans] | None = None,
 ) -> tuple[str, float, dict[str, float]]:
     """Most likely allowed language of the speech on ``channels``.
 
@@ -83,6 +150,10 @@ def detect_language(
         1-D float32 signals at ``sr`` (16 kHz), one per recording channel.
     languages : tuple of str
         Allowed Whisper language codes.
+    regions : list of list of (start_s, end_s), optional
+        Each channel's speech regions (:func:`callscan.audio.vad.speech_regions`): the
+        excerpts are cut from them. Without, from the non-silent parts of each channel
+        (:func:`speech_excerpt`). Either way each excerpt is at most 30 s of speech.
 
     Returns
     -------
@@ -97,8 +168,8 @@ def detect_language(
         return lang, 1.0, {lang: 1.0}
     totals = dict.fromkeys(languages, 0.0)
     weights = 0.0
-    for y in channels:
-        excerpt = speech_excerpt(y, sr)
+    for i, y in enumerate(channels):
+        excerpt = speech_excerpt(y, sr, regions=None if regions is None else regions[i])
         if excerpt.size < sr // 2:  # under half a second of speech says nothing
             continue
         probs = engine.language_probs(excerpt)
@@ -112,13 +183,18 @@ def detect_language(
         return languages[0], 0.0, {}
     probs = {code: v / weights for code, v in totals.items()}
     if max(probs.values()) < CHECK_BELOW:
-        probs = decode_check(engine, channels, probs, sr=sr)
+        probs = decode_check(engine, channels, probs, sr=sr, regions=regions)
     best = max(probs, key=lambda code: probs[code])
     return best, probs[best], probs
 
 
 def decode_check(
-    engine: Engine, channels: list[np.ndarray], probs: dict[str, float], *, sr: int
+    engine: Engine,
+    channels: list[np.ndarray],
+    probs: dict[str, float],
+    *,
+    sr: int,
+    regions: Sequence[Spans] | None = None,
 ) -> dict[str, float]:
     """Decide between the two likeliest languages by decoding speech in each.
 
@@ -135,7 +211,10 @@ def decode_check(
     up to 224 tokens per channel and language, one at a time.
     """
     top = sorted(probs, key=lambda code: probs[code], reverse=True)[:2]
-    excerpts = [speech_excerpt(y, sr, max_s=CHECK_WINDOW_S) for y in channels]
+    excerpts = [
+        speech_excerpt(y, sr, max_s=CHECK_WINDOW_S, regions=None if regions is None else regions[i])
+        for i, y in enumerate(channels)
+    ]
     excerpts = [e for e in excerpts if e.size >= sr]  # every channel with speech
     total_s = sum(e.size for e in excerpts) / sr
     logprob = dict.fromkeys(top, 0.0)

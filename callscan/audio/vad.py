@@ -3,8 +3,13 @@
 silero-vad ships its model inside the PyPI wheel (no hub download) and ignores hold tones
 and music (``docs/research/voice-measures.md``), so Whisper is never fed them.
 
-Regions that are tones (a few sinusoids carry nearly all their energy: ringback, DTMF, beeps,
-plain synthetic melodies) are dropped as well, see :func:`tone_share`.
+Telephony tones inside a region (ringback, busy, dial, DTMF, hold and test beeps, fax and modem
+tones) are cut out of it, see :func:`tone_spans`. A tone is recognised by what it is: one to
+three spectral lines whose frequencies stay put, within a few Hz, for hundreds of milliseconds,
+at the frequencies of the ITU-T E.180 tone plans (:data:`TONE_PLAN_HZ`, DTMF pairs) or, for any
+other frequency, for much longer. A voice never does that: its harmonics glide with its pitch.
+How much energy a few frequencies hold is not enough on its own: a clear, high voice puts as
+much of its energy in a few harmonics as a tone does.
 
 Crosstalk gating
 ----------------
@@ -40,7 +45,12 @@ __all__ = [
     "Region",
     "VadOptions",
     "load_vad",
+    "TONE_PLAN_HZ",
+    "DTMF_ROWS_HZ",
+    "DTMF_COLUMNS_HZ",
+    "remove_tones",
     "speech_regions",
+    "tone_spans",
     "total_s",
 ]
 
@@ -52,6 +62,18 @@ FRAME_S = FRAME / SAMPLE_RATE  # s, 32 ms: the gate's time step
 _EPS = 1e-10  # power floor, so silence is -100 dB rather than -inf
 N_BANDS = 16  # frequency bands compared between channels to recognise bleed
 CORR_CONTEXT = 4  # frames each side (4 x 32 ms) in the bleed correlation window
+
+# Single-frequency and dual-tone telephony signals (Hz): ITU-T E.180 tone plans (Indonesia and
+# most of Europe 425; 400, 450; North America 350+440 dial, 440+480 ringback, 480+620 busy;
+# special information tones 950/1400/1800), 1000/1004 Hz test and hold beeps, fax and modem
+# tones (1100 calling, 1300, 2100 answer, 2225).
+TONE_PLAN_HZ = (350.0, 400.0, 425.0, 440.0, 450.0, 480.0, 620.0, 950.0, 1000.0, 1004.0,
+                1100.0, 1300.0, 1400.0, 1800.0, 2100.0, 2225.0)  # fmt: skip
+DTMF_ROWS_HZ = (697.0, 770.0, 852.0, 941.0)  # ITU-T Q.23 key pad rows
+DTMF_COLUMNS_HZ = (1209.0, 1336.0, 1477.0, 1633.0)  # ... and columns
+TONE_BAND_HZ = (150.0, 3800.0)  # where tone lines are looked for (a telephone channel)
+TONE_PEAKS = 6  # strongest spectral peaks per frame considered as lines
+TONE_BLOCK = 512  # frames analysed at a time (bounds memory on long regions)
 
 
 @dataclass(frozen=True)
@@ -87,9 +109,22 @@ class VadOptions:
     min_bleed_s: float = 0.5  # bleed needed to measure the coupling, in seconds
     smooth_frames: int = 3  # frames (32 ms each) averaged into one level: ~100 ms blocks
     fill_gap_s: float = 0.3  # gated-out gaps shorter than this inside speech are kept
-    max_tone_share: float = 0.93  # a region whose frames put more of their energy than this
-    # in their 6 strongest FFT bins is a tone (ringback, DTMF, beep, plain melody): dropped.
-    # Telephone speech measured 0.68-0.83; pure tones and 2-3 harmonic melodies 0.95-1.0.
+    drop_tones: bool = True  # cut telephony tones out of the regions (see tone_spans)
+    tone_window_s: float = 0.064  # analysis window of the tone detector
+    tone_hop_s: float = 0.016  # its step
+    tone_freq_tol_hz: float = 2.0  # a tone line stays within this of its frequency in every frame
+    # of its run (tones drift < 1 Hz; a voice's harmonics glide further within 100-200 ms)
+    tone_plan_tol: float = 0.015  # relative distance to a tone-plan frequency (Q.24 accepts 1.5%)
+    tone_min_share: float = 0.7  # steady lines must hold this share of a frame's 150-3800 Hz energy
+    tone_max_lines: int = 3  # ... counting at most this many lines (a tone has 1-3, a voice many)
+    tone_plan_min_s: float = 0.2  # a line at a tone-plan frequency must stay that long
+    tone_dtmf_min_s: float = 0.09  # a DTMF row + column pair must stay that long
+    tone_steady_min_s: float = 0.3  # a line at any other frequency (another country's tones, a
+    # plain melody's note) must stay that long ...
+    tone_steady_tol_hz: float = 0.5  # ... within this (a synthesiser holds a note to < 0.1 Hz; a
+    # voice's jitter moves its harmonics more, even over 64 ms windows)
+    tone_edge_s: float = 0.1  # what is left of a region once its tones are cut, when shorter
+    # than this, is a tone's onset or tail: dropped
 
 
 def total_s(regions: list[Region]) -> float:
@@ -297,25 +332,167 @@ def gate_crosstalk(
     return out, couplings
 
 
-def tone_share(y: np.ndarray, *, frame_length: int = FRAME, k: int = 6) -> float:
-    """Median share of energy in the ``k`` strongest FFT bins over the loud frames of ``y``.
+def _spectral_lines(y: np.ndarray, options: VadOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The strongest spectral peaks of each analysis frame of ``y`` (16 kHz).
 
-    Near 1 for tones and plain melodies (a few sinusoids), 0.7-0.85 for speech.
+    Returns
+    -------
+    freq_hz : np.ndarray
+        Shape (n_frames, TONE_PEAKS): peak frequencies (parabolic interpolation on the log
+        spectrum of a Hann window, zero-padded 2x), NaN where a frame has fewer peaks.
+    share : np.ndarray
+        Same shape: each peak's energy (within one bin of the unpadded window on either side)
+        over the frame's energy in :data:`TONE_BAND_HZ`.
     """
-    n = y.size // frame_length
+    win = int(round(options.tone_window_s * SAMPLE_RATE))
+    hop = max(1, int(round(options.tone_hop_s * SAMPLE_RATE)))
+    n = 1 + (y.size - win) // hop if y.size >= win else 0
+    freq = np.full((n, TONE_PEAKS), np.nan)
+    share = np.zeros((n, TONE_PEAKS))
     if n == 0:
-        return 0.0
-    frames = y[: n * frame_length].reshape(n, frame_length) * np.hanning(frame_length)
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
-    total = power.sum(axis=1) + _EPS
-    top = np.sort(power, axis=1)[:, -k:].sum(axis=1)
-    level = 10 * np.log10(total)
-    loud = level > level.max() - 30.0
-    return float(np.median((top / total)[loud]))
+        return freq, share
+    nfft = 2 * win
+    hz_per_bin = SAMPLE_RATE / nfft
+    lo, hi = (int(round(f / hz_per_bin)) for f in TONE_BAND_HZ)
+    half = 2  # bins of the padded spectrum on either side of a peak: one unpadded bin
+    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(y, dtype=np.float32), win)[::hop]
+    window = np.hanning(win).astype(np.float32)
+    rows = np.arange(TONE_PEAKS)
+    for b0 in range(0, n, TONE_BLOCK):
+        block = frames[b0 : b0 + TONE_BLOCK] * window
+        power = np.abs(np.fft.rfft(block, nfft, axis=1)[:, lo - half - 1 : hi + half + 2]) ** 2
+        band = power[:, half + 1 : -(half + 1)].sum(axis=1) + _EPS
+        lp = 10.0 * np.log10(power + _EPS)
+        inner = lp[:, 1:-1]
+        peak = (inner > lp[:, :-2]) & (inner >= lp[:, 2:])
+        peak[:, :half] = peak[:, -half:] = False  # peaks of the band only (integrable)
+        score = np.where(peak, inner, -np.inf)
+        top = np.argsort(score, axis=1)[:, ::-1][:, :TONE_PEAKS]  # strongest first
+        valid = np.take_along_axis(score, top, axis=1) > -np.inf
+        k = top + 1  # index into lp / power
+        a, c, d = (np.take_along_axis(lp, k + o, axis=1) for o in (-1, 0, 1))
+        den = a - 2 * c + d
+        offset = np.where(den < 0, 0.5 * (a - d) / np.where(den < 0, den, -1.0), 0.0)
+        f = (k + lo - half - 1 + offset) * hz_per_bin
+        csum = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
+        lo_k = np.clip(k - half, 0, power.shape[1])
+        hi_k = np.clip(k + half + 1, 0, power.shape[1])
+        e = np.take_along_axis(csum, hi_k, axis=1) - np.take_along_axis(csum, lo_k, axis=1)
+        # A weaker peak within two integration widths of a stronger one is its side lobe or the
+        # same line: not a line of its own (its energy is already counted).
+        near = np.abs(f[:, :, None] - f[:, None, :]) < (2 * half + 1) * hz_per_bin
+        near &= rows[None, None, :] < rows[None, :, None]  # a stronger peak (earlier) is near
+        valid &= ~near.any(axis=2)
+        freq[b0 : b0 + block.shape[0]] = np.where(valid, f, np.nan)
+        share[b0 : b0 + block.shape[0]] = np.where(valid, e / band[:, None], 0.0)
+    return freq, share
+
+
+def _steady_frames(freq: np.ndarray, tol_hz: float, most: int) -> np.ndarray:
+    """For each line (frame, peak): how many consecutive frames, this one included, have a peak
+    within ``tol_hz`` of its frequency, counting at most ``most`` frames on either side."""
+    n = freq.shape[0]
+    run = np.ones(freq.shape, dtype=np.int64)
+    for step in (1, -1):
+        alive = ~np.isnan(freq)
+        for d in range(1, most + 1):
+            if n <= d:
+                break
+            other = np.full_like(freq, np.nan)
+            if step == 1:
+                other[:-d] = freq[d:]
+            else:
+                other[d:] = freq[:-d]
+            close = np.abs(freq[:, :, None] - other[:, None, :]) <= tol_hz  # NaN compares False
+            alive &= close.any(axis=2)
+            if not alive.any():
+                break
+            run += alive
+    return run
+
+
+def _near_any(freq: np.ndarray, targets: tuple[float, ...], rel_tol: float) -> np.ndarray:
+    f = freq[..., None]
+    t = np.asarray(targets)
+    return (np.abs(f - t) <= rel_tol * t).any(axis=-1)
+
+
+def tone_frames(y: np.ndarray, options: VadOptions | None = None) -> np.ndarray:
+    """Which analysis frames of ``y`` (16 kHz, one channel) are a telephony tone.
+
+    A frame is a tone when at most ``tone_max_lines`` steady lines hold ``tone_min_share`` of
+    its 150-3800 Hz energy. A line is steady when a peak stays within ``tone_freq_tol_hz`` of
+    its frequency over a run of frames lasting at least ``tone_plan_min_s`` (at a tone-plan
+    frequency, :data:`TONE_PLAN_HZ`) or ``tone_dtmf_min_s`` (a DTMF row and column together),
+    or within ``tone_steady_tol_hz`` for ``tone_steady_min_s`` (any other frequency).
+
+    Returns
+    -------
+    np.ndarray
+        Bool, shape (n_frames,); frame ``i`` covers samples ``[i * hop, i * hop + window)``.
+    """
+    o = options or VadOptions()
+    freq, share = _spectral_lines(y, o)
+    if freq.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+
+    def frames_for(seconds: float) -> int:
+        return max(1, int(np.ceil((seconds - o.tone_window_s) / o.tone_hop_s - 1e-9)) + 1)
+
+    need_plan, need_dtmf, need_any = (
+        frames_for(s) for s in (o.tone_plan_min_s, o.tone_dtmf_min_s, o.tone_steady_min_s)
+    )
+    total = _steady_frames(freq, o.tone_freq_tol_hz, max(need_plan, need_dtmf))
+    steady = _steady_frames(freq, o.tone_steady_tol_hz, need_any) >= need_any
+    steady |= _near_any(freq, TONE_PLAN_HZ, o.tone_plan_tol) & (total >= need_plan)
+    row = _near_any(freq, DTMF_ROWS_HZ, o.tone_plan_tol) & (total >= need_dtmf)
+    col = _near_any(freq, DTMF_COLUMNS_HZ, o.tone_plan_tol) & (total >= need_dtmf)
+    pair = row.any(axis=1, keepdims=True) & col.any(axis=1, keepdims=True)
+    steady |= pair & (row | col)
+    held = np.sort(np.where(steady, share, 0.0), axis=1)[:, ::-1][:, : o.tone_max_lines]
+    return held.sum(axis=1) >= o.tone_min_share
+
+
+def tone_spans(y: np.ndarray, options: VadOptions | None = None) -> list[tuple[int, int]]:
+    """Where ``y`` (16 kHz, one channel) holds a telephony tone, as (start, end) sample indices.
+
+    See :func:`tone_frames` for the decision; each tone frame covers its whole window.
+    """
+    o = options or VadOptions()
+    frames = tone_frames(y, o)
+    win = int(round(o.tone_window_s * SAMPLE_RATE))
+    hop = max(1, int(round(o.tone_hop_s * SAMPLE_RATE)))
+    return [(int(s) * hop, min(y.size, (int(e) - 1) * hop + win)) for s, e in _runs(frames)]
+
+
+def remove_tones(
+    y: np.ndarray, spans: list[tuple[int, int]], options: VadOptions | None = None
+) -> list[tuple[int, int]]:
+    """Cut the telephony tones out of speech ``spans`` of ``y`` (sample indices, 16 kHz).
+
+    Only the tone parts go: a region holding a voice and a ringback keeps the voice. Leftovers
+    shorter than ``tone_edge_s`` (a tone's onset or tail) are dropped.
+    """
+    o = options or VadOptions()
+    edge = int(round(o.tone_edge_s * SAMPLE_RATE))
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        tones = tone_spans(y[a:b], o)
+        if not tones:
+            out.append((a, b))
+            continue
+        cursor = 0
+        pieces = []
+        for s, e in tones:
+            pieces.append((cursor, s))
+            cursor = max(cursor, e)
+        pieces.append((cursor, b - a))
+        out += [(a + s, a + e) for s, e in pieces if e - s >= edge]
+    return out
 
 
 def _drop_tones(y: np.ndarray, spans: list[tuple[int, int]], options: VadOptions):
-    return [(a, b) for a, b in spans if tone_share(y[a:b]) <= options.max_tone_share]
+    return remove_tones(y, spans, options) if options.drop_tones else spans
 
 
 def speech_regions(audio, options: VadOptions | None = None, *, model=None) -> list[list[Region]]:

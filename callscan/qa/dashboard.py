@@ -9,8 +9,11 @@ other script can run), inline SVG. It shows
   needing review, complaints and those open);
 * the review queue (:mod:`callscan.qa.review`), each call with its reasons;
 * every call in a table, sortable (click a heading) and filterable by agent, team, call type,
-  flag and date; the filters can be set in the address (``index.html#agent=A17&flag=review
-  &from=2024-11-01&sort=tone&dir=asc``), so a link can share a view;
+  flag and date, shown :data:`PAGE_ROWS` calls a page (previous / next, page count): filters
+  and sort apply to every call, then the page's script keeps only the current page's rows in
+  the document, so 10,000 calls stay quick; the filters, sort and page can be set in the
+  address (``index.html#agent=A17&flag=review&from=2024-11-01&sort=tone&dir=asc&page=2``),
+  so a link can share a view;
 * per-agent and per-team rollups (:mod:`callscan.qa.rollups`) with a small trend chart of
   the weekly mean stages percent;
 * complaints by topic.
@@ -36,6 +39,7 @@ ASSETS = (
     "report_assets/dashboard.js",
 )
 QUEUE_SHOWN = 100  # review-queue rows on the page
+PAGE_ROWS = 100  # calls-table rows a page (the page's script pages after filters and sort)
 SPARK_W, SPARK_H = 120, 28  # px, trend chart
 FLAGS = (
     ("review", "needs review"),
@@ -288,6 +292,7 @@ def render(output_dir: str | Path, *, con=None, sync: bool = True) -> str:
         queue=queue[:QUEUE_SHOWN],
         queue_total=len(queue),
         calls=calls,
+        page_rows=PAGE_ROWS,
         columns=COLUMNS,
         choices=choices,
         flags=FLAGS,

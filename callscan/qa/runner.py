@@ -23,10 +23,16 @@ A QA team points callscan at a folder of thousands of recordings. :func:`run_bat
 * stops with one :class:`CallscanError` line when the output folder cannot be written (disk
   full, read-only): the calls finished so far are logged, the one being written is not, so a
   rerun resumes with it;
-* resumes: a call whose last ``batch.jsonl`` line says ``ok`` for the same content (SHA-256
-  of the file), the same options and whose report still exists is skipped; failed calls are
-  tried again;
-* writes ``summary.csv`` (one row per call, failures included) and ``agents.csv`` (per agent
+* records each call in the QA store (``callscan.duckdb``, :mod:`callscan.qa.store`) after
+  its log line, in one transaction: the store is the batch's source of truth, the log its
+  crash-safe journal; each run first reconciles the two with the reports on disk (a call
+  logged but not stored is stored from its log entry, see :func:`_reconcile`), so after a
+  SIGKILL at any moment the store has one row per report;
+* resumes from the store: a call whose row says ``ok`` for the same content (SHA-256 of the
+  file), the same options, and whose reports still exist (the JSON one as stored) is
+  skipped; failed calls are tried again;
+* writes ``summary.csv`` from the store (one row per call, failures included) and
+  ``agents.csv`` (per agent
   id from the agent pattern's ``agent`` group: calls, failures, minutes, mean scores, the
   stage most often missed, conduct failures per call); a cell that a spreadsheet would read
   as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
@@ -51,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from callscan.errors import CallscanError
+from callscan.qa.executors import check_executor
 from callscan.qa.files import MANIFEST, csv_cell, read_manifest
 from callscan.util import atomic_writer, pattern_groups
 
@@ -392,6 +399,9 @@ class BatchProgress:
     audio_s_run: float = 0.0  # audio seconds analysed (or failed) in this run
     elapsed_s: float = 0.0  # wall seconds since the run started analysing
     current: str = ""  # the last call finished
+    # the calls being analysed now (their names) and each one's stage ("transcribing 2/4"),
+    # in the order they started; kept only with a progress callback (see STAGES)
+    in_progress: dict[str, str] = field(default_factory=dict)
 
     @property
     def completed(self) -> int:
@@ -434,6 +444,7 @@ class BatchProgress:
             "throughput": None if rate is None else round(rate, 2),
             "elapsed_s": round(self.elapsed_s, 1),
             "eta_s": None if eta is None else round(eta, 1),
+            "in_progress": dict(self.in_progress),
         }
 
 
@@ -452,13 +463,26 @@ class ProgressTracker:
         self.clock = clock
         self.start = clock()
         self.state = BatchProgress(total=len(durations), audio_s_total=sum(self.durations.values()))
+        self.ended: set[str] = set()  # calls finished: a late stage report is ignored
 
     def restart(self) -> None:
         """Start the clock (once the skipped calls are counted and analysis begins)."""
         self.start = self.clock()
 
+    def stage(self, name: str, stage: str) -> BatchProgress | None:
+        """A call being analysed has reached ``stage``; None (nothing changed) for a call
+        already finished or a stage it was already at."""
+        s = self.state
+        if name in self.ended or s.in_progress.get(name) == stage:
+            return None
+        s.in_progress[name] = stage
+        s.elapsed_s = self.clock() - self.start
+        return s
+
     def finished(self, name: str, status: str, *, skipped: bool = False) -> BatchProgress:
         s = self.state
+        self.ended.add(name)
+        s.in_progress.pop(name, None)
         seconds = self.durations.get(name, 0.0)
         s.audio_s_done += seconds
         if skipped:
@@ -578,8 +602,9 @@ def _output_error(out: Path, e: OSError) -> CallscanError:
     )
 
 
-def _lock(out: Path) -> int:
-    """Hold an exclusive lock on ``out`` (a file descriptor); refuse when a batch holds it."""
+def lock_folder(out: Path) -> int:
+    """Hold an exclusive lock on ``out`` (a file descriptor); refuse when a batch (or a
+    folder rescore) holds it. Release it with :func:`unlock_folder`."""
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock
@@ -609,9 +634,14 @@ def _lock(out: Path) -> int:
     return fd
 
 
-def _unlock(fd: int) -> None:
+def unlock_folder(fd: int) -> None:
+    """Release a lock taken by :func:`lock_folder`."""
     if fd >= 0:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+_lock, _unlock = lock_folder, unlock_folder  # the earlier names
+BatchLog = _Log  # the batch log's writer, for callscan.qa.rescore
 
 
 def summary_row(
@@ -723,17 +753,21 @@ def _write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
             writer.writerow({k: csv_cell(row.get(k)) for k in fields})
 
 
+write_csv = _write_csv  # summary.csv and agents.csv, for callscan.qa.rescore
+
+
 # ---- the work of one call (in this process or in a worker process) -------------------------
 
 _WORKER: dict[str, Any] = {}
 PARENT_POLL_S = 0.5  # how often a worker checks that the batch process is alive
 
 
-def _init_worker(options, parent_pid: int | None = None) -> None:
+def _init_worker(options, parent_pid: int | None = None, stages=None) -> None:
     """Set up a worker with its options (the model loads on first need); a worker process
-    (``parent_pid`` given) exits as soon as the batch process that started it is gone."""
+    (``parent_pid`` given) exits as soon as the batch process that started it is gone.
+    ``stages``: the queue each call's stage goes to (:func:`stage_queue`), or None."""
     _WORKER.clear()
-    _WORKER.update(options=options, model=None, model_error=None)
+    _WORKER.update(options=options, model=None, model_error=None, stages=stages)
     if parent_pid is not None:
         import threading
 
@@ -799,14 +833,19 @@ def _analyze_one(
     try:
         metadata = {**file_metadata(path, options.speakers.agent_pattern), **metadata}
         options = call_options(options, overrides)
+        stage = _stage_hook(path)
+        if stage is not None and _WORKER.get("model") is None and not is_transcript_path(path):
+            stage("model", 0, 1)
         model = None if is_transcript_path(path) else _model()
-        report = analyze(path, options, model=model)
+        report = analyze(path, options, model=model, hook=stage)
         speakers = report.get("speakers")
         if call_metadata and isinstance(speakers, dict):
             speakers["metadata"] = {**(speakers.get("metadata") or {}), **metadata}
         if embed_audio and "html" in report_paths and not is_transcript_path(path):
             uri = reports.audio_data_uri(path, max_duration_s=options.max_duration_s)
             render_options = replace(render_options or reports.ReportOptions(), audio_uri=uri)
+        if stage is not None:
+            stage("write", 0, 1)
         try:
             reports.write_reports(
                 report, {k: Path(v) for k, v in report_paths.items()}, render_options
@@ -857,6 +896,8 @@ def run_batch(
     on_progress: Callable[[BatchProgress], None] | None = None,
     manifest: str | Path | None = None,
     team_pattern: str | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> BatchResult:
     """Analyse every call of ``inputs`` into ``output_dir`` (see the module docstring).
 
@@ -876,12 +917,17 @@ def run_batch(
     manifest : a manifest CSV of calls and their metadata (see :func:`read_batch_manifest`);
         a ``.csv`` among ``inputs`` is read the same way.
     team_pattern : a regex whose ``team`` group is searched in each call's folder path.
+    executor : ``local`` (this machine's processes) or ``ray`` (``workers`` actors on a Ray
+        cluster, the ``ray`` extra; see :mod:`callscan.qa.executors`): the same reports,
+        log, store and resume rules either way.
+    ray_address : the Ray cluster to use (else ``$RAY_ADDRESS``, else a local instance).
 
     Raises
     ------
     CallscanError
         No calls in ``inputs``; another batch holds ``output_dir``; the output folder cannot
-        be written (disk full, read-only): the calls finished so far stay logged.
+        be written (disk full, read-only): the calls finished so far stay logged; an unknown
+        executor, or ``ray`` without Ray installed or its cluster out of reach.
     """
     from callscan.pipeline import AnalyzeOptions
 
@@ -890,6 +936,7 @@ def run_batch(
     out = Path(output_dir)
     if workers < 1:
         raise CallscanError(f"workers must be at least 1, not {workers}", option="workers")
+    check_executor(executor)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -901,7 +948,7 @@ def run_batch(
         calls = find_calls(inputs, manifest=manifest, team_pattern=team_pattern)
         return _run_locked(
             calls, out, options, formats, render_options, workers, resume, embed_audio,
-            hook, on_call, on_progress,
+            hook, on_call, on_progress, executor=executor, ray_address=ray_address,
         )  # fmt: skip
     finally:
         _unlock(lock)
@@ -909,12 +956,14 @@ def run_batch(
 
 def _run_locked(
     calls, out, options, formats, render_options, workers, resume, embed_audio, hook, on_call,
-    on_progress=None,
+    on_progress=None, executor="local", ray_address=None,
 ) -> BatchResult:  # fmt: skip
     from callscan.report import report_paths
 
     fingerprints = {c.name: call_fingerprint(c, options, formats, embed_audio) for c in calls}
-    previous = read_manifest(out) if resume else {}
+    _sweep_parts(out)
+    # the journal (each call's last log entry) and the store, reconciled after any kill
+    logged, stored = _journal(out) if resume else ({}, {})
     result = BatchResult(out)
     rows: dict[str, dict] = {}
     todo: list[tuple[BatchCall, dict[str, str]]] = []
@@ -927,20 +976,14 @@ def _run_locked(
         if bad_name:
             unnamed.append((call, bad_name))
             continue
-        old = previous.get(call.name)
-        if (
-            old
-            and old.get("status") == "ok"
-            and old.get("options") == fingerprints[call.name]
-            and old.get("sha256")
-            and all(Path(p).exists() for p in paths.values())
-            and old.get("size") == _size(call.path)
-            and old.get("sha256") == file_sha256(call.path)
-        ):
-            rows[call.name] = old["row"]
+        old = stored.get(call.name)
+        if old and _resumable(old, call, paths, fingerprints[call.name]):
+            rows[call.name] = old["summary"]
             result.skipped += 1
             if on_call:
-                on_call({**old, "skipped": True})
+                entry = logged.get(call.name) or {}
+                on_call({**entry, "name": call.name, "file": old["summary"].get("file"),
+                         "status": "ok", "error": "", "row": old["summary"], "skipped": True})  # fmt: skip
             continue
         todo.append((call, paths))
 
@@ -969,8 +1012,11 @@ def _run_locked(
             "error": outcome["error"],
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "row": row,
+            # the report this entry vouches for (see _reconcile); None for a failed call
+            "report_mtime_ns": _mtime_ns(row.get("report") or ""),
         }
         log.append(entry)
+        logged[call.name] = entry
         _store(out, outcome, entry)
         rows[call.name] = row
         if outcome["status"] == "ok":
@@ -988,7 +1034,7 @@ def _run_locked(
         for call, error in unnamed:
             row = error_row(printable(call.path), error, 0.0, call.metadata)
             record(call, {"status": "error", "error": error, "row": row})
-        if todo and workers == 1:
+        if todo and workers == 1 and executor == "local":  # in this process
             _init_worker(options)
             for call, paths in todo:
                 outcome = _analyze_one(
@@ -997,7 +1043,10 @@ def _run_locked(
                 )  # fmt: skip
                 record(call, outcome)
         elif todo:
-            _run_pool(todo, options, workers, render_options, record, embed_audio)
+            _run_pool(
+                todo, options, workers, render_options, record, embed_audio,
+                executor=executor, ray_address=ray_address,
+            )  # fmt: skip
     except _OutputFailed as e:
         left = total - completed
         raise CallscanError(
@@ -1008,7 +1057,8 @@ def _run_locked(
         log.close()
         _WORKER.clear()
 
-    result.rows = [rows[c.name] for c in calls if c.name in rows]
+    _reconcile(out, logged)  # a call whose store write failed comes in from its log entry
+    result.rows = _summary_rows(out, [c.name for c in calls])
     result.summary_path = out / SUMMARY
     result.agents_path = out / AGENTS
     try:
@@ -1043,13 +1093,196 @@ def _progress(
             tracker.finished(call.name, "ok", skipped=True)
     tracker.restart()
     on_progress(tracker.state)
-    return lambda name, status: on_progress(tracker.finished(name, status))
+    channel = _StageChannel(tracker, on_progress, {str(c.path): c.name for c in calls})
+    old, _STAGES["channel"] = _STAGES.get("channel"), channel
+    if old is not None:  # an earlier batch of this process that stopped on an error
+        old.close()
+    return channel.finished
+
+
+# what a call is doing, by the step names of callscan.pipeline's hook (and "writing")
+STAGES = {
+    "decode": "decoding",
+    "model": "loading model",
+    "speech": "detecting speech",
+    "transcribe": "transcribing",
+    "speakers": "parties",
+    "analysis": "analysing",
+    "write": "writing",
+}
+_STAGES: dict[str, Any] = {}  # the batch's stage channel, in the batch process
+
+
+def stage_label(step: str, completed: int = 0, total: int = 1) -> str:
+    """The words for a call at pipeline ``step`` (``transcribing 1/2`` when transcription
+    counts its parts: channels, windows)."""
+    label = STAGES.get(step, step)
+    return f"{label} {completed}/{total}" if step == "transcribe" and total > 1 else label
+
+
+class _StageChannel:
+    """Brings each call's stage to the batch's progress: from this process (one worker)
+    or, through a queue read by a thread, from worker processes; finished calls are
+    counted here too, under the same lock, so ``on_progress`` is called one at a time."""
+
+    def __init__(self, tracker: ProgressTracker, on_progress, names: dict[str, str]):
+        import threading
+
+        self.tracker = tracker
+        self.on_progress = on_progress
+        self.names = names  # call file (as the worker gets it) -> call name
+        self.lock = threading.Lock()
+        self.queue: Any = None
+        self.reader: Any = None
+
+    def stage(self, path: str, label: str) -> None:
+        name = self.names.get(path)
+        if name is None:
+            return
+        with self.lock:
+            state = self.tracker.stage(name, label)
+            if state is not None:
+                self.on_progress(state)
+
+    def finished(self, name: str, status: str) -> None:
+        with self.lock:
+            state = self.tracker.finished(name, status)
+            self.on_progress(state)
+        if state.completed >= state.total:
+            self.close()
+
+    def worker_queue(self):
+        """The queue worker processes put ``(file, stage)`` on (made on first need)."""
+        if self.queue is None:
+            import multiprocessing
+            import threading
+
+            self.queue = multiprocessing.get_context("spawn").Queue()
+            self.reader = threading.Thread(target=self._read, name="callscan-stages", daemon=True)
+            self.reader.start()
+        return self.queue
+
+    def _read(self) -> None:
+        while (item := self.queue.get()) is not None:
+            self.stage(*item)
+
+    def close(self) -> None:
+        if _STAGES.get("channel") is self:
+            _STAGES.pop("channel")
+        if self.reader is not None:
+            self.queue.put(None)
+            self.reader.join(timeout=5.0)
+            self.reader = None
+
+
+def stage_queue():
+    """For a pool of worker processes: the queue their calls' stages go to (give it to
+    :func:`_init_worker`), or None when the batch has no progress callback."""
+    channel = _STAGES.get("channel")
+    return None if channel is None else channel.worker_queue()
+
+
+def _stage_hook(path: str) -> Callable[[str, int, int], None] | None:
+    """The pipeline hook that reports ``path``'s stage to the batch (None when nobody
+    follows the progress); only changes of stage are sent."""
+    queue = _WORKER.get("stages")
+    channel = _STAGES.get("channel")
+    if queue is not None:
+
+        def send(label: str) -> None:
+            queue.put((path, label))
+
+    elif channel is not None:
+
+        def send(label: str) -> None:
+            channel.stage(path, label)
+
+    else:
+        return None
+    last = [""]
+
+    def hook(step: str, completed: int, total: int) -> None:
+        label = stage_label(step, completed, total)
+        if label != last[0]:
+            last[0] = label
+            send(label)
+
+    return hook
+
+
+def _journal(out: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The last log entry of each call, and the store's resume state once reconciled with
+    them (see :func:`_reconcile`)."""
+    logged = read_manifest(out)
+    return logged, _reconcile(out, logged)
+
+
+def _resumable(
+    old: dict[str, Any], call: BatchCall, paths: dict[str, str], fingerprint: str
+) -> bool:
+    """Whether a call's stored row (:func:`callscan.qa.store.resume_state`) lets a resumed
+    batch skip it: ``ok`` for the same options and content (size, then SHA-256), with its
+    summary row, and every report on disk (the JSON one the very file that was stored)."""
+    return bool(
+        old["status"] == "ok"
+        and old["options"] == fingerprint
+        and old["sha256"]
+        and old["summary"]
+        and all(Path(p).exists() for p in paths.values())
+        and old["report_mtime_ns"] == _mtime_ns(paths["json"])
+        and old["size_bytes"] == _size(call.path)
+        and old["sha256"] == file_sha256(call.path)
+    )
+
+
+def _mtime_ns(path: str | Path) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _sweep_parts(out: Path) -> None:
+    """Remove the ``.part`` files a killed batch left (its reports and summaries; another
+    batch cannot be writing them: the caller holds the folder's lock)."""
+    for part in out.glob("*.part"):
+        if ".callscan." in part.name or part.name in (f"{SUMMARY}.part", f"{AGENTS}.part"):
+            part.unlink(missing_ok=True)
+
+
+def _reconcile(out: Path, logged: dict[str, dict]) -> dict[str, dict]:
+    """Make the QA store agree with the log and the reports on disk after a run that may have
+    been killed (see :func:`callscan.qa.store.reconcile`); return what resume checks per
+    stored call (:func:`callscan.qa.store.resume_state`).
+
+    The store is the batch's source of truth (resume and summary.csv read it); batch.jsonl
+    is the crash-safe journal written before it: a call logged but not stored is stored from
+    its log entry and JSON report, a report neither logged nor stored is stored without a
+    resume key (so it is done again), a row whose report is gone is dropped (done again)."""
+    from callscan.qa import store
+
+    fixed = store.reconcile(out, logged)
+    if fixed.from_log or fixed.unlogged or fixed.removed:
+        logger.info(
+            "QA store reconciled with the log: %d stored from the log, %d unlogged reports, "
+            "%d rows without a report removed", fixed.from_log, fixed.unlogged, fixed.removed,
+        )  # fmt: skip
+    for error in fixed.errors:
+        logger.warning("QA store: %s", error)
+    return store.resume_state(out)
+
+
+def _summary_rows(out: Path, names: list[str]) -> list[dict[str, Any]]:
+    """The summary.csv rows of ``names`` (in order), read from the QA store."""
+    from callscan.qa import store
+
+    return store.summary_rows(out, names)
 
 
 def _store(out: Path, outcome: dict, entry: dict) -> None:
-    """Record a finished call in the QA store (callscan.qa.store). batch.jsonl stays the
-    source of truth: a store that cannot be written is logged, and `callscan dashboard`
-    (a sync) fills the call in later."""
+    """Record a finished call in the QA store (callscan.qa.store), after its log line. A
+    store that cannot be written is logged here; the log entry stays the journal and
+    :func:`_reconcile` stores the call from it at the end of the run (or the next one)."""
     from callscan.qa import store
 
     report = outcome["row"].get("report") if outcome["status"] == "ok" else None
@@ -1069,10 +1302,32 @@ def _dashboard(out: Path) -> None:
         logger.warning("dashboard not written: %s", e)
 
 
-def _run_pool(todo, options, workers, render_options, record, embed_audio=False) -> None:
+def _run_pool(
+    todo, options, workers, render_options, record, embed_audio=False, *, executor="local",
+    ray_address=None,
+) -> None:  # fmt: skip
     """Analyse ``todo`` in ``workers`` processes; a dead worker fails only its own call.
 
-    Workers exit when this process dies (they poll their parent's id)."""
+    Workers exit when this process dies (they poll their parent's id). ``executor="ray"``:
+    the same work (worker set-up, one call at a time) in ``workers`` Ray actors, results
+    recorded here (:func:`callscan.qa.executors.run_on_ray`)."""
+    if executor == "ray":
+        from callscan.qa.executors import Job, run_on_ray
+
+        def lost(job: Job, error: str) -> dict:
+            row = error_row(job.path, error, 0.0, job.key.metadata)
+            return {"status": "error", "error": error, "row": row}
+
+        jobs = [
+            Job(call, str(call.path), paths,
+                (render_options, embed_audio, call.metadata, call.overrides))
+            for call, paths in todo
+        ]  # fmt: skip
+        run_on_ray(
+            jobs, _analyze_one, record, lost, setup=_init_worker, setup_args=(options,),
+            workers=workers, address=ray_address,
+        )  # fmt: skip
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -1082,7 +1337,7 @@ def _run_pool(todo, options, workers, render_options, record, embed_audio=False)
     while pending:
         pool = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker,
-            initargs=(options, os.getpid()),
+            initargs=(options, os.getpid(), stage_queue()),
         )  # fmt: skip
         try:
             futures = {}

@@ -8,7 +8,9 @@
     team, date, call id), language, duration, call type, the headline scores (opening tone and
     clarity, stages percent), conduct counts, caller modality, talk metrics, ``needs_review``
     and its reasons, the agent's top tips, processing time, callscan version, the options'
-    fingerprint; and one column per stage (``stage_<id>``), step (``step_<id>``) and conduct
+    fingerprint, the batch's resume keys (the call file's ``sha256`` and ``size_bytes``, the
+    log entry's ``logged_at``) and its ``summary`` row (JSON, what summary.csv shows); and one
+    column per stage (``stage_<id>``), step (``step_<id>``) and conduct
     rule (``rule_<id>``) holding its status. Failed calls (no report) have ``status = 'error'``.
 ``findings``
     One row per finding: ``name``, ``kind`` (``stage``, ``step``, ``rule``, ``modality``,
@@ -20,7 +22,9 @@ Writes are transactional: :func:`record` replaces one call's rows (calls and fin
 transaction, so a process killed at any moment leaves the store as it was before or after
 that call; a re-run of a call replaces its rows. :func:`rebuild` makes the store from the
 reports on disk (idempotent); :func:`sync` brings it up to date with them (new, changed or
-removed reports only), which every reader calls first.
+removed reports only), which every reader calls first. For a batch, the store is the source
+of truth (resume and summary.csv read it: :func:`resume_state`, :func:`summary_rows`) and the
+batch log its crash-safe journal: :func:`reconcile` makes the two agree after a SIGKILL.
 
 Metadata comes from, first to last: the ``meta`` given to :func:`record`, the report's
 ``speakers.metadata`` (the ``--agent-pattern`` groups), the batch log (``batch.jsonl``) and an
@@ -105,6 +109,10 @@ CALL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("callscan_version", "VARCHAR"),
     ("schema_version", "VARCHAR"),
     ("options", "VARCHAR"),  # the batch options' fingerprint
+    ("sha256", "VARCHAR"),  # the call file's SHA-256 when analysed (None: not vouched for)
+    ("size_bytes", "BIGINT"),  # the call file's size when analysed
+    ("logged_at", "VARCHAR"),  # the batch log entry's ``finished`` stamp
+    ("summary", "VARCHAR"),  # the call's summary.csv row (JSON) as the batch computed it
     ("playbook", "VARCHAR"),
     ("report_mtime_ns", "BIGINT"),  # the JSON report's modification time when stored
     ("stored_at", "TIMESTAMP"),
@@ -167,9 +175,14 @@ def _first_line(e: Exception) -> str:
 
 
 def _create(con) -> None:
+    """Create both tables, and add the fixed columns a store made by an older callscan lacks."""
     for table, columns in (("calls", CALL_COLUMNS), ("findings", FINDING_COLUMNS)):
         cols = ", ".join(f'"{c}" {t}' for c, t in columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+        known = set(_columns(con, table))
+        for c, t in columns:
+            if c not in known:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{c}" {t.replace(" NOT NULL", "")}')
 
 
 @contextmanager
@@ -412,6 +425,7 @@ def call_row(
         "callscan_version": report.get("callscan_version"),
         "schema_version": report.get("schema_version"),
         "options": meta.get("options"),
+        **_batch_columns(meta),
         "playbook": stages.get("playbook"),
         "report_mtime_ns": None,
         "stored_at": dt.datetime.now().replace(microsecond=0),
@@ -442,7 +456,20 @@ def error_row(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
         "date": _parse_date(_meta_value(meta, "date")),
         "processing_s": _num(_meta_value(meta, "processing_s"), 2),
         "options": meta.get("options"),
+        **_batch_columns(meta),
         "stored_at": dt.datetime.now().replace(microsecond=0),
+    }
+
+
+def _batch_columns(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns a batch's resume and summary read, from its log entry (see :func:`record`)."""
+    size = meta.get("size_bytes", meta.get("size"))
+    summary = meta.get("summary_row")
+    return {
+        "sha256": meta.get("sha256") or None,
+        "size_bytes": size if isinstance(size, int) and size >= 0 else None,
+        "logged_at": meta.get("finished") or None,
+        "summary": json.dumps(summary, ensure_ascii=False, default=str) if summary else None,
     }
 
 
@@ -514,7 +541,10 @@ def _flat_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     metadata, as one flat mapping (top-level keys win)."""
     meta = dict(meta or {})
     row = meta.pop("row", None) or {}
-    return {**{k: v for k, v in row.items() if v not in (None, "")}, **meta}
+    flat = {**{k: v for k, v in row.items() if v not in (None, "")}, **meta}
+    if row:
+        flat["summary_row"] = row  # kept whole: summary.csv is made from it
+    return flat
 
 
 def record(
@@ -532,8 +562,9 @@ def record(
         call that failed (``meta["error"]`` says why).
     meta : metadata for the row: ``name`` (the report name; else taken from the report's
         path), ``agent_id``/``agent``, ``team``, ``date``, ``call_id``/``call``, ``file``,
-        ``processing_s``, ``options`` (the fingerprint), ``status``/``error``. The batch log
-        entry (with its ``row``) can be passed as is.
+        ``processing_s``, ``options`` (the fingerprint), ``status``/``error``; from a batch:
+        ``sha256``, ``size`` and ``finished`` (the resume keys) and ``row`` (the call's
+        summary.csv row, kept whole). The batch log entry can be passed as is.
     """
     out = Path(output_dir)
     flat = _flat_meta(meta)
@@ -671,7 +702,7 @@ def sync(
             except CallscanError as e:
                 result.errors.append(str(e))
                 continue
-            entry = _flat_meta(log.get(name))
+            entry = _vouched(_flat_meta(log.get(name)), mtime)
             meta = {
                 **_manifest_meta(rows, entry.get("file") or report.get("source"),
                                  entry.get("call_id")),
@@ -686,11 +717,11 @@ def sync(
                 flat = _flat_meta(entry)
                 meta = {**_manifest_meta(rows, flat.get("file"), flat.get("call_id")), **flat}
                 calls.append(error_row(name, meta))
-        write_rows(con, calls, findings)
-        if gone:
+        if gone:  # first: a gone call may come back as a failed call's row
             con.execute("BEGIN TRANSACTION")
             _delete(con, gone)
             con.execute("COMMIT")
+        write_rows(con, calls, findings)
         result.written = len(calls)
         result.removed = len(gone)
         result.calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
@@ -709,6 +740,127 @@ def rebuild(output_dir: str | Path, *, manifest: str | Path | None = None) -> Sy
         con.execute("DELETE FROM findings")
         con.execute("COMMIT")
     return sync(out, manifest=manifest, full=True)
+
+
+# ---- a batch's journal: resume and summary -------------------------------------------------
+
+
+def _vouched(flat: dict[str, Any], mtime_ns: int | None) -> dict[str, Any]:
+    """``flat`` (a log entry's metadata) without its ``sha256`` unless the entry vouches for
+    the report on disk: an ``ok`` entry logged for this very file (its ``report_mtime_ns``,
+    when the entry has one, is the report's modification time). A report rewritten by a run
+    killed before it logged the call keeps no resume key, so the call is done again."""
+    logged = flat.get("report_mtime_ns")
+    if flat.get("status", "ok") != "ok" or (logged is not None and logged != mtime_ns):
+        return {**flat, "sha256": None}
+    return flat
+
+
+@dataclass
+class ReconcileResult:
+    """What :func:`reconcile` changed."""
+
+    from_log: int = 0  # calls stored from their log entry (killed between log and store)
+    unlogged: int = 0  # reports stored that no log entry vouches for (redone on resume)
+    removed: int = 0  # rows whose report is gone (redone on resume)
+    errors: list[str] = field(default_factory=list)  # reports that could not be read
+
+
+def reconcile(output_dir: str | Path, entries: Mapping[str, Mapping[str, Any]]) -> ReconcileResult:
+    """Make the store agree with a batch's log and the reports on disk, after a run that may
+    have been killed at any moment (the batch calls it before deciding what to resume).
+
+    A batch writes each call's reports (atomically), then its log line (``batch.jsonl``, the
+    crash-safe journal), then its store rows (one transaction), so a SIGKILL leaves one of:
+
+    * reports, no log line, no row: the report is stored without a resume key (no
+      ``sha256``), so the store has a row per report and the call is done again;
+    * reports and a log line, no row (or an older row): the row is stored from the log
+      entry and the JSON report, so the call is not done twice;
+    * a row whose JSON report is gone (removed by hand): the row is deleted and the call
+      done again.
+
+    ``entries``: the last log entry of each call (:func:`callscan.qa.files.read_manifest`).
+    Afterwards every report on disk has exactly one ``ok`` row and every ``ok`` row its
+    report; a failed call keeps its ``error`` row.
+    """
+    out = Path(output_dir)
+    files = report_files(out)
+    result = ReconcileResult()
+    with opened(out) as con:
+        stored = {
+            r[0]: tuple(r[1:])
+            for r in con.execute(
+                "SELECT name, status, logged_at, options, sha256 FROM calls"
+            ).fetchall()
+        }
+        gone = [n for n, (status, *_) in stored.items() if status == "ok" and n not in files]
+        calls: list[dict] = []
+        findings: list[dict] = []
+
+        def add(name: str, path: Path, meta: dict[str, Any]) -> bool:
+            try:
+                mtime = path.stat().st_mtime_ns
+                report = _load(path)
+            except (OSError, CallscanError) as e:
+                result.errors.append(str(e))
+                return False
+            calls.append(call_row(name, report, _vouched(meta, mtime), output_dir=out))
+            findings.extend(findings_of(name, report))
+            return True
+
+        for name, entry in entries.items():
+            # an unvouched row (no sha256) differs from its entry: it is looked at again
+            key = tuple(entry.get(k) for k in ("status", "finished", "options", "sha256"))
+            if name in stored and name not in gone and stored[name] == key:
+                continue  # the store has the log's last word on this call
+            flat = _flat_meta(entry)
+            if entry.get("status") != "ok":
+                calls.append(error_row(name, flat))
+                result.from_log += 1
+            elif name in files and add(name, files[name], flat):
+                result.from_log += 1
+        for name, path in files.items():  # written, then killed before the log line
+            if name not in stored and name not in entries and add(name, path, {}):
+                result.unlogged += 1
+        if gone:  # first: a gone call may come back as a failed call's row
+            con.execute("BEGIN TRANSACTION")
+            _delete(con, gone)
+            con.execute("COMMIT")
+        write_rows(con, calls, findings)
+        result.removed = len(gone)
+    return result
+
+
+def resume_state(output_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """Per stored call, what a batch's resume checks: ``status``, ``options``, ``sha256``,
+    ``size_bytes``, ``report_mtime_ns`` and ``summary`` (the summary.csv row, a dict)."""
+    if not store_path(output_dir).exists():
+        return {}
+    with opened(output_dir) as con:
+        rows = query(
+            con,
+            "SELECT name, status, options, sha256, size_bytes, report_mtime_ns, summary FROM calls",
+        )
+    out = {}
+    for r in rows:
+        r["summary"] = json.loads(r["summary"]) if r["summary"] else None
+        out[r.pop("name")] = r
+    return out
+
+
+def summary_rows(output_dir: str | Path, names: list[str]) -> list[dict[str, Any]]:
+    """The summary.csv rows of ``names`` (in that order) from the store; a call without a
+    stored summary row is left out."""
+    with opened(output_dir) as con:
+        found = dict(
+            con.execute(
+                "SELECT name, summary FROM calls WHERE summary IS NOT NULL "
+                "AND list_contains(?, name)",
+                [names],
+            ).fetchall()
+        )
+    return [json.loads(found[n]) for n in names if n in found]
 
 
 # ---- reading and exporting ------------------------------------------------------------------
@@ -745,21 +897,27 @@ def export(output_dir: str | Path, fmt: str = "csv", dest: str | Path | None = N
         for table in ("calls", "findings"):
             path = target / f"{table}.{fmt}"
             order = "name" if table == "calls" else "name, kind, id"
+            # the summary.csv row (JSON) repeats the typed columns: summary.csv has it
+            select = "* EXCLUDE (summary)" if table == "calls" else "*"
             if fmt == "parquet":
                 part = path.with_name(f".{path.name}.part")
                 con.execute(
-                    f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_sql_text(part)}' "
+                    f"COPY (SELECT {select} FROM {table} ORDER BY {order}) TO '{_sql_text(part)}' "
                     "(FORMAT parquet)"
                 )
                 os.replace(part, path)
             else:
-                rows = query(con, f"SELECT * FROM {table} ORDER BY {order}")
+                rows = query(con, f"SELECT {select} FROM {table} ORDER BY {order}")
                 with atomic_writer(path, "w", newline="", errors="backslashreplace") as f:
                     if fmt == "jsonl":
                         for row in rows:
                             f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                     else:
-                        fields = list(rows[0]) if rows else _columns(con, table)
+                        fields = (
+                            list(rows[0])
+                            if rows
+                            else [c for c in _columns(con, table) if c != "summary"]
+                        )
                         writer = csv.DictWriter(f, fieldnames=fields)
                         writer.writeheader()
                         for row in rows:

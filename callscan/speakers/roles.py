@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from callscan.config import Checker, cached, read_yaml
+from callscan.config import Checker, PatternTimeout, cached, read_yaml
 from callscan.conversation import AGENT, CALLER
 from callscan.text import WORD_BREAK
 from callscan.text import normalise as normalise_text
@@ -181,7 +181,11 @@ def _score_speakers(turns, cues: _Cues, language: str | None):
         for cue in cues.cues:
             if language and cue.lang != language:
                 continue
-            m = cue.pattern.search(start if cue.where == "opening" else every)
+            try:
+                m = cue.pattern.search(start if cue.where == "opening" else every)
+            except PatternTimeout as e:  # catastrophic backtracking: the cue is left out
+                found.append((0.0, f"{speaker} {cue.role} cue {cue.id} not evaluated: {e}"))
+                continue
             if m:
                 sign = 1.0 if cue.role == AGENT else -1.0
                 score += sign * cue.weight

@@ -1,0 +1,293 @@
+"""callscan's whole analysis against a WhisperX-style transcription of the same 5-minute call.
+
+The call: real two-party speech, one talker per channel. HarperValleyBank calls
+(``../shared/data/audio-real/harper-valley-bank``, one party per 8 kHz file) are joined as two
+channels (agent left, caller right) and concatenated, in ``calls.tsv`` order, up to 5 minutes.
+
+Timed, each in its own process, with 2 threads (``OMP_NUM_THREADS=MKL_NUM_THREADS=2``):
+
+(a) ``callscan analyze CALL.wav --engine faster-whisper --threads 2`` whole process, every
+    analysis, JSON report written;
+(b) ``callscan analyze CALL.wav --threads 2`` (the default engine), likewise;
+(c) a WhisperX-style transcription: the model already loaded, timing only ``transcribe``:
+    downmix to mono 16 kHz (faster_whisper.decode_audio), faster-whisper's
+    ``BatchedInferencePipeline`` with its own VAD, int8, beam 5, batch 8, ``cpu_threads=2``,
+    the same base weights (callscan's CTranslate2 copy, ``~/.cache/callscan/whisper/base-ct2``).
+
+For (a) and (b) the per-step times come from the library's progress hook (``decode``,
+``model``, ``speech``, ``transcribe``, ``speakers``, ``analysis``), with ``start-up`` (process
+start to the first step) and ``report`` (last step to exit). The report JSON has no timings
+of its own. Peak memory is each process's peak RSS (``os.wait4``).
+
+Usage::
+
+    .venv/bin/python bench/bench_vs_whisperx.py [--runs 3] [--minutes 5]
+
+Writes bench/out/vs_whisperx.json and prints a table. Goal (issue 17): (a)/(c) <= 1.0 and
+(b)/(c) <= 1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+HVB = ROOT.parent / "shared" / "data" / "audio-real" / "harper-valley-bank"
+OUT = ROOT / "bench" / "out" / "vs_whisperx.json"
+THREADS = 2
+SR = 8000  # Hz, the HarperValleyBank files
+
+
+def build_call(path: Path, minutes: float) -> dict:
+    """Write the stereo test call (16-bit, 8 kHz); return what it is made of."""
+    import soundfile as sf
+
+    target = int(minutes * 60 * SR)
+    with open(HVB / "calls.tsv", newline="") as f:
+        calls = list(csv.DictReader(f, delimiter="\t"))
+    parts, used, n = [], [], 0
+    for call in calls:
+        agent, sr_a = sf.read(HVB / call["agent_file"], dtype="float32")
+        caller, sr_c = sf.read(HVB / call["caller_file"], dtype="float32")
+        assert sr_a == sr_c == SR, (sr_a, sr_c)
+        length = max(len(agent), len(caller))
+        stereo = np.zeros((length, 2), dtype=np.float32)
+        stereo[: len(agent), 0] = agent
+        stereo[: len(caller), 1] = caller
+        parts.append(stereo)
+        used.append(call["sid"])
+        n += length
+        if n >= target:
+            break
+    y = np.concatenate(parts)[:target]
+    sf.write(path, y, SR, subtype="PCM_16")
+    return {"calls": used, "duration_s": len(y) / SR, "channels": 2, "sr": SR}
+
+
+# --- children ---------------------------------------------------------------------------
+
+
+def child_callscan(events_path: str, argv: list[str]) -> None:
+    """Run the CLI in this process with a hook that records step times (wall clock)."""
+    events: list[tuple[str, int, int, float]] = []
+    import callscan.cli.common as common
+
+    def recording_progress_hook():
+        from contextlib import nullcontext
+
+        def hook(step: str, completed: int, total: int) -> None:
+            events.append((step, completed, total, time.time()))
+
+        return nullcontext(), hook
+
+    common.progress_hook = recording_progress_hook  # before the commands import it
+    from callscan.cli.app import main
+
+    sys.argv = ["callscan", *argv]
+    try:
+        main()
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise
+    finally:
+        Path(events_path).write_text(json.dumps({"events": events, "end": time.time()}))
+
+
+def child_whisperx(result_path: str, call: str) -> None:
+    """WhisperX-style: model loaded first, then only the transcription is timed."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+
+    from callscan.asr.weights import ct2_dir
+
+    model = WhisperModel(
+        str(ct2_dir("base")), device="cpu", compute_type="int8", cpu_threads=THREADS
+    )
+    pipeline = BatchedInferencePipeline(model)
+    audio = decode_audio(call, sampling_rate=16000)  # mono: channels averaged (downmix)
+    start, cpu = time.perf_counter(), time.process_time()
+    segments, info = pipeline.transcribe(audio, beam_size=5, batch_size=8)
+    segments = list(segments)  # the generator does the work
+    transcribe_s = time.perf_counter() - start
+    Path(result_path).write_text(
+        json.dumps(
+            {
+                "transcribe_s": transcribe_s,
+                "transcribe_cpu_s": time.process_time() - cpu,
+                "language": info.language,
+                "segments": len(segments),
+                "words": sum(len(s.text.split()) for s in segments),
+            }
+        )
+    )
+
+
+# --- parent -----------------------------------------------------------------------------
+
+
+def run_child(args: list[str], env: dict[str, str]) -> dict:
+    start = time.time()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall_s = time.time() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"child {args[:2]} failed:\n{err.decode()[-3000:]}")
+    return {
+        "start": start,
+        "wall_s": wall_s,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def step_times(start: float, record: dict) -> dict[str, float]:
+    """Seconds per progress step (first to last event), plus start-up and report writing."""
+    events = record["events"]
+    if not events:
+        return {}
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for step, _, _, t in events:
+        first.setdefault(step, t)
+        last[step] = t
+    steps = {"start-up": events[0][3] - start}
+    steps.update({s: last[s] - first[s] for s in first})
+    steps["report"] = record["end"] - events[-1][3]
+    return {k: round(v, 2) for k, v in steps.items()}
+
+
+def run_callscan(call: Path, engine: str | None, env: dict[str, str], tmp: Path) -> dict:
+    out_dir = tmp / f"out-{engine or 'default'}"
+    events = tmp / f"events-{engine or 'default'}.json"
+    argv = ["analyze", str(call), "--threads", str(THREADS), "-o", str(out_dir), "-f", "json"]
+    if engine:
+        argv += ["--engine", engine]
+    r = run_child(["callscan", str(events), *argv], env)
+    r["steps_s"] = step_times(r["start"], json.loads(events.read_text()))
+    report = json.loads(next(out_dir.glob("*.json")).read_text())
+    r["words"] = sum(len(t["text"].split()) for t in report["conversation"]["turns"])
+    return r
+
+
+def run_whisperx(call: Path, env: dict[str, str], tmp: Path) -> dict:
+    result = tmp / "whisperx.json"
+    r = run_child(["whisperx", str(result), str(call)], env)
+    r.update(json.loads(result.read_text()))
+    return r
+
+
+def summarise(runs: list[dict], key: str) -> dict:
+    med = statistics.median(r[key] for r in runs)
+    best = min(runs, key=lambda r: abs(r[key] - med))  # the median run, for its steps
+    out = {
+        f"median_{key}": round(med, 2),
+        "median_cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 2),
+        "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs), 0),
+        "runs_s": [round(r[key], 2) for r in runs],
+    }
+    for extra in ("steps_s", "words", "language", "segments", "transcribe_cpu_s"):
+        if extra in best:
+            out[extra] = best[extra]
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        kind, path, *rest = sys.argv[2:]
+        if kind == "callscan":
+            child_callscan(path, rest)
+        else:
+            child_whisperx(path, rest[0])
+        return
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each")
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
+    load_start = os.getloadavg()
+    results: dict[str, list[dict]] = {"a": [], "b": [], "c": []}
+    with tempfile.TemporaryDirectory(prefix="callscan-vs-whisperx-") as name:
+        tmp = Path(name)
+        call = tmp / "call.wav"
+        made = build_call(call, args.minutes)
+        audio_s = made["duration_s"]
+        for i in range(args.runs):
+            print(f"run {i + 1}/{args.runs}", file=sys.stderr)
+            results["c"].append(run_whisperx(call, env, tmp))
+            results["a"].append(run_callscan(call, "faster-whisper", env, tmp))
+            results["b"].append(run_callscan(call, None, env, tmp))
+
+    c = summarise(results["c"], "transcribe_s")
+    a = summarise(results["a"], "wall_s")
+    b = summarise(results["b"], "wall_s")
+    peer_s = c["median_transcribe_s"]
+    for s, key in ((a, "median_wall_s"), (b, "median_wall_s"), (c, "median_transcribe_s")):
+        s["realtime_x"] = round(audio_s / s[key], 2)
+    a["ratio_to_whisperx"] = round(a["median_wall_s"] / peer_s, 2)
+    b["ratio_to_whisperx"] = round(b["median_wall_s"] / peer_s, 2)
+    record = {
+        "call": made,
+        "threads": THREADS,
+        "runs": args.runs,
+        "goal": "ratio_to_whisperx <= 1.0 for (a) and (b)",
+        "load_average": {"start": load_start, "end": os.getloadavg()},
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "a_callscan_faster_whisper": a,
+        "b_callscan_default": b,
+        "c_whisperx_style_transcribe_only": c,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+
+    print(
+        f"\n{audio_s / 60:.1f}-minute stereo call ({len(made['calls'])} HarperValleyBank calls), "
+        f"{THREADS} threads, median of {args.runs}"
+    )
+    print(f"{'':44s} {'wall s':>7s} {'x real':>7s} {'ratio':>6s} {'cpu s':>7s} {'peak MiB':>8s}")
+    rows = [
+        ("(a) callscan analyze --engine faster-whisper", a, a["median_wall_s"]),
+        ("(b) callscan analyze (default engine)", b, b["median_wall_s"]),
+        ("(c) WhisperX-style transcribe (model loaded)", c, peer_s),
+    ]
+    for label, s, wall in rows:
+        ratio = s.get("ratio_to_whisperx", 1.0)
+        print(
+            f"{label:44s} {wall:7.1f} {s['realtime_x']:6.1f}x {ratio:6.2f} "
+            f"{s['median_cpu_s']:7.1f} {s['peak_rss_mib']:8.0f}"
+        )
+    for label, s in (("(a)", a), ("(b)", b)):
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in s.get("steps_s", {}).items())
+        print(f"{label} steps (s): {steps}")
+    la = record["load_average"]
+    print(f"load average {la['start'][0]:.1f} -> {la['end'][0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        "(c)'s cpu s and peak MiB are its whole process (model load included); wall is transcribe only"
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
