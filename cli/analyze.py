@@ -91,6 +91,7 @@ def analyze(
     from callscan import report as reports
     from callscan.conversation import is_transcript_path
     from callscan.pipeline import analyze as analyze_call
+    from callscan.pipeline import redaction_on
 
     if embed_audio and is_transcript_path(call):
         raise CallscanError("--embed-audio needs a recording, not a transcript")
@@ -125,12 +126,18 @@ def analyze(
         formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
     paths = reports.report_paths(call, formats, output_dir)
     refuse_overwriting_input(call, paths)
+    if embed_audio and silenced is None and redaction_on(options):
+        raise CallscanError(
+            "--embed-audio with redaction would put the unmasked speech in the page: "
+            "add --redact-audio (the page then plays the silenced copy)"
+        )
     progress, hook = progress_hook()
     with progress:
         report = analyze_call(call, options, hook=hook)
     audio_uri = None
     if embed_audio and "html" in formats:
-        audio_uri = reports.audio_data_uri(call, max_duration_s=options.max_duration_s)
+        played = silenced if silenced is not None else call  # never the unmasked speech
+        audio_uri = reports.audio_data_uri(played, max_duration_s=options.max_duration_s)
     render_options = reports.ReportOptions(audience=audience.value, audio_uri=audio_uri)
     written = reports.write_reports(report, paths, render_options)
     if silenced is not None:

@@ -71,6 +71,23 @@ def test_redact_audio_needs_a_recording_and_redaction(tmp_path):
     assert not (tmp_path / "call.redacted.wav").exists()
 
 
+def test_embedded_audio_is_never_the_unmasked_speech(tmp_path):
+    """A page with redaction on plays the silenced copy or nothing: embedding the recording
+    itself is refused, by analyze (unless --redact-audio) and by batch, before any work."""
+    from callscan.qa.runner import run_batch
+
+    wav = tmp_path / "call.wav"
+    sf.write(wav, np.zeros(16000, np.float32), 16000)
+    result = runner.invoke(app, ["analyze", str(wav), "--redact", "--embed-audio", "-f", "html"])
+    assert result.exit_code != 0 and "--redact-audio" in result.stderr
+    assert not list(tmp_path.glob("*.html"))
+    with pytest.raises(CallscanError) as err:
+        run_batch([wav], tmp_path / "out", AnalyzeOptions(redact=True), formats=("html",),
+                  embed_audio=True)  # fmt: skip
+    assert err.value.option == "embed_audio" and "unmasked" in str(err.value)
+    assert not (tmp_path / "out" / "summary.csv").exists()
+
+
 def test_a_spoken_phone_number_is_silenced_and_the_rest_kept(tmp_path):
     """Real speech: the caller of HVB call 01cefd6f5c044a6f spells a phone number at
     32.2-39.6 s (segments.tsv). Its words (times spread over the human segments' spans) are

@@ -192,9 +192,9 @@ def frame_levels_db(y: np.ndarray, *, frame_length: int = FRAME, smooth: int = 1
         Shape (ceil(n_samples / frame_length),), float64 dB.
     """
     n = -(-y.size // frame_length)
-    padded = np.zeros(n * frame_length, dtype=np.float64)
-    padded[: y.size] = y
-    power = np.mean(padded.reshape(n, frame_length) ** 2, axis=1)
+    power = np.empty(n, dtype=np.float64)
+    for f0, block in _frame_blocks(y, frame_length, np.float64):  # never a whole-call copy
+        power[f0 : f0 + block.shape[0]] = np.mean(block**2, axis=1)
     if smooth > 1:
         kernel = np.ones(smooth) / smooth
         power = np.convolve(power, kernel, mode="same")
@@ -218,19 +218,26 @@ def band_levels_db(y: np.ndarray, *, frame_length: int = FRAME, n_bands: int = N
         Shape (n_frames, n_bands), dB.
     """
     n = -(-y.size // frame_length)
-    padded = np.zeros(n * frame_length, dtype=np.float32)
-    padded[: y.size] = y
-    spec = np.abs(np.fft.rfft(padded.reshape(n, frame_length), axis=1)) ** 2
     hz = np.fft.rfftfreq(frame_length, 1 / SAMPLE_RATE)
     edges = np.geomspace(100.0, 7000.0, n_bands + 1)
-    bands = np.stack(
-        [
-            spec[:, (hz >= lo) & (hz < hi)].sum(axis=1)
-            for lo, hi in zip(edges, edges[1:], strict=False)
-        ],
-        axis=1,
-    )
+    picks = [(hz >= lo) & (hz < hi) for lo, hi in zip(edges, edges[1:], strict=False)]
+    bands = np.empty((n, n_bands), dtype=np.float32)  # what rfft of float32 gives
+    for f0, block in _frame_blocks(y, frame_length, np.float32):  # spectra a block at a time
+        spec = np.abs(np.fft.rfft(block, axis=1)) ** 2
+        bands[f0 : f0 + block.shape[0]] = np.stack([spec[:, k].sum(axis=1) for k in picks], axis=1)
     return 10.0 * np.log10(bands + _EPS)
+
+
+def _frame_blocks(y: np.ndarray, frame_length: int, dtype, frames_per_block: int = 4096):
+    """(first frame, frames) of ``y`` cut into zero-padded frames, a block of frames at a
+    time in ``dtype``: per-call memory stays one block, whatever the call's length."""
+    n = -(-y.size // frame_length)
+    for f0 in range(0, n, frames_per_block):
+        f1 = min(n, f0 + frames_per_block)
+        piece = y[f0 * frame_length : f1 * frame_length]
+        block = np.zeros((f1 - f0) * frame_length, dtype=dtype)
+        block[: piece.size] = piece
+        yield f0, block.reshape(f1 - f0, frame_length)
 
 
 def bleed_correlation(y: np.ndarray, *, context: int = CORR_CONTEXT) -> np.ndarray:
