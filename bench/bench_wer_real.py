@@ -69,6 +69,7 @@ VARIANTS = {
     "pad-before": "callscan.asr.chunking.pack: padding before each region only",
     "beam5": "TranscribeOptions(beam_size=5): beam 5 on every window",
     "no-failed-beam": "callscan.asr.batched.FAILED_BEAM_SIZE = 0 (temperature fallback only)",
+    "failed-beam": "callscan.asr.batched.FAILED_BEAM_SIZE = 5 (beam 5 before the fallback)",
 }
 
 
@@ -141,8 +142,8 @@ def _apply_one(variant: str) -> dict:
         chunking.pack = functools.partial(chunking.pack, pad_after_s=0.0)
     elif variant == "beam5":
         return {"beam_size": 5}
-    elif variant == "no-failed-beam":
-        batched.FAILED_BEAM_SIZE = 0
+    elif variant in ("no-failed-beam", "failed-beam"):
+        batched.FAILED_BEAM_SIZE = 5 if variant == "failed-beam" else 0
     else:
         raise SystemExit(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
     return {}

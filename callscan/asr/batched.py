@@ -19,9 +19,11 @@ from callscan.asr.guards import decode_guard, looping
 COMPRESSION_RATIO_MAX = 2.4  # whisper.transcribe's default: above this the text is a loop
 LOGPROB_MIN = -1.0  # whisper.transcribe's default: below this the decode failed
 NO_SPEECH_MIN = 0.6  # whisper.transcribe's default: above this (and a low logprob) = silence
-# a window whose greedy decode fails the checks is decoded again with beam search (this many
-# beams, at temperature 0) before the temperature fallback; 0: straight to the fallback
-FAILED_BEAM_SIZE = 5
+# a window whose greedy decode fails the checks can be decoded again with beam search (this
+# many beams, temperature 0) before the temperature fallback; 0: straight to the fallback.
+# Off: with 5 beams, all 26 real clips of bench/bench_wer_real.py gave the same text (the
+# windows that fail greedy failed beam search too), so it bought nothing there.
+FAILED_BEAM_SIZE = 0
 
 
 def _failed(result, guarded: bool = False) -> bool:
