@@ -54,7 +54,7 @@ def parse_languages(
     return tuple(dict.fromkeys(codes))
 
 
-Spans = list[tuple[float, float]]  # (start_s, end_s) speech regions of one channel
+Spans = Sequence[tuple[float, float]]  # (start_s, end_s) speech regions of one channel
 
 SPLIT_FRAME = 1024  # samples per frame of the energy split (as librosa.effects.split)
 SPLIT_HOP = 256  # samples between frames
