@@ -56,7 +56,7 @@ def build_calls(folder: Path, n: int) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     made = []
-    for agent in sorted((HVB / "audio" / "agent").glob("*.wav")):
+    for agent in sorted((HVB / "audio" / "agent").glob("*.wav"))[:n]:
         caller = HVB / "audio" / "caller" / agent.name
         a, sr_a = sf.read(agent, dtype="int16")
         c, sr_c = sf.read(caller, dtype="int16")
@@ -67,10 +67,11 @@ def build_calls(folder: Path, n: int) -> list[Path]:
         path = folder / f"hvb_{agent.stem}.wav"
         sf.write(path, stereo, sr_a, subtype="PCM_16")
         made.append(path)
-    extra = folder / f"extra_{EXTRA_CALL.name}"
-    extra.write_bytes(EXTRA_CALL.read_bytes())
-    made.append(extra)
-    return made[:n]
+    if len(made) < n:
+        extra = folder / f"extra_{EXTRA_CALL.name}"
+        extra.write_bytes(EXTRA_CALL.read_bytes())
+        made.append(extra)
+    return made
 
 
 def audio_s(paths: list[Path]) -> float:
@@ -105,7 +106,7 @@ def child(executor: str, workers: int, calls_dir: Path, out: Path, result: Path)
         "ray_startup_s": startup_s,
         "done": batch.done,
         "failed": batch.failed,
-        "errors": [r["error"] for r in batch.errors],
+        "errors": [f"{Path(r['file']).name}: {r['error']}" for r in batch.errors],
         "audio_s_ok": sum(float(r["duration_s"] or 0) for r in batch.rows if r["status"] == "ok"),
         "store_bytes": sum(p.stat().st_size for p in store if p.exists()),
         "reports_bytes": sum(p.stat().st_size for p in out.glob("*.callscan.*")),

@@ -384,3 +384,18 @@ def test_bundled_samples(samples_dir):
     assert first_agent["start_s"] - 0.01 <= el["greeting"]["start_s"] <= first_agent["end_s"]
     assert flat.content["excluded"], "id_flat_missing_mono opens with an excluded phrase"
     assert flat.tone.score < sales.tone.score
+
+
+def test_plot_envelope_stays_within_full_scale_when_the_audio_overshoots():
+    """A resampled telephone recording can peak a little past full scale; the plot (and the
+    report schema, maximum 1) stay within ±1 (found on a real 8 kHz bank call)."""
+    from callscan.analysis.opening.plot import opening_plot
+    from callscan.audio.decode import from_array
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    y = (1.07 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    plot = opening_plot(from_array(y, sr), {"window": {"start_s": 0.0, "end_s": 2.0}}, [])
+    assert plot is not None and plot["envelope"]
+    assert max(b for _, b in plot["envelope"]) == 1.0
+    assert min(a for a, _ in plot["envelope"]) == -1.0

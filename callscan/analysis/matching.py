@@ -78,6 +78,8 @@ class PreparedCall:
     stems: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # lazily filled
     cache: dict[str, list[Evidence]] = field(default_factory=dict)  # cue id -> hits
     timed_out: dict[str, str] = field(default_factory=dict)  # cue id -> why not evaluated
+    stopwords: frozenset[str] = frozenset()  # words that are not content words (cue `echo`)
+    stop_stems: frozenset[str] | None = None  # the stopwords and their stems (lazily filled)
 
     def turn_stems(self, i: int) -> list[tuple[str, int, int]]:
         """``(stem, start, end)`` of every word of turn ``i`` (computed once)."""
@@ -86,6 +88,25 @@ class PreparedCall:
                 (stem(w, self.language), a, b) for a, b, w in find_tokens(self.norm[i], WORD)
             ]
         return self.stems[i]
+
+    def content(self, i: int) -> set[str]:
+        """Content stems of turn ``i``: words of three letters or more (digits kept), not in
+        the playbook's ``stopwords`` (compared by stem)."""
+        if self.stop_stems is None:
+            self.stop_stems = self.stopwords | {stem(w, self.language) for w in self.stopwords}
+        stop = self.stop_stems
+        return {
+            s for s, _, _ in self.turn_stems(i) if (len(s) >= 3 or s.isdigit()) and s not in stop
+        }
+
+    def echoed(self, i: int) -> int:
+        """How many content stems turn ``i`` shares with the caller's turns before it (a
+        paraphrase check repeats the caller's words)."""
+        said: set[str] = set()
+        for t in self.turns[:i]:
+            if t.role == "caller":
+                said |= self.content(t.index)
+        return len(self.content(i) & said)
 
 
 def speaker_turns(turns: list[Turn], speaker: str) -> list[Turn]:
@@ -135,13 +156,14 @@ def prepare(conversation: Conversation, playbook: Playbook) -> PreparedCall:
         norm=[normalise(t.text, playbook.fillers) for t in turns],
         windows=_windows(turns, playbook),
         language=playbook.language,
+        stopwords=playbook.stopwords,
     )
 
 
-CUE_BUDGET_S = 2.0  # s, the most one cue's regexes may take on one call, all turns together
-TURN_LIMIT_S = 0.25  # s, the most one match may take on one turn (ordinary ones take < 1 ms):
-# the regex engine checks its clock only now and then, so a short limit per turn stops a
-# runaway pattern on its first bad turn, well before the call's budget
+CUE_BUDGET_S = 2.0  # s of CPU, the most one cue's regexes may take on one call, all turns
+TURN_LIMIT_S = 1.0  # s, the most one match may take on one turn (ordinary ones take < 1 ms,
+# so even a machine loaded 100x leaves them far inside it): the regex engine checks its
+# clock only now and then, so a limit per turn stops a runaway pattern on its first bad turn
 
 
 def not_evaluated(call: PreparedCall, cue_ids: Any) -> str:
@@ -159,8 +181,11 @@ def match(call: PreparedCall, cue: Cue) -> list[Evidence]:
     """
     if cue.id in call.cache:
         return call.cache[cue.id]
+    for pattern in (cue.regex, cue.unless):  # compiled before the clock starts
+        if isinstance(pattern, GuardedPattern):
+            pattern.compiled  # noqa: B018
     try:
-        hits = _match(call, cue, time.monotonic() + CUE_BUDGET_S)
+        hits = _match(call, cue, time.thread_time() + CUE_BUDGET_S)
     except PatternTimeout as e:
         call.timed_out[cue.id] = (
             f"not evaluated: {e.key} ran past its {CUE_BUDGET_S:g} s limit on this call "
@@ -175,7 +200,7 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
     key = str(getattr(cue.regex or cue.unless, "key", cue.id))
 
     def left() -> float:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - time.thread_time()  # CPU time: a busy machine changes nothing
         if remaining <= 0:
             raise PatternTimeout(key, CUE_BUDGET_S)
         return min(remaining, TURN_LIMIT_S)
@@ -184,6 +209,8 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
     for i in sorted(call.windows[cue.speaker][cue.window]):
         text = call.norm[i]
         if cue.unless is not None and _search(cue.unless, text, left()):
+            continue
+        if cue.echo and call.echoed(i) < cue.echo:
             continue
         spans: list[tuple[int, int]] = []
         if cue.regex is not None:

@@ -929,13 +929,18 @@ def run_batch(
         be written (disk full, read-only): the calls finished so far stay logged; an unknown
         executor, or ``ray`` without Ray installed or its cluster out of reach.
     """
-    from callscan.pipeline import AnalyzeOptions
+    from callscan.pipeline import AnalyzeOptions, redaction_on
 
     options = options or AnalyzeOptions()
     formats = tuple(dict.fromkeys(("json", *formats)))
     out = Path(output_dir)
     if workers < 1:
         raise CallscanError(f"workers must be at least 1, not {workers}", option="workers")
+    if embed_audio and "html" in formats and redaction_on(options):
+        raise CallscanError(
+            "embedding the audio with redaction on would put the unmasked speech in the pages",
+            option="embed_audio",
+        )
     check_executor(executor)
     try:
         out.mkdir(parents=True, exist_ok=True)

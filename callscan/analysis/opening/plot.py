@@ -71,7 +71,9 @@ def opening_plot(recording, opening: dict, turns: list[dict]) -> dict | None:
         return None
     blocks = seg[: n * block].reshape(n, block).astype(np.float64)
     level = 10.0 * np.log10(np.mean(blocks**2, axis=1) + 1e-10)
-    env = np.stack([blocks.min(axis=1), blocks.max(axis=1)], axis=1)
+    # resampling a telephone recording can overshoot full scale a little: the plot's scale
+    # (and the report schema) is full scale, so the envelope is clipped to it
+    env = np.clip(np.stack([blocks.min(axis=1), blocks.max(axis=1)], axis=1), -1.0, 1.0)
 
     f0_st: list[float | None] = [None] * n
     median_hz = None
