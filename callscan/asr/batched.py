@@ -254,6 +254,10 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
     from whisper.timing import add_word_timestamps
     from whisper.tokenizer import get_tokenizer
 
+    from callscan.asr.dtw import use_cached_dtw
+
+    use_cached_dtw()  # whisper's word-alignment DTW compiled once per machine, not per process
+
     tokenizer = get_tokenizer(
         model.is_multilingual, num_languages=model.num_languages, language=language
     )
