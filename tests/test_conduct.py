@@ -193,3 +193,71 @@ def test_negotiation_rules_apply_when_the_caller_asks_for_a_discount():
     r = run("caller: bisa diskon?\nagent: bisa dicicil tiga kali pak", call_type="sales")
     assert r.rule("value_before_discount").status == "pass"
     assert r.rule("staged_concessions").status == "pass"
+
+
+# ---------------------------------------------------------------- mechanisms, new wording
+# Each mechanism added for calls written by others (issue 14), checked on wording none of the
+# labelled calls uses, with a hard negative beside it.
+
+ID_MECHANISMS = [
+    # a colleague or partner called bad in so many words
+    ("blame_colleague", "agent: teknisi kami itu memang payah bu, nanti saya laporkan"),
+    ("blame_colleague", "agent: kurirnya lelet banget kak, bukan dari kami"),
+    ("blame_colleague", "agent: kami sudah berkali-kali protes ke pihak ekspedisi pak"),
+    # the customer's own action suggested as the cause, the records held against them
+    ("blame_customer", "agent: mungkin bapak tidak sengaja klik tautannya"),
+    ("blame_customer", "agent: ibu sendiri yang isi formulirnya kan"),
+    ("blame_customer", "agent: di data kami tercatat ada persetujuan dari nomor ibu"),
+    # a rival the caller named, called a fraud or cheap
+    ("trash_competitor", "agent: Maju Finance mah abal-abal pak"),
+    ("trash_competitor", "agent: rugi bapak kalau pindah ke sebelah"),
+    # asking for the customer's time instead of greeting them
+    ("excluded_phrases", "agent: halo pak, lagi sibuk nggak?\ncaller: kenapa\nagent: ada promo"),
+]
+
+ID_MECHANISM_NEGATIVES = [
+    "agent: teknisi kami sudah cek, kerusakannya cukup parah pak, kami ganti unitnya",
+    "agent: bapak sendiri yang tentukan jadwalnya ya",
+    "agent: mungkin bapak mau ganti paket yang lebih kecil",
+    "agent: di sistem tercatat pembayaran dari rekening bapak sudah masuk",
+    "agent: selamat pagi bu, saya dina dari bank mentari, ada waktu sebentar?",
+]
+
+EN_MECHANISMS = [
+    ("blame_colleague", "agent: our vendor is honestly hopeless with these orders"),
+    ("blame_colleague", "agent: we've had so many complaints about that courier"),
+    ("blame_customer", "agent: maybe you accidentally tapped the upgrade button"),
+    ("blame_customer", "agent: our records show you confirmed the order by text"),
+    ("trash_competitor", "agent: they're cowboys, that lot, trust me"),
+    ("trash_competitor", "agent: well, you get what you pay for with them"),
+]
+
+EN_MECHANISM_NEGATIVES = [
+    "agent: the technician said the damage is terrible, so we'll replace the unit",
+    "agent: maybe you could try restarting the router first",
+    "agent: our records show you paid on the fifth, so that's all fine",
+]
+
+
+@pytest.mark.parametrize("rule,text", ID_MECHANISMS)
+def test_mechanism_found_id(rule, text):
+    r = run(text)
+    assert rule in r.violations(), text
+    assert r.rule(rule).hits[0].speaker == "agent"
+
+
+@pytest.mark.parametrize("text", ID_MECHANISM_NEGATIVES)
+def test_mechanism_negatives_id(text):
+    assert not failed(text) & CONDUCT, text
+
+
+@pytest.mark.parametrize("rule,text", EN_MECHANISMS)
+def test_mechanism_found_en(rule, text):
+    r = run(text, "en")
+    assert rule in r.violations(), text
+    assert r.rule(rule).hits[0].text
+
+
+@pytest.mark.parametrize("text", EN_MECHANISM_NEGATIVES)
+def test_mechanism_negatives_en(text):
+    assert not failed(text, "en") & CONDUCT, text

@@ -89,7 +89,7 @@ def test_error_bad_kind_window_speaker_call_type(tmp_path):
 
     assert mutate(tmp_path, window) == (
         "'FILE': rules.farewell.cues.farewell.window: 'ending' is not valid "
-        "(valid: any, start, end, not_start, last_half)"
+        "(valid: any, first, start, end, not_start, last_half)"
     )
 
     def speaker(d):

@@ -140,6 +140,7 @@ def _windows(turns: list[Turn], pb: Playbook) -> dict[str, dict[str, frozenset[i
         every = frozenset(own)
         out[speaker] = {
             "any": every,
+            "first": frozenset(own[:1]),
             "start": frozenset(start),
             "end": frozenset(end),
             "not_start": every - start,

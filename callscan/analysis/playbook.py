@@ -25,7 +25,7 @@ LANGUAGES = ("id", "en")
 CALL_TYPES = ("sales", "complaint", "service")
 STRENGTHS = ("strong", "weak")
 SPEAKERS = ("agent", "caller", "any")
-WINDOWS = ("any", "start", "end", "not_start", "last_half")
+WINDOWS = ("any", "first", "start", "end", "not_start", "last_half")
 ANCHOR_MODES = ("first", "last")
 GROUPS = ("conduct", "hold", "negotiation")
 RULE_KINDS = ("forbidden", "required", "bonus", "max_count", "before", "silence", "name_use")
@@ -41,6 +41,7 @@ _TOP_KEYS = (
     "stages",
     "complaint_steps",
     "rules",
+    "stopwords",
 )
 _CUE_KEYS = (
     "patterns",
@@ -53,6 +54,7 @@ _CUE_KEYS = (
     "weight",
     "unless",
     "excused_by",
+    "echo",
 )
 _STAGE_KEYS = (
     "order",
@@ -66,6 +68,7 @@ _STAGE_KEYS = (
     "present_when",
     "anchors",
     "elements",
+    "void_if",
 )
 _RULE_KEYS = (
     "group",
@@ -119,11 +122,14 @@ class Cue:
     lemmas: tuple[tuple[str, ...], ...] = ()  # stem sequences, matched on consecutive words
     strength: str = "strong"  # "strong" (alone proves the element) or "weak"
     speaker: str = "agent"  # "agent", "caller" or "any"
-    window: str = "any"  # "any", "start", "end", "not_start" or "last_half"
+    window: str = "any"  # "any", "first" (the speaker's first turn), "start", "end",
+    # "not_start" or "last_half"
     required: bool = False  # for kind "required" rules with all: true
     weight: float = 1.0  # relative weight (call-type scores)
     unless: re.Pattern | None = None  # a turn that matches this is skipped
     excused_by: str | None = None  # rule cues: trigger id; when it is heard, no hit counts
+    echo: int = 0  # a hit counts only in a turn sharing this many content stems with the
+    # caller's earlier turns (a paraphrase check repeats the caller's words); 0: no condition
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,8 @@ class Stage:
     weight_for: tuple[tuple[str, float], ...] = ()  # (call type, weight): emphasis by call type
     anchor: str = "first"  # which hit places the stage for order checks: "first" or "last"
     anchors: tuple[str, ...] = ()  # example sentences for the semantic signal
+    void_if: tuple[str, ...] = ()  # trigger ids; heard before the stage is complete: absent
+    # (contact completed only after the caller asked "who is this" was not on own initiative)
 
     def weight_in(self, call_type: str) -> float:
         """Scorecard weight on a call of ``call_type`` (``weight_for``, else ``weight``)."""
@@ -198,6 +206,7 @@ class Playbook:
     uses_lemmas: bool = False  # any cue needs stems
     grievance: str | None = None  # trigger id that marks a caller's grievance ("complaint")
     grievance_handled: tuple[str, ...] = ()  # agent triggers that also raise it (apology, remedy)
+    stopwords: frozenset[str] = frozenset()  # stems that are not content words (cue `echo`)
 
     def stage(self, stage_id: str) -> Stage:
         """The stage called ``stage_id`` (KeyError if none)."""
@@ -255,6 +264,7 @@ class _Loader(Checker):
             weight=self.number(raw.get("weight", 1.0), f"{key}.weight"),
             unless=unless,
             excused_by=None if raw.get("excused_by") is None else str(raw["excused_by"]),
+            echo=self.number(raw.get("echo", 0), f"{key}.echo", integer=True, minimum=0),
         )
 
     def cues(self, raw: Any, key: str, prefix: str, *, default_speaker: str = "agent") -> dict:
@@ -359,6 +369,9 @@ class _Loader(Checker):
             grievance_handled=GRIEVANCE_HANDLED
             if all(t in triggers for t in GRIEVANCE_HANDLED)
             else (),
+            stopwords=frozenset(
+                w.lower() for w in self.strings(d.get("stopwords", []), "stopwords")
+            ),
         )
 
     def settings(self, raw: Any) -> PlaybookSettings:
@@ -427,6 +440,7 @@ class _Loader(Checker):
                     weight_for=self.call_type_weights(spec.get("weight_for"), f"{key}.weight_for"),
                     anchor=self.choice(spec.get("anchor", "first"), f"{key}.anchor", ANCHOR_MODES),
                     anchors=tuple(self.strings(spec.get("anchors", []), f"{key}.anchors")),
+                    void_if=self.trigger_refs(spec.get("void_if"), f"{key}.void_if", triggers),
                 )
             )
         return out

@@ -365,6 +365,11 @@ def _check_stage(
     res.turn = max(turns) if stage.anchor == "last" else min(turns)
     res.elements = sat
     res.status = PRESENT
+    voided = _voided_by(call, pb, stage, start, _completed_pos(done, sat, min(turns)))
+    if voided:  # completed only after, e.g., the caller asked who was calling
+        res.status = ABSENT
+        res.note = f"completed only after {voided}"
+        return res
     if stage.late_after_turns is not None:
         complete = _completed_at(done, sat, min(turns))
         agent_before = [i for i in call.windows["agent"]["any"] if start <= i < complete]
@@ -372,6 +377,23 @@ def _check_stage(
             res.status = LATE
             res.note = f"first heard after {len(agent_before)} agent turns"
     return res
+
+
+def _voided_by(
+    call: PreparedCall, pb: Playbook, stage: Stage, start: int, complete: tuple[int, int]
+) -> str:
+    """The first of the stage's ``void_if`` triggers heard from turn ``start`` up to the
+    ``(turn, offset)`` where the stage was complete, in words ("" when none was): "can I
+    bother you" before the introduction voids contact, the same words after it do not."""
+    for t in stage.void_if:
+        hits = [
+            e
+            for e in match(call, pb.triggers[t])
+            if e.turn >= start and (e.turn, e.offset) < complete
+        ]
+        if hits:
+            return f"{t.replace('_', ' ')} ('{hits[0].text}')"
+    return ""
 
 
 def _completed_at(done: list[tuple[str, ...]], sat: dict[str, list[Evidence]], first: int) -> int:
@@ -384,6 +406,17 @@ def _completed_at(done: list[tuple[str, ...]], sat: dict[str, list[Evidence]], f
     if not alts:
         return first
     return min(max(min(e.turn for e in sat[k]) for k in alt) for alt in alts)
+
+
+def _completed_pos(
+    done: list[tuple[str, ...]], sat: dict[str, list[Evidence]], first: int
+) -> tuple[int, int]:
+    """``(turn, offset)`` where the stage was first complete (see :func:`_completed_at`); the
+    end of turn ``first`` when any element completes it."""
+    alts = [alt for alt in done if alt]
+    if not alts:
+        return (first, 1 << 30)
+    return min(max(min((e.turn, e.offset) for e in sat[k]) for k in alt) for alt in alts)
 
 
 def _order(stages: list[StageStatus], pb: Playbook) -> None:
