@@ -209,3 +209,23 @@ def test_one_voice_roles_are_agent_or_unknown_with_a_reason():
     assign.mark_one_voice(nobody)
     assert nobody.roles == {"S1": "unknown"} and nobody.agent is None
     assert "one voice only" in nobody.reasons[0]
+
+
+def test_mel_spectrogram_is_librosas_without_importing_it(data_dir):
+    """The encoder's mel features are computed in numpy (importing librosa.feature cost 1.2 s
+    per process) and equal librosa.feature.melspectrogram's, filters and frames included."""
+    import librosa
+
+    from callscan.audio.decode import load
+    from callscan.speakers.diarize import mel_filters, mel_spectrogram
+
+    np.testing.assert_allclose(
+        mel_filters(16000, 400, 40), librosa.filters.mel(sr=16000, n_fft=400, n_mels=40),
+        atol=1e-7,
+    )  # fmt: skip
+    y = load(data_dir / "sample.wav").y[0][: 16000 * 10]
+    for x in (y, y[:401], y[:16001]):
+        ref = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=400, hop_length=160, n_mels=40)
+        got = mel_spectrogram(x)
+        assert got.shape == ref.T.shape and got.dtype == np.float32
+        np.testing.assert_allclose(got, ref.T, rtol=1e-4, atol=1e-6 * float(ref.max()))

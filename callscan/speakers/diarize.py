@@ -154,18 +154,48 @@ def load_encoder(weights_path: str | Path | None = None):
     return encoder.eval()
 
 
-def _mel(y: np.ndarray) -> np.ndarray:
-    """Mel power spectrogram as the encoder expects it: shape (frames, 40), float32."""
-    import librosa
+def mel_spectrogram(y: np.ndarray) -> np.ndarray:
+    """Mel power spectrogram as the encoder expects it: shape (frames, 40), float32.
 
-    m = librosa.feature.melspectrogram(
-        y=y,
-        sr=SAMPLE_RATE,
-        n_fft=int(SAMPLE_RATE * MEL_WINDOW_S),
-        hop_length=int(SAMPLE_RATE * MEL_HOP_S),
-        n_mels=N_MELS,
-    )
-    return m.astype(np.float32).T
+    librosa.feature.melspectrogram's defaults (centred frames zero-padded, periodic Hann
+    window, power 2, Slaney mel filters) in plain numpy: importing librosa.feature costs
+    about 1.2 s per process, paid by every single-call run (tests/test_diarize.py checks the
+    two agree)."""
+    n_fft = int(SAMPLE_RATE * MEL_WINDOW_S)
+    hop = int(SAMPLE_RATE * MEL_HOP_S)
+    padded = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2)
+    n = 1 + max(0, padded.size - n_fft) // hop
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n]
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+    return (power @ mel_filters(SAMPLE_RATE, n_fft, N_MELS).T).astype(np.float32)
+
+
+def mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Slaney-style mel filterbank (librosa.filters.mel's defaults: 0 Hz to sr/2, Slaney mel
+    scale, area-normalised), shape (n_mels, 1 + n_fft // 2)."""
+
+    def hz_to_mel(f):
+        f = np.asarray(f, dtype=np.float64)
+        lin = f / (200.0 / 3)
+        log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+        return np.where(f >= 1000.0, log, lin)
+
+    def mel_to_hz(m):
+        m = np.asarray(m, dtype=np.float64)
+        lin = m * (200.0 / 3)
+        log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
+        return np.where(m >= 15.0, log, lin)
+
+    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    mel_hz = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2.0), n_mels + 2))
+    gaps = np.diff(mel_hz)
+    ramps = mel_hz[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / gaps[:-1, None]
+    upper = ramps[2:] / gaps[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_hz[2:] - mel_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
 
 
 def _windows(regions, duration_s: float, options: DiarizeOptions) -> list[tuple[float, float]]:
@@ -192,7 +222,7 @@ def embed(y: np.ndarray, windows: list[tuple[float, float]], encoder) -> np.ndar
 
     peak_rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)) + 1e-12)
     gain = max(1.0, 10 ** (NORM_DBFS / 20) / peak_rms)  # raise quiet calls, never lower
-    mel = _mel(np.asarray(y, dtype=np.float32) * gain)
+    mel = mel_spectrogram(np.asarray(y, dtype=np.float32) * gain)
     n = int(round(windows[0][1] - windows[0][0], 3) / MEL_HOP_S) if windows else 0
     batch = []
     for a, _ in windows:
