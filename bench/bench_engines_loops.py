@@ -39,15 +39,8 @@ HVB = SHARED / "audio-real" / "harper-valley-bank"
 CV_ID = SHARED / "audio-real" / "common-voice-id"
 BENCH_REFERENCED_S = 52.5  # bench_en_57s: the last 4 s (hotwords.mp3) has no reference
 
-JFK = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
-LEFT = (
-    "He began a confused complaint against the wizard, "
-    "who had vanished behind the curtain on the left."
-)
-RIGHT = "The horizon seems extremely distant."
+sys.path.insert(0, str(ROOT))
+from tests.references import JFK, LEFT, RIGHT  # noqa: E402  (the clips' published references)
 
 SETTINGS = {
     # name: (engine, guards on, description)

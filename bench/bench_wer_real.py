@@ -52,15 +52,8 @@ SETS = ("English HVB", "English other", "Indonesian")
 QUICK = ("sample", "jfk", "cv-id")  # --quick: one clip of each kind
 BENCH_REFERENCED_S = 52.75  # bench_en_57s: the part with a reference (in the 0.5 s gap after it)
 
-JFK = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
-LEFT = (
-    "He began a confused complaint against the wizard, "
-    "who had vanished behind the curtain on the left."
-)
-RIGHT = "The horizon seems extremely distant."
+sys.path.insert(0, str(ROOT))
+from tests.references import JFK, LEFT, RIGHT  # noqa: E402  (the clips' published references)
 
 # --set NAME: a variant of the default path, for measuring a change before keeping it
 # (applied in the child process before decoding)
