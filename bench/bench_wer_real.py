@@ -61,8 +61,6 @@ VARIANTS = {
     "pad0": "callscan.asr.chunking.pack: no padding around speech regions",
     "pad-before": "callscan.asr.chunking.pack: padding before each region only",
     "beam5": "TranscribeOptions(beam_size=5): beam 5 on every window",
-    "no-failed-beam": "callscan.asr.batched.FAILED_BEAM_SIZE = 0 (temperature fallback only)",
-    "failed-beam": "callscan.asr.batched.FAILED_BEAM_SIZE = 5 (beam 5 before the fallback)",
 }
 
 
@@ -127,7 +125,7 @@ def _apply_variant(variant: str | None) -> dict:
 def _apply_one(variant: str) -> dict:
     import functools
 
-    from callscan.asr import batched, chunking
+    from callscan.asr import chunking
 
     if variant == "pad0":
         chunking.pack = functools.partial(chunking.pack, pad_s=0.0)
@@ -135,8 +133,6 @@ def _apply_one(variant: str) -> dict:
         chunking.pack = functools.partial(chunking.pack, pad_after_s=0.0)
     elif variant == "beam5":
         return {"beam_size": 5}
-    elif variant in ("no-failed-beam", "failed-beam"):
-        batched.FAILED_BEAM_SIZE = 5 if variant == "failed-beam" else 0
     else:
         raise SystemExit(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
     return {}

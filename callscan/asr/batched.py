@@ -14,27 +14,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from callscan.asr.guards import decode_guard, looping
-
-COMPRESSION_RATIO_MAX = 2.4  # whisper.transcribe's default: above this the text is a loop
-LOGPROB_MIN = -1.0  # whisper.transcribe's default: below this the decode failed
-NO_SPEECH_MIN = 0.6  # whisper.transcribe's default: above this (and a low logprob) = silence
-# a window whose greedy decode fails the checks can be decoded again with beam search (this
-# many beams, temperature 0) before the temperature fallback; 0: straight to the fallback.
-# Off: with 5 beams, all 26 real clips of bench/bench_wer_real.py gave the same text (the
-# windows that fail greedy failed beam search too), so it bought nothing there.
-FAILED_BEAM_SIZE = 0
+from callscan.asr.guards import (
+    COMPRESSION_RATIO_MAX,
+    LOGPROB_MIN,
+    decode_guard,
+    looping,
+    silent,
+)
 
 
 def _failed(result, guarded: bool = False) -> bool:
     """Whisper's checks on a decode; ``guarded``: a decoder guard ended it (loop, overrun)."""
     if guarded or result.compression_ratio > COMPRESSION_RATIO_MAX:
         return True
-    return result.avg_logprob < LOGPROB_MIN and not _silent(result)
-
-
-def _silent(result) -> bool:
-    return result.no_speech_prob > NO_SPEECH_MIN and result.avg_logprob < LOGPROB_MIN
+    return result.avg_logprob < LOGPROB_MIN and not silent(
+        result.avg_logprob, result.no_speech_prob
+    )
 
 
 def decode_options(language: str, options, temperature: float):
@@ -83,18 +78,10 @@ def temperature_fallback(model, features, language: str, options, first, duratio
 
 
 def _retry(model, features, language: str, options, first, duration_s: float):
-    """A failed greedy decode of one window decoded again: beam search first
-    (``FAILED_BEAM_SIZE`` beams, temperature 0), kept when it passes Whisper's checks, then
-    the temperature fallback (:func:`temperature_fallback`)."""
-    import dataclasses
-
-    if FAILED_BEAM_SIZE and not options.beam_size:
-        beam = dataclasses.replace(options, beam_size=FAILED_BEAM_SIZE)
-        results, guarded = model.decode(
-            features[None], decode_options(language, beam, 0.0), [duration_s]
-        )
-        if not _failed(results[0], guarded[0]):
-            return results[0]
+    """A failed greedy decode of one window decoded again with the temperature fallback
+    (:func:`temperature_fallback`). Beam search first was measured and dropped: with 5 beams
+    all 26 real clips of bench/bench_wer_real.py gave the same text (windows that fail greedy
+    failed beam search too)."""
     return temperature_fallback(model, features, language, options, first, duration_s)
 
 
@@ -286,7 +273,7 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
                 if _failed(result, guarded[i]):
                     first = (result, guarded[i])
                     result = _retry(trimmed, features[i], language, options, first, duration_s)
-                if _silent(result):
+                if silent(result.avg_logprob, result.no_speech_prob):
                     out.append([])
                     continue
                 segments = _segments(result, tokenizer, duration_s)

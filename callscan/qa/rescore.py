@@ -172,29 +172,29 @@ def scored_with(
     call = str(report.get("source") or "")
     if playbook is None:
         named = stages.get("playbook")
-        if isinstance(named, str) and named and not named.startswith(("bundled:", "models-dir:")):
-            found = stored_file(named, call)
-            if found is None:
-                raise CallscanError(
-                    f"the playbook this call was scored with ('{named[:120]}') is not found; "
-                    "give the playbook to use",
-                    option="playbook",
-                )
-            playbook = found
+        if isinstance(named, str) and not named.startswith(("bundled:", "models-dir:")):
+            playbook = _scored_with(named, call, "playbook", "playbook")
     if profile is None:
         named = (report.get("profile") or {}).get("path")
-        if isinstance(named, str) and named:
-            found = stored_file(named, call)
-            if found is None:
-                raise CallscanError(
-                    f"the team profile this call was scored with ('{named[:120]}') is not "
-                    "found; give the profile to use",
-                    option="profile",
-                )
-            profile = found
+        if isinstance(named, str):
+            profile = _scored_with(named, call, "team profile", "profile")
     if call_type == "auto" and stages.get("call_type_source") == "given":
         call_type = str(stages.get("call_type") or "auto")
     return {"playbook": playbook, "profile": profile, "call_type": call_type}
+
+
+def _scored_with(named: str, call: str, what: str, option: str) -> Path | None:
+    """The file a call was scored with, found again (None when the report names none)."""
+    if not named:
+        return None
+    found = stored_file(named, call)
+    if found is None:
+        raise CallscanError(
+            f"the {what} this call was scored with ('{named[:120]}') is not found; "
+            f"give the {what} to use",
+            option=option,
+        )
+    return found
 
 
 def _findings(name: str, report: dict) -> dict[tuple[str, str], tuple[Any, ...]]:

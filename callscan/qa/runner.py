@@ -549,7 +549,7 @@ def _size(path: Path) -> int:
         return -1
 
 
-class _Log:
+class BatchLog:
     """``batch.jsonl`` opened for appending: each entry one ``os.write`` of the whole line,
     then ``fsync``; a line that cannot be written whole is cut off again, so the log never
     holds a torn line that would swallow the next entry."""
@@ -638,10 +638,6 @@ def unlock_folder(fd: int) -> None:
     """Release a lock taken by :func:`lock_folder`."""
     if fd >= 0:
         os.close(fd)  # closing the descriptor releases the flock
-
-
-_lock, _unlock = lock_folder, unlock_folder  # the earlier names
-BatchLog = _Log  # the batch log's writer, for callscan.qa.rescore
 
 
 def summary_row(
@@ -745,15 +741,12 @@ def agent_rollup(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
+def write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
     with atomic_writer(path, "w", newline="", errors="backslashreplace") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: csv_cell(row.get(k)) for k in fields})
-
-
-write_csv = _write_csv  # summary.csv and agents.csv, for callscan.qa.rescore
 
 
 # ---- the work of one call (in this process or in a worker process) -------------------------
@@ -948,7 +941,7 @@ def run_batch(
         raise CallscanError(
             f"'{printable(out)}': cannot create the output folder ({e.strerror})"
         ) from e
-    lock = _lock(out)
+    lock = lock_folder(out)
     try:
         calls = find_calls(inputs, manifest=manifest, team_pattern=team_pattern)
         return _run_locked(
@@ -956,7 +949,7 @@ def run_batch(
             hook, on_call, on_progress, executor=executor, ray_address=ray_address,
         )  # fmt: skip
     finally:
-        _unlock(lock)
+        unlock_folder(lock)
 
 
 def _run_locked(
@@ -999,7 +992,7 @@ def _run_locked(
     if hook:
         hook("calls", completed, total)
     notify = _progress(calls, rows, options, on_progress)
-    log = _Log(out / MANIFEST)
+    log = BatchLog(out / MANIFEST)
 
     def record(call: BatchCall, outcome: dict) -> None:
         nonlocal completed
@@ -1067,8 +1060,8 @@ def _run_locked(
     result.summary_path = out / SUMMARY
     result.agents_path = out / AGENTS
     try:
-        _write_csv(result.summary_path, SUMMARY_FIELDS, result.rows)
-        _write_csv(result.agents_path, AGENT_FIELDS, agent_rollup(result.rows))
+        write_csv(result.summary_path, SUMMARY_FIELDS, result.rows)
+        write_csv(result.agents_path, AGENT_FIELDS, agent_rollup(result.rows))
     except OSError as e:
         raise _output_error(out, e) from e
     _dashboard(out)

@@ -717,11 +717,7 @@ def sync(
                 flat = _flat_meta(entry)
                 meta = {**_manifest_meta(rows, flat.get("file"), flat.get("call_id")), **flat}
                 calls.append(error_row(name, meta))
-        if gone:  # first: a gone call may come back as a failed call's row
-            con.execute("BEGIN TRANSACTION")
-            _delete(con, gone)
-            con.execute("COMMIT")
-        write_rows(con, calls, findings)
+        _replace_rows(con, gone, calls, findings)
         result.written = len(calls)
         result.removed = len(gone)
         result.calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
@@ -823,13 +819,18 @@ def reconcile(output_dir: str | Path, entries: Mapping[str, Mapping[str, Any]]) 
         for name, path in files.items():  # written, then killed before the log line
             if name not in stored and name not in entries and add(name, path, {}):
                 result.unlogged += 1
-        if gone:  # first: a gone call may come back as a failed call's row
-            con.execute("BEGIN TRANSACTION")
-            _delete(con, gone)
-            con.execute("COMMIT")
-        write_rows(con, calls, findings)
+        _replace_rows(con, gone, calls, findings)
         result.removed = len(gone)
     return result
+
+
+def _replace_rows(con, gone, calls: list[dict], findings: list[dict]) -> None:
+    """Drop the rows of the calls ``gone``, then write ``calls`` and their ``findings``."""
+    if gone:  # first: a gone call may come back as a failed call's row
+        con.execute("BEGIN TRANSACTION")
+        _delete(con, gone)
+        con.execute("COMMIT")
+    write_rows(con, calls, findings)
 
 
 def resume_state(output_dir: str | Path) -> dict[str, dict[str, Any]]:
