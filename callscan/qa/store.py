@@ -551,6 +551,8 @@ def record(
     output_dir: str | Path,
     report: dict | str | Path | None,
     meta: Mapping[str, Any] | None = None,
+    *,
+    con: Any = None,
 ) -> str:
     """Store one finished call: its ``calls`` row and findings, replacing earlier ones, in one
     transaction. Returns the call's name.
@@ -565,6 +567,8 @@ def record(
         ``processing_s``, ``options`` (the fingerprint), ``status``/``error``; from a batch:
         ``sha256``, ``size`` and ``finished`` (the resume keys) and ``row`` (the call's
         summary.csv row, kept whole). The batch log entry can be passed as is.
+    con : an open connection to the folder's store (from :func:`connect`) to write through
+        instead of opening one for this call (a writer storing many calls keeps one).
     """
     out = Path(output_dir)
     flat = _flat_meta(meta)
@@ -579,8 +583,11 @@ def record(
         calls, findings = [error_row(name, flat)], []
     else:
         calls, findings = [call_row(name, report, flat, output_dir=out)], findings_of(name, report)
-    with opened(out) as con:
+    if con is not None:
         write_rows(con, calls, findings)
+        return name
+    with opened(out) as own:
+        write_rows(own, calls, findings)
     return name
 
 
