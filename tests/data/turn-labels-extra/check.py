@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Validate the extra turn-labelled training set and print label counts.
+
+Usage:
+    python3 check.py [--blind-calls DIR]
+
+DIR is the first blind call set the blind_* files come from (default:
+../blind-calls next to this folder). Standard library only. Exit status 1 on
+any error. Adapted from ../turn-labels/check.py.
+
+Checks, for every blind_<id>.jsonl here:
+  - one JSON object per transcript line, in order, with exactly the keys
+    call, turn, role, lang, text, labels;
+  - call == file stem, turn == 0-based line index, role and text equal to the
+    transcript line (text is what follows the "role: " prefix), lang equal to
+    the call's lang in labels.jsonl;
+  - labels: a list of distinct names from the role's label set;
+  - agreement with the call labels in labels.jsonl: a stage or complaint step
+    that is true for the call is on at least one agent turn, one that is false
+    (or a step of a call with complaint null) is on none;
+  - every call in labels.jsonl has a file.
+For extra_id.jsonl and extra_en.jsonl (synthetic single turns, no transcript):
+  - the same keys; call == file stem; turn == running 0-based index; role agent
+    or caller; lang == the file's language; text a non-empty single-line string;
+    labels a list of distinct names from the role's label set;
+  - no text repeated within a file, and none of 3 or more words copied verbatim
+    (ignoring case and punctuation) from a blind-call transcript or from
+    ../turn-labels (a bare "Oke." / "Okay." is allowed to recur);
+  - minimum sizes per language: 30 agent turns per agent label, 60 unlabelled
+    agent turns, 30 caller turns per caller label, 40 unlabelled caller turns.
+No other *.jsonl files may be here.
+"""
+
+import collections
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEYS = ["call", "turn", "role", "lang", "text", "labels"]
+STAGES = ["contact", "needs", "presentation", "objection", "closing"]
+STEPS = ["acknowledge", "clarify", "resolve", "recheck"]
+AGENT_LABELS = STAGES + STEPS
+CALLER_LABELS = ["raises_objection", "raises_complaint"]
+ROLE_LABELS = {"agent": AGENT_LABELS, "caller": CALLER_LABELS}
+EXTRA = {"extra_id": "id", "extra_en": "en"}
+MIN_AGENT_LABEL, MIN_AGENT_NONE, MIN_CALLER_LABEL, MIN_CALLER_NONE = 30, 60, 30, 40
+GROUPS = ["blind-id", "blind-en", "extra-id", "extra-en"]
+
+
+def blind_calls_dir(argv):
+    if "--blind-calls" in argv:
+        i = argv.index("--blind-calls")
+        if i + 1 >= len(argv):
+            sys.exit("--blind-calls needs a directory")
+        return argv[i + 1]
+    return os.path.normpath(os.path.join(HERE, "..", "blind-calls"))
+
+
+def read_transcript(path):
+    turns = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh.read().splitlines():
+            role, sep, text = line.partition(": ")
+            turns.append((role, text) if sep else (None, line))
+    return turns
+
+
+def norm(text):
+    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
+
+
+def is_asr(text):
+    return text == text.lower() and not re.search(r"[.,?!;:]", text)
+
+
+def check_labels(obj, where, role, err):
+    labs = obj["labels"]
+    if not isinstance(labs, list) or len(set(map(str, labs))) != len(labs):
+        err(f"{where}: labels must be a list of distinct names")
+        return None
+    good = []
+    for lab in labs:
+        if lab in ROLE_LABELS[role]:
+            good.append(lab)
+        else:
+            err(f"{where}: label {lab!r} not allowed on a {role} turn")
+    return good
+
+
+def check_keys(obj, where, err):
+    if not isinstance(obj, dict) or list(obj) != KEYS:
+        got = list(obj) if isinstance(obj, dict) else type(obj).__name__
+        err(f"{where}: keys must be {KEYS}, got {got}")
+        return False
+    return True
+
+
+def count(stats, group, role, labs, text):
+    stats["rows"][group][role] += 1
+    if is_asr(text):
+        stats["asr"][group] += 1
+    if not labs:
+        stats["labels"]["(none) " + role][group] += 1
+    for lab in labs:
+        stats["labels"][lab][group] += 1
+
+
+def check_blind(cid, row, src, stats, err):
+    group = "blind-" + row["lang"]
+    transcript = read_transcript(os.path.join(src, cid + ".txt"))
+    with open(os.path.join(HERE, cid + ".jsonl"), encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    if len(lines) != len(transcript):
+        err(f"{cid}: {len(lines)} rows for {len(transcript)} transcript turns")
+    seen = set()
+    for i, line in enumerate(lines):
+        where = f"{cid}.jsonl:{i + 1}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            err(f"{where}: not JSON ({exc})")
+            continue
+        if not check_keys(obj, where, err):
+            continue
+        if obj["call"] != cid:
+            err(f"{where}: call {obj['call']!r} != {cid!r}")
+        if obj["turn"] != i:
+            err(f"{where}: turn {obj['turn']!r} != {i}")
+        if obj["lang"] != row["lang"]:
+            err(f"{where}: lang {obj['lang']!r} != {row['lang']!r}")
+        role = obj["role"]
+        if role not in ROLE_LABELS:
+            err(f"{where}: role {role!r}")
+            continue
+        if i < len(transcript):
+            t_role, t_text = transcript[i]
+            if role != t_role:
+                err(f"{where}: role {role!r} != transcript {t_role!r}")
+            if obj["text"] != t_text:
+                err(f"{where}: text differs from the transcript line")
+        labs = check_labels(obj, where, role, err)
+        if labs is None:
+            continue
+        count(stats, group, role, labs, obj["text"])
+        if role == "agent":
+            seen.update(labs)
+    complaint = row["complaint"] or {}
+    for name in STAGES:
+        if row["stages"][name] != (name in seen):
+            where = "on" if name in seen else "on no"
+            err(f"{cid}: stage {name} is {row['stages'][name]} for the call but {where} agent turn")
+    for name in STEPS:
+        want = bool(complaint.get(name, False))
+        if want != (name in seen):
+            state = want if row["complaint"] else "null"
+            where = "on" if name in seen else "on no"
+            err(f"{cid}: complaint step {name} is {state} for the call but {where} agent turn")
+
+
+def check_extra(cid, lang, known, stats, err):
+    group = "extra-" + lang
+    path = os.path.join(HERE, cid + ".jsonl")
+    if not os.path.isfile(path):
+        err(f"{cid}: no {cid}.jsonl")
+        return
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    texts = collections.Counter()
+    per = collections.Counter()
+    for i, line in enumerate(lines):
+        where = f"{cid}.jsonl:{i + 1}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            err(f"{where}: not JSON ({exc})")
+            continue
+        if not check_keys(obj, where, err):
+            continue
+        if obj["call"] != cid:
+            err(f"{where}: call {obj['call']!r} != {cid!r}")
+        if obj["turn"] != i:
+            err(f"{where}: turn {obj['turn']!r} != {i}")
+        if obj["lang"] != lang:
+            err(f"{where}: lang {obj['lang']!r} != {lang!r}")
+        role = obj["role"]
+        if role not in ROLE_LABELS:
+            err(f"{where}: role {role!r}")
+            continue
+        text = obj["text"]
+        if not isinstance(text, str) or not text.strip() or "\n" in text or text != text.strip():
+            err(f"{where}: text must be a non-empty single-line string without outer spaces")
+            continue
+        texts[text] += 1
+        if norm(text) in known and len(text.split()) >= 3:
+            err(f"{where}: text copied from {known[norm(text)]}: {text!r}")
+        labs = check_labels(obj, where, role, err)
+        if labs is None:
+            continue
+        count(stats, group, role, labs, text)
+        stats["words"][group].append(len(text.split()))
+        for lab in labs or ["(none)"]:
+            per[(role, lab)] += 1
+    for text, n in texts.items():
+        if n > 1:
+            err(f"{cid}: text repeated {n} times: {text!r}")
+    for lab in AGENT_LABELS:
+        if per[("agent", lab)] < MIN_AGENT_LABEL:
+            err(f"{cid}: {per[('agent', lab)]} agent turns with {lab}, want >= {MIN_AGENT_LABEL}")
+    for lab in CALLER_LABELS:
+        if per[("caller", lab)] < MIN_CALLER_LABEL:
+            err(f"{cid}: {per[('caller', lab)]} caller turns with {lab}, want >= {MIN_CALLER_LABEL}")
+    if per[("agent", "(none)")] < MIN_AGENT_NONE:
+        err(f"{cid}: {per[('agent', '(none)')]} unlabelled agent turns, want >= {MIN_AGENT_NONE}")
+    if per[("caller", "(none)")] < MIN_CALLER_NONE:
+        err(f"{cid}: {per[('caller', '(none)')]} unlabelled caller turns, want >= {MIN_CALLER_NONE}")
+
+
+def known_texts(src, rows):
+    """Normalised turn texts of the blind transcripts and of ../turn-labels."""
+    known = {}
+    for cid in rows:
+        path = os.path.join(src, cid + ".txt")
+        if os.path.isfile(path):
+            for _, text in read_transcript(path):
+                known.setdefault(norm(text), cid + ".txt")
+    dev = os.path.normpath(os.path.join(HERE, "..", "turn-labels"))
+    if os.path.isdir(dev):
+        for name in sorted(os.listdir(dev)):
+            if name.endswith(".jsonl"):
+                with open(os.path.join(dev, name), encoding="utf-8") as fh:
+                    for line in filter(str.strip, fh):
+                        known.setdefault(norm(json.loads(line)["text"]), "turn-labels/" + name)
+    known.pop("", None)
+    return known
+
+
+def print_counts(stats):
+    rows = stats["rows"]
+    total = {g: sum(rows[g].values()) for g in GROUPS}
+    print(
+        f"turn-labels-extra: {stats['calls']} blind calls + {len(EXTRA)} extra files, "
+        f"{sum(total.values())} turns ("
+        f"{sum(rows[g]['agent'] for g in GROUPS)} agent, {sum(rows[g]['caller'] for g in GROUPS)} caller)"
+    )
+    print(f"{'label (turns)':26}" + "".join(f"{g:>10}" for g in GROUPS) + f"{'ALL':>8}")
+    print(f"{'turns':26}" + "".join(f"{total[g]:>10}" for g in GROUPS) + f"{sum(total.values()):>8}")
+    names = (
+        [("agent " + lab, lab) for lab in AGENT_LABELS]
+        + [("agent (none)", "(none) agent")]
+        + [("caller " + lab, lab) for lab in CALLER_LABELS]
+        + [("caller (none)", "(none) caller")]
+    )
+    for shown, key in names:
+        c = stats["labels"][key]
+        print(f"{shown:26}" + "".join(f"{c[g]:>10}" for g in GROUPS) + f"{sum(c.values()):>8}")
+    a = stats["asr"]
+    print(f"{'raw-ASR-style turns':26}" + "".join(f"{a[g]:>10}" for g in GROUPS) + f"{sum(a.values()):>8}")
+    for g in ["extra-id", "extra-en"]:
+        w = stats["words"][g]
+        if w:
+            print(f"{g}: {len(w)} turns, {min(w)}-{max(w)} words (median {sorted(w)[len(w) // 2]}), "
+                  f"raw-ASR style {a[g] / len(w):.0%}")
+
+
+def main(argv):
+    src = blind_calls_dir(argv)
+    labels_path = os.path.join(src, "labels.jsonl")
+    if not os.path.isfile(labels_path):
+        print(f"blind-call labels not found: {labels_path} (use --blind-calls DIR)")
+        return 1
+    with open(labels_path, encoding="utf-8") as fh:
+        rows = {r["id"]: r for r in map(json.loads, filter(str.strip, fh))}
+
+    errors = []
+    err = errors.append
+    present = {f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl")}
+    for cid in sorted(set(rows) - present):
+        err(f"{cid}: no {cid}.jsonl")
+    for cid in sorted(present - set(rows) - set(EXTRA)):
+        err(f"{cid}.jsonl: neither a call in {labels_path} nor one of {sorted(EXTRA)}")
+
+    stats = {
+        "calls": 0,
+        "rows": collections.defaultdict(collections.Counter),
+        "labels": collections.defaultdict(collections.Counter),
+        "asr": collections.Counter(),
+        "words": collections.defaultdict(list),
+    }
+    for cid in sorted(set(rows) & present):
+        stats["calls"] += 1
+        check_blind(cid, rows[cid], src, stats, err)
+    known = known_texts(src, rows)
+    for cid, lang in EXTRA.items():
+        check_extra(cid, lang, known, stats, err)
+
+    print_counts(stats)
+    if errors:
+        for e in errors:
+            print("ERROR:", e)
+        print(f"FAILED: {len(errors)} error(s)")
+        return 1
+    print("OK: keys, roles, texts, label names, agreement with the blind-call labels and extra-turn sizes all valid.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
