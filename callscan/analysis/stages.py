@@ -15,7 +15,10 @@ Everything here is plain regex matching on precompiled patterns (no model), so i
 hundreds of calls per second; the matching itself (normalised turns, time windows, cue hits as
 :class:`Evidence`) is :mod:`callscan.analysis.matching`. ``StageOptions(semantic=True)`` adds a
 second signal from an offline sentence-embedding model for turns the rules leave undecided
-(:mod:`callscan.analysis.semantic`).
+(:mod:`callscan.analysis.semantic`); ``StageOptions(classifier=True)`` adds a small classifier
+trained on labelled turns over the same embeddings (:mod:`callscan.analysis.turn_classifier`):
+an agent turn it scores past its label's threshold proves a stage the rules did not find.
+Rules come first either way, and each done stage says which signal decided it (``signal``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from callscan.analysis import profile_cues
 from callscan.analysis import semantic as sem
+from callscan.analysis import turn_classifier as tcl
 from callscan.analysis.confidence import review as review_confidence
 from callscan.analysis.matching import Evidence, PreparedCall, match, not_evaluated, prepare
 from callscan.analysis.playbook import CALL_TYPES, Playbook, Rule, Stage, load_playbook
@@ -68,6 +72,8 @@ class StageOptions:
     call_type: str = "auto"  # "auto" (detect from cues) or "sales", "complaint", "service"
     semantic: bool = False  # add the embedding signal for undecided turns (callscan[semantic])
     semantic_threads: int = 1  # CPU threads of the embedding model (1 is fastest on shared CPUs)
+    classifier: bool = False  # add the turn classifier's evidence (callscan[semantic])
+    classifier_path: str | None = None  # its weights file (None: the shipped one)
     max_evidence: int = 5  # evidence items kept per element / rule in the result
     profile: TeamProfile | None = None  # a team's names for the cues (callscan.profile)
 
@@ -86,6 +92,7 @@ class StageStatus:
     note: str = ""  # why n/a, out_of_order or late
     reason: str = ""  # n/a only: why the stage cannot apply to this call (else "")
     base_weight: float | None = None  # the stage's weight before its call type's emphasis
+    signal: str = ""  # what decided a done stage: "rules", "semantic" or "classifier"
 
     @property
     def emphasis(self) -> str:
@@ -106,6 +113,7 @@ class StageStatus:
             "turn": self.turn,
             "note": self.note,
             "reason": self.reason,
+            "signal": self.signal,
             "elements": {k: [e.to_dict() for e in v] for k, v in self.elements.items()},
         }
 
@@ -161,6 +169,7 @@ class StageResult:
     score: float  # points earned
     potential: float  # points possible (N/A excluded)
     semantic: bool = False  # whether the embedding signal was used
+    classifier: bool = False  # whether the turn classifier was used
     call_type_confidence: float = 1.0  # share of the winning type's votes (1.0 when given)
     call_type_evidence: list[Evidence] = field(default_factory=list)  # cues that voted for it
     grievance: Grievance = field(default_factory=lambda: Grievance(False))
@@ -194,6 +203,7 @@ class StageResult:
             "call_type_evidence": [e.to_dict() for e in self.call_type_evidence],
             "grievance": self.grievance.to_dict(),
             "semantic": self.semantic,
+            "classifier": self.classifier,
             "scorecard": {
                 "score": round(self.score, 3),
                 "potential": round(self.potential, 3),
@@ -327,6 +337,7 @@ def _check_stage(
     stage: Stage,
     call_type: str,
     semantic: dict[str, list[Evidence]],
+    classifier: tcl.ClassifierHits | None = None,
 ) -> StageStatus:
     res = StageStatus(stage.id, stage.group, NA, stage.required, stage.weight_in(call_type))
     res.base_weight = stage.weight
@@ -334,6 +345,8 @@ def _check_stage(
         res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
     start = _first_trigger(call, pb, stage.applies_if)
+    if start is None and classifier is not None and CLASSIFIER_TRIGGERS:
+        start = _classifier_trigger(classifier, stage.applies_if)
     if start is None:
         skipped = not_evaluated(call, [pb.triggers[t].id for t in stage.applies_if])
         res.note = res.reason = skipped or _not_heard(pb, stage.applies_if)
@@ -352,9 +365,16 @@ def _check_stage(
     )
     done = [alt for alt in alternatives if all(e in sat for e in alt) and (alt or sat)]
     margin_hits = [e for e in sem if e.strength == "semantic"]
+    signal = "rules"
     if not done and not stage.present_when and margin_hits:
         sat["semantic"] = margin_hits
         done = [()]
+        signal = "semantic"
+    learned = [e for e in classifier.get(stage.id) if e.turn >= start] if classifier else []
+    if not done and learned:  # rules first: the classifier decides only what they left open
+        sat["classifier"] = learned
+        done = [()]
+        signal = "classifier"
     if not done:
         res.status = ABSENT
         res.elements = sat
@@ -365,9 +385,14 @@ def _check_stage(
     res.turn = max(turns) if stage.anchor == "last" else min(turns)
     res.elements = sat
     res.status = PRESENT
+    res.signal = signal
+    if signal == "classifier" and classifier is not None:
+        best = classifier.best(stage.id, {e.turn for e in learned})
+        if best is not None:
+            res.note = f"classifier: turn {best[0]}, probability {best[1]:.2f}"
     voided = _voided_by(call, pb, stage, start, _completed_pos(done, sat, min(turns)))
     if voided:  # completed only after, e.g., the caller asked who was calling
-        res.status = ABSENT
+        res.status, res.signal = ABSENT, ""
         res.note = f"completed only after {voided}"
         return res
     if stage.late_after_turns is not None:
@@ -377,6 +402,21 @@ def _check_stage(
             res.status = LATE
             res.note = f"first heard after {len(agent_before)} agent turns"
     return res
+
+
+# caller labels of the classifier that stand for a trigger the rules did not hear
+TRIGGER_LABELS = {"objection": "raises_objection", "complaint": "raises_complaint"}
+CLASSIFIER_TRIGGERS = False  # measured: see scripts/train_turn_classifier.py
+
+
+def _classifier_trigger(hits: tcl.ClassifierHits, triggers: tuple[str, ...]) -> int | None:
+    """First turn where the classifier heard the caller raise one of ``triggers`` (None when
+    it did not, or a trigger has no caller label)."""
+    labels = [TRIGGER_LABELS.get(t) for t in triggers]
+    if not labels or None in labels:
+        return None
+    turns = [e.turn for lab in labels if lab for e in hits.get(lab)]
+    return min(turns) if turns else None
 
 
 def _voided_by(
@@ -605,7 +645,8 @@ def check(
     Raises
     ------
     CallscanError
-        Bad ``call_type``; ``semantic=True`` without the optional extra installed.
+        Bad ``call_type``; ``semantic=True`` or ``classifier=True`` without the optional
+        extra installed; an unreadable classifier weights file.
     """
     options = options or StageOptions()
     pb = playbook or load_playbook(language=conversation.language)
@@ -623,7 +664,11 @@ def check(
     semantic: dict[str, list[Evidence]] = {}
     if options.semantic:
         semantic = sem.stage_hits(call, pb, call_type, threads=options.semantic_threads)
-    stages = [_check_stage(call, pb, s, call_type, semantic) for s in pb.stages]
+    learned = None
+    if options.classifier:
+        model = tcl.load(options.classifier_path)
+        learned = tcl.stage_hits(call, pb, model, call_type, threads=options.semantic_threads)
+    stages = [_check_stage(call, pb, s, call_type, semantic, learned) for s in pb.stages]
     _order(stages, pb)
     for s in stages:
         s.elements = {k: v[: options.max_evidence] for k, v in s.elements.items()}
@@ -644,6 +689,7 @@ def check(
         score=score,
         potential=potential,
         semantic=options.semantic,
+        classifier=options.classifier,
         call_type_confidence=confidence,
         call_type_evidence=call_type_evidence(call, pb, call_type)[: options.max_evidence],
         grievance=_capped(grievance(call, pb), options.max_evidence),

