@@ -15,12 +15,18 @@ interleaved. Reports the median wall seconds, CPU seconds (user + sys), peak RSS
 real-time factor (audio s / wall s) and the speed ratio (whisper wall / callscan wall).
 Goal (issue 17): callscan >= 8x real time and >= 2x faster than whisper.
 
-``--with-cached-dtw`` adds a third command: callscan with :func:`callscan.asr.dtw.use_cached_dtw`
-installed before the CLI starts (the effect of the cached DTW before it is wired in).
+``--compare-tree PATH`` adds ``callscan@PATH``: the same command with another copy of the
+library first on ``PYTHONPATH`` (a before/after check, e.g. the previous commit unpacked with
+``git archive HEAD~1 | tar -x -C PATH``; the CLI package stays this tree's).
+``--no-whisper`` skips plain whisper (82 s a run; no ratio then).
+``--breakdown`` adds one more run of each callscan command that times its steps in the
+process (imports, audio decode, model load, VAD, language, encoder, decoder, word timestamps,
+speakers, F0, writing): where the seconds go. Its wall time includes the timers' overhead.
 
 Usage::
 
-    .venv/bin/python bench/bench_startup.py [--runs 5] [--audio PATH] [--with-cached-dtw]
+    .venv/bin/python bench/bench_startup.py [--runs 5] [--audio PATH] [--no-whisper]
+        [--compare-tree PATH] [--breakdown]
         [--ffmpeg PATH]  # plain whisper needs an ffmpeg; PATH's or imageio-ffmpeg's by default
 
 Writes bench/out/startup.json and prints a table. Figures are only meaningful on a quiet
@@ -48,19 +54,25 @@ OUT = ROOT / "bench" / "out" / "startup.json"
 GOAL_RTF = 8.0  # x real time, whole process, one thread
 GOAL_RATIO = 2.0  # callscan at least this many times faster than plain whisper
 
-CACHED_DTW_MAIN = (
-    "import sys; from callscan.asr.dtw import use_cached_dtw; use_cached_dtw(); "
-    "from callscan.cli.app import main; sys.argv[0] = 'callscan'; sys.exit(main())"
-)
 
-
-def commands(audio: Path, out_dir: Path, with_cached_dtw: bool) -> dict[str, list[str]]:
+def commands(
+    audio: Path, out_dir: Path, *, whisper: bool = True, compare_tree: Path | None = None
+) -> dict[str, list[str]]:
     from callscan.asr.weights import model_dir
 
     callscan_args = ["transcribe", str(audio), "--threads", "1", "-f", "txt"]
     cmds = {
-        "callscan": [str(BIN / "callscan"), *callscan_args, "-o", str(out_dir / "callscan.txt")],
-        "whisper": [
+        "callscan": [str(BIN / "callscan"), *callscan_args, "-o", str(out_dir / "callscan.txt")]
+    }
+    if compare_tree is not None:
+        cmds[f"callscan@{compare_tree.name}"] = [
+            str(BIN / "callscan"),
+            *callscan_args,
+            "-o",
+            str(out_dir / "callscan-compare.txt"),
+        ]
+    if whisper:
+        cmds["whisper"] = [
             str(BIN / "whisper"),
             str(audio),
             "--model",
@@ -73,16 +85,6 @@ def commands(audio: Path, out_dir: Path, with_cached_dtw: bool) -> dict[str, lis
             str(out_dir / "whisper"),
             "--verbose",
             "False",
-        ],
-    }
-    if with_cached_dtw:
-        cmds["callscan+cached-dtw"] = [
-            sys.executable,
-            "-c",
-            CACHED_DTW_MAIN,
-            *callscan_args,
-            "-o",
-            str(out_dir / "callscan-dtw.txt"),
         ]
     return cmds
 
@@ -124,23 +126,115 @@ def run_once(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
 
 def check_output(out_dir: Path, name: str) -> None:
     """Each command must have written a non-empty transcript."""
-    found = {
-        "callscan": [out_dir / "callscan.txt"],
-        "callscan+cached-dtw": [out_dir / "callscan-dtw.txt"],
-        "whisper": list((out_dir / "whisper").glob("*.txt")),
-    }[name]
+    if name == "whisper":
+        found = list((out_dir / "whisper").glob("*.txt"))
+    else:
+        found = [out_dir / ("callscan.txt" if name == "callscan" else "callscan-compare.txt")]
     if not found or not found[0].read_text().strip():
         raise SystemExit(f"{name} wrote no transcript")
+
+
+STEPS = [  # (label, module, attribute): each timed where the pipeline looks it up
+    ("decode audio", "callscan.audio.decode", "load"),
+    ("model load", "callscan.asr", "load_model"),
+    ("VAD load", "callscan.audio.vad", "load_vad"),
+    ("VAD run", "callscan.audio.vad", "speech_regions"),
+    ("transcribe", "callscan.asr", "transcribe"),
+    ("  language", "callscan.asr.regions", "detect_language"),
+    ("  word timestamps", "whisper.timing", "add_word_timestamps"),
+    ("speakers", "callscan.speakers.assign", "assign_speakers"),
+    ("  F0 track", "callscan.audio.prosody", "f0_track"),
+    ("write transcript", "callscan.asr.writers", "write_txt"),
+]
+
+
+def timed_steps(audio: Path) -> dict[str, float]:
+    """One ``callscan transcribe`` in this process, its steps timed (wall seconds)."""
+    import functools
+    import importlib
+
+    start = time.perf_counter()
+    from callscan.cli.app import main as cli_main
+
+    seconds = {"import CLI": time.perf_counter() - start}
+    t = time.perf_counter()
+    import torch  # noqa: F401
+    import whisper  # noqa: F401
+
+    seconds["import torch, whisper"] = time.perf_counter() - t
+
+    def timed(label, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - t
+
+        return wrapper
+
+    for label, module, name in STEPS:
+        mod = importlib.import_module(module)
+        setattr(mod, name, timed(label, getattr(mod, name)))
+    from callscan.asr import writers
+    from callscan.asr.batched import TrimmedModel
+
+    writers.WRITERS["txt"] = writers.write_txt  # the CLI looks writers up in this table
+
+    TrimmedModel.encode = timed("  encoder", TrimmedModel.encode)  # type: ignore[method-assign]
+    TrimmedModel.decode = timed("  decoder", TrimmedModel.decode)  # type: ignore[method-assign]
+    out = tempfile.NamedTemporaryFile(suffix=".txt", delete=False).name
+    sys.argv = ["callscan", "transcribe", str(audio), "--threads", "1", "-f", "txt", "-o", out]
+    t = time.perf_counter()
+    try:
+        cli_main()
+    except SystemExit as e:
+        if e.code:
+            raise
+    finally:
+        os.unlink(out)
+    seconds["run (CLI)"] = time.perf_counter() - t
+    seconds["in-process total"] = time.perf_counter() - start
+    order = ["import CLI", "import torch, whisper", *(label for label, _, _ in STEPS)]
+    order[order.index("  word timestamps") : order.index("  word timestamps")] = [
+        "  encoder",
+        "  decoder",
+    ]
+    return {
+        k: round(seconds[k], 3) for k in [*order, "run (CLI)", "in-process total"] if k in seconds
+    }
+
+
+def breakdown(audio: Path, env: dict[str, str]) -> dict[str, float]:
+    """:func:`timed_steps` in a fresh process, plus that process's whole wall time."""
+    t = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--steps-of", str(audio)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    steps = json.loads(proc.stdout.strip().splitlines()[-1])
+    steps["process wall"] = round(time.perf_counter() - t, 3)
+    return steps
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command")
     parser.add_argument("--audio", type=Path, default=DEFAULT_AUDIO)
-    parser.add_argument("--with-cached-dtw", action="store_true")
+    parser.add_argument("--no-whisper", action="store_true", help="skip plain whisper")
+    parser.add_argument("--compare-tree", type=Path, help="another library copy to time too")
+    parser.add_argument("--breakdown", action="store_true", help="time the steps of one run")
+    parser.add_argument("--steps-of", type=Path, help=argparse.SUPPRESS)  # the breakdown's child
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--ffmpeg", help="ffmpeg binary for plain whisper (default: PATH's)")
     args = parser.parse_args()
+    if args.steps_of is not None:
+        print(json.dumps(timed_steps(args.steps_of)))
+        return
 
     import soundfile as sf
 
@@ -149,9 +243,15 @@ def main() -> None:
     load_start = os.getloadavg()
     results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="callscan-startup-") as tmp:
-        cmds = commands(args.audio, Path(tmp), args.with_cached_dtw)
-        wenv = whisper_env(env, Path(tmp), args.ffmpeg)
-        envs = {n: wenv if n == "whisper" else env for n in cmds}
+        cmds = commands(
+            args.audio, Path(tmp), whisper=not args.no_whisper, compare_tree=args.compare_tree
+        )
+        envs = {n: env for n in cmds}
+        if "whisper" in cmds:
+            envs["whisper"] = whisper_env(env, Path(tmp), args.ffmpeg)
+        if args.compare_tree is not None:
+            other = str(args.compare_tree.resolve())
+            envs[f"callscan@{args.compare_tree.name}"] = dict(env, PYTHONPATH=other)
         for name, cmd in cmds.items():  # warm-up: page cache, numba's disk cache
             print(f"warm-up {name} ...", file=sys.stderr)
             run_once(cmd, envs[name])
@@ -172,9 +272,9 @@ def main() -> None:
             "realtime_x": round(audio_s / wall, 2),
             "runs": [{k: round(v, 3) for k, v in r.items()} for r in runs],
         }
-    whisper_wall = summary["whisper"]["median_wall_s"]
+    whisper_wall = summary["whisper"]["median_wall_s"] if "whisper" in summary else None
     for name, s in summary.items():
-        if name != "whisper":
+        if name != "whisper" and whisper_wall is not None:
             s["speedup_vs_whisper"] = round(whisper_wall / s["median_wall_s"], 2)
             s["goal_met"] = s["realtime_x"] >= GOAL_RTF and s["speedup_vs_whisper"] >= GOAL_RATIO
     record = {
@@ -189,6 +289,10 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "results": summary,
     }
+    if args.breakdown:
+        record["breakdown"] = {
+            name: breakdown(args.audio, envs[name]) for name in cmds if name != "whisper"
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
 
@@ -199,11 +303,21 @@ def main() -> None:
         f"{'command':22s} {'wall s':>8s} {'cpu s':>8s} {'x real':>7s} {'vs whisper':>10s} {'RSS MiB':>8s}"
     )
     for name, s in summary.items():
-        ratio = f"{s['speedup_vs_whisper']:.2f}x" if "speedup_vs_whisper" in s else "1.00x"
+        ratio = f"{s['speedup_vs_whisper']:.2f}x" if "speedup_vs_whisper" in s else "-"
+        ratio = "1.00x" if name == "whisper" else ratio
         print(
             f"{name:22s} {s['median_wall_s']:8.2f} {s['median_cpu_s']:8.2f} "
             f"{s['realtime_x']:6.2f}x {ratio:>10s} {s['peak_rss_mib']:8.0f}"
         )
+    if args.breakdown:
+        print("\nsteps of one callscan run (s; indented steps are part of the one above):")
+        names = list(record["breakdown"])
+        print(f"  {'':30s}" + "".join(f" {n[-16:]:>16s}" for n in names))
+        for step in record["breakdown"]["callscan"]:
+            row = (record["breakdown"][n].get(step) for n in names)
+            print(
+                f"  {step:30s}" + "".join(f" {'-' if v is None else f'{v:.2f}':>16s}" for v in row)
+            )
     la = record["load_average"]
     print(f"load average {la['start'][0]:.1f} -> {la['end'][0]:.1f} on {os.cpu_count()} CPUs")
     print(f"wrote {args.out}")

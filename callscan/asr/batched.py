@@ -241,9 +241,9 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
     from whisper.timing import add_word_timestamps
     from whisper.tokenizer import get_tokenizer
 
-    from callscan.asr.dtw import use_cached_dtw
+    from callscan.asr.dtw import use_fast_dtw
 
-    use_cached_dtw()  # whisper's word-alignment DTW compiled once per machine, not per process
+    use_fast_dtw()  # whisper's word-alignment DTW without loading numba for a one-call process
 
     tokenizer = get_tokenizer(
         model.is_multilingual, num_languages=model.num_languages, language=language

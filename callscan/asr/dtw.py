@@ -1,4 +1,11 @@
-"""Whisper's CPU dynamic time warping (word timestamps), compiled once and cached on disk.
+"""Whisper's CPU dynamic time warping (word timestamps): numpy first, then compiled and cached.
+
+A one-call process aligns a few windows, and loading even a cached numba build costs about
+0.5 s (numba's CPU target, its numpy and BLAS registries), more than the whole alignment:
+:func:`dtw_numpy` computes the same path with numpy, one anti-diagonal of the cost matrix at a
+time (a few ms per 15 s window). :data:`adaptive_dtw` uses it until a process has aligned
+:data:`NUMPY_DIAGONALS` anti-diagonals (about 0.5 s of numpy DTW, some 80 windows), then the
+compiled one below; both give whisper's path to the bit.
 
 openai-whisper aligns words to audio with ``whisper.timing.dtw_cpu``, a numba function
 declared ``@numba.jit(nopython=True, parallel=True)`` without ``cache=True``: every new
@@ -108,6 +115,101 @@ def compiled_dtw() -> Callable[[np.ndarray], np.ndarray]:
     global backtrace
     backtrace = _jit(backtrace)
     return _jit(dtw_cpu)
+
+
+def dtw_numpy(x: np.ndarray) -> np.ndarray:
+    """:func:`dtw_cpu` in numpy, vectorised along the anti-diagonals of the cost matrix.
+
+    Cell ``(i, j)`` depends on ``(i-1, j-1)``, ``(i-1, j)`` and ``(i, j-1)``, all on the two
+    previous anti-diagonals, so each anti-diagonal is one vector step (strided views of the
+    flat matrices). The costs are float64, as in the compiled function (numba types whisper's
+    ``float32 array * inf`` as float64), and whisper's tie-breaking is kept (the diagonal,
+    then the upper cell on a strict minimum, else the left one), so the path is the same to
+    the bit. The trace is rebuilt from the finished costs and walked back as :func:`backtrace`.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    n, m = x.shape
+    width = m + 1
+    cost = np.full((n + 1) * width, np.inf)  # (n + 1, m + 1), flat
+    cost[0] = 0.0
+    flat_x = x.ravel()
+    diagonals = range(2, n + m + 1) if n and m else range(0)  # an empty matrix has none
+    for d in diagonals:  # cells (i, d - i), 1 <= i <= n, 1 <= d - i <= m
+        first, last = max(1, d - m), min(n, d - 1)
+        start = first * width + d - first  # flat index of (first, d - first)
+        stop = start + (last - first) * m + 1  # one past (last, d - last); cells m apart
+        diag = cost[start - width - 1 : stop - width - 1 : m]  # (i - 1, j - 1)
+        up = cost[start - width : stop - width : m]  # (i - 1, j)
+        left = cost[start - 1 : stop - 1 : m]  # (i, j - 1)
+        xs = (first - 1) * m + d - first - 1  # flat index of x[first - 1, d - first - 1]
+        step = max(m - 1, 1)
+        xd = flat_x[xs : xs + (last - first) * step + 1 : step]
+        take_diag = (diag < up) & (diag < left)
+        take_up = (up < diag) & (up < left)
+        cost[start:stop:m] = xd + np.where(take_diag, diag, np.where(take_up, up, left))
+    grid = cost.reshape(n + 1, width)
+    diag, up, left = grid[:-1, :-1], grid[:-1, 1:], grid[1:, :-1]
+    take_diag = (diag < up) & (diag < left)
+    take_up = (up < diag) & (up < left)
+    trace = np.full((n + 1, width), -1.0, dtype=np.float32)
+    trace[1:, 1:] = np.where(take_diag, 0, np.where(take_up, 1, 2))
+    return _backtrace_python(trace)
+
+
+def _backtrace_python(trace: np.ndarray) -> np.ndarray:
+    """:func:`backtrace` run as Python on a list copy of ``trace`` (the compiled one may not
+    be loaded, and indexing a numpy array one cell at a time is slow)."""
+    i, j = trace.shape[0] - 1, trace.shape[1] - 1
+    trace[0, :] = 2
+    trace[:, 0] = 1
+    cells = trace.tolist()
+    result = []
+    while i > 0 or j > 0:
+        result.append((i - 1, j - 1))
+        move = cells[i][j]
+        if move == 0:
+            i -= 1
+            j -= 1
+        elif move == 1:
+            i -= 1
+        elif move == 2:
+            j -= 1
+        else:
+            raise ValueError("Unexpected trace[i, j]")
+    path = np.array(result)
+    return path[::-1, :].T
+
+
+NUMPY_DIAGONALS = 80_000  # anti-diagonals aligned with numpy per process before the compiled
+# DTW is loaded: at about 6 us each, some 0.5 s, what loading the cached numba build costs
+
+
+class AdaptiveDTW:
+    """Whisper's DTW, with :func:`dtw_numpy` until :data:`NUMPY_DIAGONALS` anti-diagonals were
+    aligned in this process and the compiled :func:`dtw_cpu` (:func:`compiled_dtw`) after:
+    a one-call process never loads numba's CPU target, a long batch soon has the faster build.
+    Both give the same path, so which one ran never shows in a transcript."""
+
+    def __init__(self, numpy_diagonals: int = NUMPY_DIAGONALS) -> None:
+        self.numpy_diagonals = numpy_diagonals
+        self.diagonals = 0  # aligned with numpy so far
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.diagonals >= self.numpy_diagonals:
+            return compiled_dtw()(x)
+        self.diagonals += sum(x.shape)
+        return dtw_numpy(x)
+
+
+adaptive_dtw = AdaptiveDTW()  # the one instance whisper is given (:func:`use_fast_dtw`)
+
+
+def use_fast_dtw() -> None:
+    """Make openai-whisper's word timestamps use :data:`adaptive_dtw` (numpy, then the cached
+    compiled DTW). Idempotent. Call it before the first ``add_word_timestamps`` of a process."""
+    import whisper.timing
+
+    whisper.timing.dtw_cpu = adaptive_dtw
 
 
 def use_cached_dtw() -> None:
