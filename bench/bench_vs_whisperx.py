@@ -21,7 +21,9 @@ of its own. Peak memory is each process's peak RSS (``os.wait4``).
 
 Usage::
 
-    .venv/bin/python bench/bench_vs_whisperx.py [--runs 3] [--minutes 5]
+    .venv/bin/python bench/bench_vs_whisperx.py [--runs 3] [--minutes 5] [--only a,b]
+
+``--only`` runs a subset of (a) and (b) ((c) always runs: the ratios need it).
 
 Writes bench/out/vs_whisperx.json and prints a table. Goal (issue 17): (a)/(c) <= 1.0 and
 (b)/(c) <= 1.0.
@@ -222,7 +224,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each")
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--only", default="a,b", help="which of (a), (b) to run: a, b or a,b")
     args = parser.parse_args()
+    chosen = {x.strip() for x in args.only.split(",") if x.strip()}
+    if not chosen or not chosen <= {"a", "b"}:
+        parser.error("--only takes a, b or a,b")
 
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
     load_start = os.getloadavg()
@@ -235,17 +241,20 @@ def main() -> None:
         for i in range(args.runs):
             print(f"run {i + 1}/{args.runs}", file=sys.stderr)
             results["c"].append(run_whisperx(call, env, tmp))
-            results["a"].append(run_callscan(call, "faster-whisper", env, tmp))
-            results["b"].append(run_callscan(call, None, env, tmp))
+            if "a" in chosen:
+                results["a"].append(run_callscan(call, "faster-whisper", env, tmp))
+            if "b" in chosen:
+                results["b"].append(run_callscan(call, None, env, tmp))
 
     c = summarise(results["c"], "transcribe_s")
-    a = summarise(results["a"], "wall_s")
-    b = summarise(results["b"], "wall_s")
+    c["realtime_x"] = round(audio_s / c["median_transcribe_s"], 2)
     peer_s = c["median_transcribe_s"]
-    for s, key in ((a, "median_wall_s"), (b, "median_wall_s"), (c, "median_transcribe_s")):
-        s["realtime_x"] = round(audio_s / s[key], 2)
-    a["ratio_to_whisperx"] = round(a["median_wall_s"] / peer_s, 2)
-    b["ratio_to_whisperx"] = round(b["median_wall_s"] / peer_s, 2)
+    ours: dict[str, dict] = {}
+    for key in sorted(chosen):
+        s = summarise(results[key], "wall_s")
+        s["realtime_x"] = round(audio_s / s["median_wall_s"], 2)
+        s["ratio_to_whisperx"] = round(s["median_wall_s"] / peer_s, 2)
+        ours[key] = s
     record = {
         "call": made,
         "threads": THREADS,
@@ -255,8 +264,8 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "machine": platform.platform(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "a_callscan_faster_whisper": a,
-        "b_callscan_default": b,
+        **({"a_callscan_faster_whisper": ours["a"]} if "a" in ours else {}),
+        **({"b_callscan_default": ours["b"]} if "b" in ours else {}),
         "c_whisperx_style_transcribe_only": c,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -267,18 +276,20 @@ def main() -> None:
         f"{THREADS} threads, median of {args.runs}"
     )
     print(f"{'':44s} {'wall s':>7s} {'x real':>7s} {'ratio':>6s} {'cpu s':>7s} {'peak MiB':>8s}")
-    rows = [
-        ("(a) callscan analyze --engine faster-whisper", a, a["median_wall_s"]),
-        ("(b) callscan analyze (default engine)", b, b["median_wall_s"]),
-        ("(c) WhisperX-style transcribe (model loaded)", c, peer_s),
-    ]
+    labels = {
+        "a": "(a) callscan analyze --engine faster-whisper",
+        "b": "(b) callscan analyze (default engine)",
+    }
+    rows = [(labels[k], s, s["median_wall_s"]) for k, s in ours.items()]
+    rows.append(("(c) WhisperX-style transcribe (model loaded)", c, peer_s))
     for label, s, wall in rows:
         ratio = s.get("ratio_to_whisperx", 1.0)
         print(
             f"{label:44s} {wall:7.1f} {s['realtime_x']:6.1f}x {ratio:6.2f} "
             f"{s['median_cpu_s']:7.1f} {s['peak_rss_mib']:8.0f}"
         )
-    for label, s in (("(a)", a), ("(b)", b)):
+    for key, s in ours.items():
+        label = f"({key})"
         steps = ", ".join(f"{k} {v:.1f}" for k, v in s.get("steps_s", {}).items())
         print(f"{label} steps (s): {steps}")
     la = record["load_average"]

