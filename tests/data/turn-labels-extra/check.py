@@ -17,7 +17,10 @@ Checks, for every blind_<id>.jsonl here:
   - labels: a list of distinct names from the role's label set;
   - agreement with the call labels in labels.jsonl: a stage or complaint step
     that is true for the call is on at least one agent turn, one that is false
-    (or a step of a call with complaint null) is on none;
+    (or a step of a call with complaint null) is on none; likewise a conduct
+    violation (blame_colleague, blame_customer, competitor_bashing,
+    slang_jargon) listed in the call's violations is on at least one agent
+    turn, and one not listed is on none;
   - every call in labels.jsonl has a file.
 For extra_id.jsonl and extra_en.jsonl (synthetic single turns, no transcript):
   - the same keys; call == file stem; turn == running 0-based index; role agent
@@ -27,7 +30,17 @@ For extra_id.jsonl and extra_en.jsonl (synthetic single turns, no transcript):
     (ignoring case and punctuation) from a blind-call transcript or from
     ../turn-labels (a bare "Oke." / "Okay." is allowed to recur);
   - minimum sizes per language: 30 agent turns per agent label, 60 unlabelled
-    agent turns, 30 caller turns per caller label, 40 unlabelled caller turns.
+    agent turns, 30 caller turns per caller label, 40 unlabelled caller turns
+    (agent labels here: the stages and complaint steps; the conduct labels are
+    allowed but have no minimum).
+For conduct_extra.jsonl (synthetic single agent turns for the conduct labels):
+  - the same keys; call == "conduct_extra"; turn == running 0-based index;
+    role agent; lang id or en; text as above; labels from the agent label set;
+  - no text repeated, and none of 3 or more words copied verbatim (ignoring
+    case and punctuation) from a blind-call transcript, ../turn-labels, the
+    extra_* files or ../conduct/utterances.yaml (the regex-rule test items);
+  - minimum sizes per language: 30 turns per conduct label and 60 hard
+    negatives with an empty label list.
 No other *.jsonl files may be here.
 """
 
@@ -41,12 +54,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = ["call", "turn", "role", "lang", "text", "labels"]
 STAGES = ["contact", "needs", "presentation", "objection", "closing"]
 STEPS = ["acknowledge", "clarify", "resolve", "recheck"]
-AGENT_LABELS = STAGES + STEPS
+# Conduct violations judged on agent turns (repeated_apology and excluded_greeting
+# are call-level only and are not turn labels).
+VIOLATIONS = ["blame_colleague", "blame_customer", "competitor_bashing", "slang_jargon"]
+AGENT_LABELS = STAGES + STEPS + VIOLATIONS
 CALLER_LABELS = ["raises_objection", "raises_complaint"]
 ROLE_LABELS = {"agent": AGENT_LABELS, "caller": CALLER_LABELS}
 EXTRA = {"extra_id": "id", "extra_en": "en"}
+EXTRA_MIN_LABELS = STAGES + STEPS
 MIN_AGENT_LABEL, MIN_AGENT_NONE, MIN_CALLER_LABEL, MIN_CALLER_NONE = 30, 60, 30, 40
-GROUPS = ["blind-id", "blind-en", "extra-id", "extra-en"]
+CONDUCT = "conduct_extra"
+CONDUCT_LANGS = ["id", "en"]
+MIN_CONDUCT_LABEL, MIN_CONDUCT_NONE = 30, 60
+GROUPS = ["blind-id", "blind-en", "extra-id", "extra-en", "conduct-id", "conduct-en"]
 
 
 def blind_calls_dir(argv):
@@ -157,6 +177,11 @@ def check_blind(cid, row, src, stats, err):
             state = want if row["complaint"] else "null"
             where = "on" if name in seen else "on no"
             err(f"{cid}: complaint step {name} is {state} for the call but {where} agent turn")
+    for name in VIOLATIONS:
+        want = name in row["violations"]
+        if want != (name in seen):
+            where = "on" if name in seen else "on no"
+            err(f"{cid}: violation {name} is {want} for the call but {where} agent turn")
 
 
 def check_extra(cid, lang, known, stats, err):
@@ -205,7 +230,7 @@ def check_extra(cid, lang, known, stats, err):
     for text, n in texts.items():
         if n > 1:
             err(f"{cid}: text repeated {n} times: {text!r}")
-    for lab in AGENT_LABELS:
+    for lab in EXTRA_MIN_LABELS:
         if per[("agent", lab)] < MIN_AGENT_LABEL:
             err(f"{cid}: {per[('agent', lab)]} agent turns with {lab}, want >= {MIN_AGENT_LABEL}")
     for lab in CALLER_LABELS:
@@ -215,6 +240,92 @@ def check_extra(cid, lang, known, stats, err):
         err(f"{cid}: {per[('agent', '(none)')]} unlabelled agent turns, want >= {MIN_AGENT_NONE}")
     if per[("caller", "(none)")] < MIN_CALLER_NONE:
         err(f"{cid}: {per[('caller', '(none)')]} unlabelled caller turns, want >= {MIN_CALLER_NONE}")
+
+
+def check_conduct(known, stats, err):
+    path = os.path.join(HERE, CONDUCT + ".jsonl")
+    if not os.path.isfile(path):
+        err(f"{CONDUCT}: no {CONDUCT}.jsonl")
+        return
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    texts = collections.Counter()
+    per = collections.Counter()
+    for i, line in enumerate(lines):
+        where = f"{CONDUCT}.jsonl:{i + 1}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            err(f"{where}: not JSON ({exc})")
+            continue
+        if not check_keys(obj, where, err):
+            continue
+        if obj["call"] != CONDUCT:
+            err(f"{where}: call {obj['call']!r} != {CONDUCT!r}")
+        if obj["turn"] != i:
+            err(f"{where}: turn {obj['turn']!r} != {i}")
+        lang = obj["lang"]
+        if lang not in CONDUCT_LANGS:
+            err(f"{where}: lang {lang!r} not in {CONDUCT_LANGS}")
+            continue
+        if obj["role"] != "agent":
+            err(f"{where}: role {obj['role']!r}, want 'agent'")
+            continue
+        text = obj["text"]
+        if not isinstance(text, str) or not text.strip() or "\n" in text or text != text.strip():
+            err(f"{where}: text must be a non-empty single-line string without outer spaces")
+            continue
+        texts[text] += 1
+        if norm(text) in known and len(text.split()) >= 3:
+            err(f"{where}: text copied from {known[norm(text)]}: {text!r}")
+        labs = check_labels(obj, where, "agent", err)
+        if labs is None:
+            continue
+        group = "conduct-" + lang
+        count(stats, group, "agent", labs, text)
+        stats["words"][group].append(len(text.split()))
+        if not labs:
+            per[(lang, "(empty)")] += 1
+        elif not set(labs) & set(VIOLATIONS):
+            stats["conduct_other"][group] += 1
+        for lab in labs:
+            per[(lang, lab)] += 1
+    for text, n in texts.items():
+        if n > 1:
+            err(f"{CONDUCT}: text repeated {n} times: {text!r}")
+    for lang in CONDUCT_LANGS:
+        for lab in VIOLATIONS:
+            if per[(lang, lab)] < MIN_CONDUCT_LABEL:
+                err(f"{CONDUCT}: {per[(lang, lab)]} {lang} turns with {lab}, want >= {MIN_CONDUCT_LABEL}")
+        if per[(lang, "(empty)")] < MIN_CONDUCT_NONE:
+            err(f"{CONDUCT}: {per[(lang, '(empty)')]} {lang} turns with an empty label list, "
+                f"want >= {MIN_CONDUCT_NONE}")
+
+
+def conduct_known_texts(known):
+    """known plus the extra_* turns and the items of ../conduct/utterances.yaml."""
+    known = dict(known)
+    for cid in EXTRA:
+        path = os.path.join(HERE, cid + ".jsonl")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                for line in filter(str.strip, fh):
+                    try:
+                        known.setdefault(norm(json.loads(line)["text"]), cid + ".jsonl")
+                    except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+                        pass
+    path = os.path.normpath(os.path.join(HERE, "..", "conduct", "utterances.yaml"))
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                m = re.match(r'\s*-\s+"(.*)"\s*$', line)
+                if not m:
+                    continue
+                for part in m.group(1).split("\\n"):
+                    part = re.sub(r"^(agent|caller):\s*", "", part)
+                    known.setdefault(norm(part), "conduct/utterances.yaml")
+    known.pop("", None)
+    return known
 
 
 def known_texts(src, rows):
@@ -240,12 +351,12 @@ def print_counts(stats):
     rows = stats["rows"]
     total = {g: sum(rows[g].values()) for g in GROUPS}
     print(
-        f"turn-labels-extra: {stats['calls']} blind calls + {len(EXTRA)} extra files, "
+        f"turn-labels-extra: {stats['calls']} blind calls + {len(EXTRA) + 1} extra files, "
         f"{sum(total.values())} turns ("
         f"{sum(rows[g]['agent'] for g in GROUPS)} agent, {sum(rows[g]['caller'] for g in GROUPS)} caller)"
     )
-    print(f"{'label (turns)':26}" + "".join(f"{g:>10}" for g in GROUPS) + f"{'ALL':>8}")
-    print(f"{'turns':26}" + "".join(f"{total[g]:>10}" for g in GROUPS) + f"{sum(total.values()):>8}")
+    print(f"{'label (turns)':26}" + "".join(f"{g:>12}" for g in GROUPS) + f"{'ALL':>8}")
+    print(f"{'turns':26}" + "".join(f"{total[g]:>12}" for g in GROUPS) + f"{sum(total.values()):>8}")
     names = (
         [("agent " + lab, lab) for lab in AGENT_LABELS]
         + [("agent (none)", "(none) agent")]
@@ -254,14 +365,20 @@ def print_counts(stats):
     )
     for shown, key in names:
         c = stats["labels"][key]
-        print(f"{shown:26}" + "".join(f"{c[g]:>10}" for g in GROUPS) + f"{sum(c.values()):>8}")
+        print(f"{shown:26}" + "".join(f"{c[g]:>12}" for g in GROUPS) + f"{sum(c.values()):>8}")
     a = stats["asr"]
-    print(f"{'raw-ASR-style turns':26}" + "".join(f"{a[g]:>10}" for g in GROUPS) + f"{sum(a.values()):>8}")
-    for g in ["extra-id", "extra-en"]:
+    print(f"{'raw-ASR-style turns':26}" + "".join(f"{a[g]:>12}" for g in GROUPS) + f"{sum(a.values()):>8}")
+    for g in ["extra-id", "extra-en", "conduct-id", "conduct-en"]:
         w = stats["words"][g]
         if w:
             print(f"{g}: {len(w)} turns, {min(w)}-{max(w)} words (median {sorted(w)[len(w) // 2]}), "
                   f"raw-ASR style {a[g] / len(w):.0%}")
+    for g in ["conduct-id", "conduct-en"]:
+        n = stats["rows"][g]["agent"]
+        if n:
+            pos = n - stats["labels"]["(none) agent"][g] - stats["conduct_other"][g]
+            print(f"{g}: {pos} with a conduct label, {stats['labels']['(none) agent'][g]} hard negatives "
+                  f"with an empty label list, {stats['conduct_other'][g]} hard negatives with other labels only")
 
 
 def main(argv):
@@ -278,8 +395,8 @@ def main(argv):
     present = {f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl")}
     for cid in sorted(set(rows) - present):
         err(f"{cid}: no {cid}.jsonl")
-    for cid in sorted(present - set(rows) - set(EXTRA)):
-        err(f"{cid}.jsonl: neither a call in {labels_path} nor one of {sorted(EXTRA)}")
+    for cid in sorted(present - set(rows) - set(EXTRA) - {CONDUCT}):
+        err(f"{cid}.jsonl: neither a call in {labels_path} nor one of {sorted(EXTRA) + [CONDUCT]}")
 
     stats = {
         "calls": 0,
@@ -287,6 +404,7 @@ def main(argv):
         "labels": collections.defaultdict(collections.Counter),
         "asr": collections.Counter(),
         "words": collections.defaultdict(list),
+        "conduct_other": collections.Counter(),
     }
     for cid in sorted(set(rows) & present):
         stats["calls"] += 1
@@ -294,6 +412,7 @@ def main(argv):
     known = known_texts(src, rows)
     for cid, lang in EXTRA.items():
         check_extra(cid, lang, known, stats, err)
+    check_conduct(conduct_known_texts(known), stats, err)
 
     print_counts(stats)
     if errors:
@@ -301,7 +420,7 @@ def main(argv):
             print("ERROR:", e)
         print(f"FAILED: {len(errors)} error(s)")
         return 1
-    print("OK: keys, roles, texts, label names, agreement with the blind-call labels and extra-turn sizes all valid.")
+    print("OK: keys, roles, texts, label names, agreement with the blind-call labels, extra-turn and conduct-turn sizes all valid.")
     return 0
 
 

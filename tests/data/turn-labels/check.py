@@ -17,7 +17,10 @@ Checks, for every <call>.jsonl here:
   - labels: a list of distinct names from the role's label set;
   - agreement with the call labels in labels.jsonl: a stage or complaint step
     that is true for the call is on at least one agent turn, one that is false
-    (or a step of a call with complaint null) is on none;
+    (or a step of a call with complaint null) is on none; likewise a conduct
+    violation (blame_colleague, blame_customer, competitor_bashing,
+    slang_jargon) listed in the call's violations is on at least one agent
+    turn, and one not listed is on none;
   - every written call and every HVB human transcript has a file, and there
     are no files for unknown calls (the HVB *_asr twins are not labelled).
 """
@@ -31,7 +34,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = ["call", "turn", "role", "lang", "text", "labels"]
 STAGES = ["contact", "needs", "presentation", "objection", "closing"]
 STEPS = ["acknowledge", "clarify", "resolve", "recheck"]
-AGENT_LABELS = STAGES + STEPS
+# Conduct violations judged on agent turns (the other two call-level violations,
+# repeated_apology and excluded_greeting, are counted mechanically / on the opening
+# and are not turn labels).
+VIOLATIONS = ["blame_colleague", "blame_customer", "competitor_bashing", "slang_jargon"]
+AGENT_LABELS = STAGES + STEPS + VIOLATIONS
 CALLER_LABELS = ["raises_objection", "raises_complaint"]
 ROLE_LABELS = {"agent": AGENT_LABELS, "caller": CALLER_LABELS}
 
@@ -107,6 +114,11 @@ def check_agreement(cid, row, seen, err):
             state = want if row["complaint"] else "null"
             where = "on" if name in seen else "on no"
             err(f"{cid}: complaint step {name} is {state} for the call but {where} agent turn")
+    for name in VIOLATIONS:
+        want = name in row["violations"]
+        if want != (name in seen):
+            where = "on" if name in seen else "on no"
+            err(f"{cid}: violation {name} is {want} for the call but {where} agent turn")
 
 
 def check_call(cid, row, src, group, stats, err):
