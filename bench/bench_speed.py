@@ -37,7 +37,7 @@ CONFIGS = {
     # name: (kind, engine, quantize, description)
     "plain-beam5": ("plain", None, False, "whisper.transcribe, beam 5 (whisper CLI default)"),
     "plain-greedy": ("plain", None, False, "whisper.transcribe, greedy"),
-    "callscan": ("callscan", "openai-whisper", False, "VAD + packed windows, batched greedy"),
+    "callscan": ("callscan", "openai-whisper", None, "VAD + packed windows, batched greedy"),
     "callscan-int8": ("callscan", "openai-whisper", True, "as above, dynamic int8 linears"),
     "faster-whisper": ("callscan", "faster-whisper", False, "faster-whisper int8, batched"),
 }
@@ -45,7 +45,7 @@ CONFIGS = {
 CHILD = r"""
 import json, resource, sys, time
 name, kind, engine, quantize, model_name, path, threads, repeat = sys.argv[1:9]
-quantize = quantize == "1"; threads = int(threads)
+quantize = {"1": True, "0": False}.get(quantize); threads = int(threads)
 import torch
 torch.set_num_threads(threads)
 from callscan import asr
@@ -102,7 +102,15 @@ def reference_bench() -> str:
 
 def run(name: str, model: str, path: Path, threads: int, repeat: int = 1) -> dict:
     kind, engine, quantize, _ = CONFIGS[name]
-    args = [name, kind, engine or "-", "1" if quantize else "0", model, str(path), str(threads)]
+    args = [
+        name,
+        kind,
+        engine or "-",
+        {True: "1", False: "0"}.get(quantize, "-"),
+        model,
+        str(path),
+        str(threads),
+    ]
     args.append(str(repeat))
     out = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True)
     if out.returncode != 0:

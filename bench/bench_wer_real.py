@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -61,6 +62,11 @@ VARIANTS = {
     "pad0": "callscan.asr.chunking.pack: no padding around speech regions",
     "pad-before": "callscan.asr.chunking.pack: padding before each region only",
     "beam5": "TranscribeOptions(beam_size=5): beam 5 on every window",
+    "padX": "callscan.asr.chunking.pack: X seconds of padding (e.g. pad0.1)",
+    "float32": "asr.load_model(quantize='float32'): openai-whisper's weights as loaded",
+    "fp16": "asr.load_model(quantize='fp16'): float16-stored weights and logits, float32 math",
+    "int8": "asr.load_model(quantize='int8'): dynamic int8 linear layers, per-channel weights",
+    "int8pt": "asr.load_model(quantize='int8') with one weight scale per layer",
 }
 
 
@@ -133,6 +139,16 @@ def _apply_one(variant: str) -> dict:
         chunking.pack = functools.partial(chunking.pack, pad_after_s=0.0)
     elif variant == "beam5":
         return {"beam_size": 5}
+    elif variant in ("float32", "fp16", "int8", "int8pt"):
+        from callscan import asr
+        from callscan.asr import quantize
+
+        if variant == "int8pt":
+            quantize.quantize_int8 = functools.partial(quantize.quantize_int8, per_channel=False)
+        precision = "int8" if variant == "int8pt" else variant
+        asr.load_model = functools.partial(asr.load_model, quantize=precision)
+    elif re.fullmatch(r"pad\d*\.\d+", variant):
+        chunking.pack = functools.partial(chunking.pack, pad_s=float(variant[3:]))
     else:
         raise SystemExit(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
     return {}
@@ -157,7 +173,8 @@ def child(config: str, mode: str, ids: list[str], cache_file: Path, variant: str
         model = asr.load_model("base", engine=engine, threads=1)
         vad = load_vad()
     elif config == "whisper":
-        model = cast(Any, asr.load_model("base")).module  # whisper.model.Whisper
+        # whisper.model.Whisper with its float32 weights, as openai-whisper loads it
+        model = cast(Any, asr.load_model("base", quantize="float32")).module
     else:
         from faster_whisper import WhisperModel
 

@@ -35,15 +35,19 @@ def load_model(
     model_path: str | None = None,
     device: str = "cpu",
     engine: str = "openai-whisper",
-    quantize: bool = False,
+    quantize: bool | str | None = None,
     threads: int = 0,
 ) -> Engine:
     """Load a Whisper model once (offline cache first; see :mod:`callscan.asr.weights`).
 
     Returns an :class:`~callscan.asr.engine.Engine`. ``engine="faster-whisper"`` loads the
-    CTranslate2 copy (int8 on CPU, ``threads`` CPU threads). ``quantize=True`` applies dynamic
-    int8 quantisation to openai-whisper's linear layers (CPU only). The openai-whisper engine
-    passes every other attribute to its ``whisper.model.Whisper`` (``.module``).
+    CTranslate2 copy (int8 on CPU, ``threads`` CPU threads). ``quantize`` sets the precision of
+    openai-whisper's weights on CPU (:mod:`callscan.asr.quantize`): a name of
+    :data:`~callscan.asr.quantize.PRECISIONS`, ``True`` for ``"int8"``, ``False`` for
+    ``"float32"``; None (the default): ``"fp16"`` on an x86 CPU (float16-stored weights,
+    float32 arithmetic: the same transcripts as float32, see the module), else float32.
+    The openai-whisper engine passes every other attribute to its ``whisper.model.Whisper``
+    (``.module``).
     """
     from callscan.errors import CallscanError
 
@@ -54,13 +58,20 @@ def load_model(
         return faster_engine.load(name, model_path=model_path, threads=threads or default_threads())
     if engine != "openai-whisper":
         raise CallscanError(f"unknown engine '{engine}' (choose from: {', '.join(ENGINES)})")
+    from callscan.asr import quantize as quantizer
     from callscan.asr.whisper_engine import OpenAIWhisper
 
     model = load_whisper(name, model_path=model_path, device=device)
-    if quantize:
-        from callscan.asr.quantize import quantize_int8
-
-        model = quantize_int8(model)
+    if isinstance(quantize, bool):
+        precision = "int8" if quantize else "float32"
+    elif quantize is None:
+        precision = quantizer.default_precision() if device == "cpu" else "float32"
+    else:
+        precision = quantize
+    if precision != "float32":
+        if device != "cpu":
+            raise CallscanError(f"{precision} weights are for the CPU (device '{device}')")
+        model = quantizer.quantize(model, precision)
     return OpenAIWhisper(model)
 
 
