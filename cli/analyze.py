@@ -17,6 +17,7 @@ from callscan.cli.options import (
     BeamSize,
     CallType,
     CallTypeOption,
+    ClassifierOption,
     EmbedAudio,
     Engine,
     EngineOption,
@@ -82,6 +83,7 @@ def analyze(
     profile: ProfilePath = None,
     opening_seconds: OpeningSeconds = None,
     call_type: CallTypeOption = CallType("auto"),
+    classifier: ClassifierOption = True,
     redact: Redact = None,
     redact_audio: RedactAudio = False,
 ) -> None:
@@ -117,6 +119,7 @@ def analyze(
         profile=profile,
         call_type=call_type,
         opening_seconds=opening_seconds,
+        classifier=classifier,
         redact=redact,
         redact_audio=silenced,
     )

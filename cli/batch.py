@@ -17,6 +17,7 @@ from callscan.cli.options import (
     BeamSize,
     CallType,
     CallTypeOption,
+    ClassifierOption,
     EmbedAudio,
     Engine,
     EngineOption,
@@ -115,6 +116,7 @@ def batch(
     profile: ProfilePath = None,
     opening_seconds: OpeningSeconds = None,
     call_type: CallTypeOption = CallType("auto"),
+    classifier: ClassifierOption = True,
     redact: Redact = None,
 ) -> None:
     """Analyse many calls into DIR: NAME.callscan.json per call, summary.csv (one row per
@@ -147,6 +149,7 @@ def batch(
         profile=profile,
         call_type=call_type,
         opening_seconds=opening_seconds,
+        classifier=classifier,
         redact=redact,
     )
     formats = reports.FORMATS if fmt is Format.all else (fmt.value,)

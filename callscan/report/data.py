@@ -71,6 +71,7 @@ NOTE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("count_limit", r"(?P<n>\d+) heard, at most (?P<limit>\d+) allowed"),
         ("came_first", r"(?P<trigger>\w+) came first"),
         ("needs_times", r"needs turn times \(audio input\)"),
+        ("classifier", r"classifier: turn (?P<turn>\d+), probability (?P<p>[\d.]+)"),
     )
 )
 ID_GROUPS = ("elements", "stages", "triggers", "rules")  # where an id in a note gets its words
