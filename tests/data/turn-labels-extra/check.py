@@ -235,11 +235,15 @@ def check_extra(cid, lang, known, stats, err):  # noqa: C901  (one check per fie
             err(f"{cid}: {per[('agent', lab)]} agent turns with {lab}, want >= {MIN_AGENT_LABEL}")
     for lab in CALLER_LABELS:
         if per[("caller", lab)] < MIN_CALLER_LABEL:
-            err(f"{cid}: {per[('caller', lab)]} caller turns with {lab}, want >= {MIN_CALLER_LABEL}")
+            err(
+                f"{cid}: {per[('caller', lab)]} caller turns with {lab}, want >= {MIN_CALLER_LABEL}"
+            )
     if per[("agent", "(none)")] < MIN_AGENT_NONE:
         err(f"{cid}: {per[('agent', '(none)')]} unlabelled agent turns, want >= {MIN_AGENT_NONE}")
     if per[("caller", "(none)")] < MIN_CALLER_NONE:
-        err(f"{cid}: {per[('caller', '(none)')]} unlabelled caller turns, want >= {MIN_CALLER_NONE}")
+        err(
+            f"{cid}: {per[('caller', '(none)')]} unlabelled caller turns, want >= {MIN_CALLER_NONE}"
+        )
 
 
 def check_conduct(known, stats, err):  # noqa: C901  (one check per field, in order)
@@ -296,10 +300,14 @@ def check_conduct(known, stats, err):  # noqa: C901  (one check per field, in or
     for lang in CONDUCT_LANGS:
         for lab in VIOLATIONS:
             if per[(lang, lab)] < MIN_CONDUCT_LABEL:
-                err(f"{CONDUCT}: {per[(lang, lab)]} {lang} turns with {lab}, want >= {MIN_CONDUCT_LABEL}")
+                err(
+                    f"{CONDUCT}: {per[(lang, lab)]} {lang} turns with {lab}, want >= {MIN_CONDUCT_LABEL}"
+                )
         if per[(lang, "(empty)")] < MIN_CONDUCT_NONE:
-            err(f"{CONDUCT}: {per[(lang, '(empty)')]} {lang} turns with an empty label list, "
-                f"want >= {MIN_CONDUCT_NONE}")
+            err(
+                f"{CONDUCT}: {per[(lang, '(empty)')]} {lang} turns with an empty label list, "
+                f"want >= {MIN_CONDUCT_NONE}"
+            )
 
 
 def conduct_known_texts(known):
@@ -356,7 +364,9 @@ def print_counts(stats):
         f"{sum(rows[g]['agent'] for g in GROUPS)} agent, {sum(rows[g]['caller'] for g in GROUPS)} caller)"
     )
     print(f"{'label (turns)':26}" + "".join(f"{g:>12}" for g in GROUPS) + f"{'ALL':>8}")
-    print(f"{'turns':26}" + "".join(f"{total[g]:>12}" for g in GROUPS) + f"{sum(total.values()):>8}")
+    print(
+        f"{'turns':26}" + "".join(f"{total[g]:>12}" for g in GROUPS) + f"{sum(total.values()):>8}"
+    )
     names = (
         [("agent " + lab, lab) for lab in AGENT_LABELS]
         + [("agent (none)", "(none) agent")]
@@ -367,18 +377,26 @@ def print_counts(stats):
         c = stats["labels"][key]
         print(f"{shown:26}" + "".join(f"{c[g]:>12}" for g in GROUPS) + f"{sum(c.values()):>8}")
     a = stats["asr"]
-    print(f"{'raw-ASR-style turns':26}" + "".join(f"{a[g]:>12}" for g in GROUPS) + f"{sum(a.values()):>8}")
+    print(
+        f"{'raw-ASR-style turns':26}"
+        + "".join(f"{a[g]:>12}" for g in GROUPS)
+        + f"{sum(a.values()):>8}"
+    )
     for g in ["extra-id", "extra-en", "conduct-id", "conduct-en"]:
         w = stats["words"][g]
         if w:
-            print(f"{g}: {len(w)} turns, {min(w)}-{max(w)} words (median {sorted(w)[len(w) // 2]}), "
-                  f"raw-ASR style {a[g] / len(w):.0%}")
+            print(
+                f"{g}: {len(w)} turns, {min(w)}-{max(w)} words (median {sorted(w)[len(w) // 2]}), "
+                f"raw-ASR style {a[g] / len(w):.0%}"
+            )
     for g in ["conduct-id", "conduct-en"]:
         n = stats["rows"][g]["agent"]
         if n:
             pos = n - stats["labels"]["(none) agent"][g] - stats["conduct_other"][g]
-            print(f"{g}: {pos} with a conduct label, {stats['labels']['(none) agent'][g]} hard negatives "
-                  f"with an empty label list, {stats['conduct_other'][g]} hard negatives with other labels only")
+            print(
+                f"{g}: {pos} with a conduct label, {stats['labels']['(none) agent'][g]} hard negatives "
+                f"with an empty label list, {stats['conduct_other'][g]} hard negatives with other labels only"
+            )
 
 
 def main(argv):
@@ -420,7 +438,9 @@ def main(argv):
             print("ERROR:", e)
         print(f"FAILED: {len(errors)} error(s)")
         return 1
-    print("OK: keys, roles, texts, label names, agreement with the blind-call labels, extra-turn and conduct-turn sizes all valid.")
+    print(
+        "OK: keys, roles, texts, label names, agreement with the blind-call labels, extra-turn and conduct-turn sizes all valid."
+    )
     return 0
 
 
