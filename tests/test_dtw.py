@@ -21,12 +21,11 @@ SHAPES = [(1, 1), (1, 7), (7, 1), (3, 40), (25, 300)]
 @pytest.mark.parametrize("shape", SHAPES)
 def test_same_path_as_whispers_source_on_random_costs(shape):
     """Against whisper's own dtw_cpu body (``py_func``: run as Python, not compiled again)."""
-    import whisper.timing
 
     rng = np.random.default_rng(sum(shape))
     for _ in range(3):
         x = rng.standard_normal(shape)
-        expected = whisper.timing.dtw_cpu.py_func(x.copy())
+        expected = dtw.whisper_dtw().py_func(x.copy())
         got = dtw.compiled_dtw()(x.copy())
         assert got.shape == expected.shape == (2, got.shape[1])
         np.testing.assert_array_equal(got, expected)
@@ -39,12 +38,11 @@ def test_same_path_as_whispers_source_on_random_costs(shape):
 @pytest.mark.parametrize("shape", [*SHAPES, (60, 750)])
 def test_same_path_as_whispers_compiled_dtw(shape):
     """Against whisper's numba build itself (compiling it takes seconds: slow)."""
-    import whisper.timing
 
     rng = np.random.default_rng(sum(shape) + 1)
     for _ in range(3):
         x = rng.standard_normal(shape)
-        expected = whisper.timing.dtw_cpu(x.copy())
+        expected = dtw.whisper_dtw()(x.copy())
         got = dtw.compiled_dtw()(x.copy())
         assert got.shape == expected.shape == (2, got.shape[1])
         np.testing.assert_array_equal(got, expected)
@@ -55,11 +53,10 @@ def test_same_path_as_whispers_compiled_dtw(shape):
 
 def test_same_path_with_ties():
     """Equal costs exercise whisper's tie-breaking (strict comparisons, then left move)."""
-    import whisper.timing
 
     rng = np.random.default_rng(7)
     x = rng.integers(0, 3, size=(12, 80)).astype(np.float64)
-    whispers = whisper.timing.dtw_cpu.py_func
+    whispers = dtw.whisper_dtw().py_func
     np.testing.assert_array_equal(dtw.compiled_dtw()(x.copy()), whispers(x.copy()))
     flat = np.zeros((9, 30))
     np.testing.assert_array_equal(dtw.compiled_dtw()(flat.copy()), whispers(flat.copy()))

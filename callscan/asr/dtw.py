@@ -204,12 +204,26 @@ class AdaptiveDTW:
 adaptive_dtw = AdaptiveDTW()  # the one instance whisper is given (:func:`use_fast_dtw`)
 
 
+def whisper_dtw():
+    """openai-whisper's own ``dtw_cpu`` (its numba dispatcher), also after :func:`use_fast_dtw`
+    or :func:`use_cached_dtw` replaced it in ``whisper.timing``."""
+    import whisper.timing
+
+    return getattr(whisper.timing, "_whisper_dtw_cpu", whisper.timing.dtw_cpu)
+
+
+def _replace_whisper_dtw(fn) -> None:
+    import whisper.timing
+
+    if not hasattr(whisper.timing, "_whisper_dtw_cpu"):  # keep whisper's own, once
+        whisper.timing._whisper_dtw_cpu = whisper.timing.dtw_cpu
+    whisper.timing.dtw_cpu = fn
+
+
 def use_fast_dtw() -> None:
     """Make openai-whisper's word timestamps use :data:`adaptive_dtw` (numpy, then the cached
     compiled DTW). Idempotent. Call it before the first ``add_word_timestamps`` of a process."""
-    import whisper.timing
-
-    whisper.timing.dtw_cpu = adaptive_dtw
+    _replace_whisper_dtw(adaptive_dtw)
 
 
 def use_cached_dtw() -> None:
@@ -217,9 +231,7 @@ def use_cached_dtw() -> None:
 
     Idempotent. Call it before the first ``whisper.timing.add_word_timestamps`` of a process.
     """
-    import whisper.timing
-
-    whisper.timing.dtw_cpu = compiled_dtw()
+    _replace_whisper_dtw(compiled_dtw())
 
 
 def warm_cache() -> None:
