@@ -13,7 +13,10 @@ import os
 import re
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+# the folder to check (default: this one; the third blind set's check.py passes its own) and
+# its id tag: blind-calls-2 -> blind2, blind-calls-3 -> blind3
+HERE = os.environ.get("BLIND_SET_DIR") or os.path.dirname(os.path.abspath(__file__))
+TAG = "blind" + os.path.basename(os.path.normpath(HERE)).rsplit("-", 1)[-1]
 KEYS = [
     "id",
     "lang",
@@ -52,7 +55,7 @@ DOMAINS = [
 ]
 CALL_TYPES = ["sales", "complaint", "service"]
 APOLOGY = re.compile(r"\b(maaf|sorry|apologi[sz]e\w*)\b", re.I)
-PREFIX = re.compile(r"^\[synthetic blind2, (clean|asr); (\d+) turns; agent apology tokens (\d+)\] ")
+PREFIX = re.compile(rf"^\[synthetic {TAG}, (clean|asr); (\d+) turns; agent apology tokens (\d+)\] ")
 LINE = re.compile(r"^(agent|caller): \S")
 
 
@@ -63,7 +66,7 @@ def check_row(row: dict, errors: list[str]) -> str | None:
     if list(row) != KEYS:
         errors.append(f"{rid}: keys {list(row)} != {KEYS}")
         return None
-    if row["lang"] not in ("id", "en") or not rid.startswith(f"blind2_{row['lang']}_"):
+    if row["lang"] not in ("id", "en") or not rid.startswith(f"{TAG}_{row['lang']}_"):
         problems.append("bad lang/id")
     if row["domain"] not in DOMAINS:
         problems.append("bad domain")
