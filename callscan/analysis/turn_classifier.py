@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,16 +154,17 @@ def default_path() -> Path:
 
 def load(path: str | Path | None = None) -> TurnClassifier:
     """Read a classifier file (default: the shipped one); cached per path and mtime."""
+    from callscan.config import cached
+
     p = Path(path) if path is not None else default_path()
     try:
-        mtime = p.stat().st_mtime_ns
+        p.stat()
     except OSError as e:
         raise ConfigError(f"turn classifier '{p}': cannot read it ({e.strerror})") from e
-    return _load(str(p), mtime)
+    return cached("turn_classifier", p, lambda: _read(str(p)))
 
 
-@lru_cache(maxsize=8)
-def _load(path: str, mtime: int) -> TurnClassifier:
+def _read(path: str) -> TurnClassifier:
     import numpy as np
 
     try:
