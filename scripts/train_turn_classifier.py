@@ -287,6 +287,70 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
+GRIEVANCE_ANSWERS = ("acknowledge", "resolve")  # agent labels that treat a turn as a grievance
+GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))  # 0.30 ... 0.95
+
+
+def fit_grievance(
+    t: Table, oof: dict[str, np.ndarray], alone: float | None, target: float = PRECISION
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The call-level grievance rule (``turn_classifier.grievance_turns``) and its figures.
+
+    ``oof`` holds out-of-fold probabilities per label on every row (nan where the label does
+    not score the row's role). Over the real calls (a call raised a grievance when any of its
+    caller turns is labelled ``raises_complaint``), every pair of thresholds (caller, answer)
+    on :data:`GRID` is tried; the rule kept is the one with the most calls found at call-level
+    precision >= ``target`` (ties: the higher thresholds). None when no pair adds a call to
+    the turn threshold ``alone``.
+    """
+    rc = oof["raises_complaint"]
+    ans = np.nanmax(np.vstack([oof[lab] for lab in GRIEVANCE_ANSWERS]), axis=0)
+    calls: list[tuple[bool, list[int]]] = []
+    for g in np.unique(t.group[t.real]):
+        rows = np.flatnonzero(t.group == g)
+        calls.append((bool(t.y["raises_complaint"][rows].any()), rows.tolist()))
+
+    def found(caller: float | None, answer: float | None, rows: list[int]) -> bool:
+        later = 0.0
+        best_after = {}
+        for i in reversed(rows):
+            best_after[i] = later
+            if t.role[i] == "agent" and not np.isnan(ans[i]):
+                later = max(later, float(ans[i]))
+        for i in rows:
+            if t.role[i] != "caller" or np.isnan(rc[i]):
+                continue
+            if alone is not None and rc[i] >= alone:
+                return True
+            if caller is not None and answer is not None:
+                if rc[i] >= caller and best_after[i] >= answer:
+                    return True
+        return False
+
+    def figures(caller: float | None, answer: float | None) -> dict[str, Any]:
+        pred = np.array([found(caller, answer, rows) for _, rows in calls])
+        gold = np.array([y for y, _ in calls], dtype=int)
+        return {"calls": len(calls), "grievances": int(gold.sum()), **scores(gold, pred)}
+
+    base = figures(None, None)
+    best: tuple[int, float, float] | None = None
+    for caller in GRID:
+        for answer in GRID:
+            f = figures(caller, answer)
+            tp = round(f["recall"] * f["grievances"])
+            if f["precision"] < target or tp < 2:
+                continue
+            key = (tp, caller, answer)
+            if best is None or key > best:
+                best = key
+    cv = {"turn_threshold_alone": base}
+    if best is None or best[0] <= round(base["recall"] * base["grievances"]):
+        return None, cv
+    rule = {"caller": best[1], "answer": best[2], "answer_labels": list(GRIEVANCE_ANSWERS)}
+    cv["rule"] = figures(best[1], best[2])
+    return rule, cv
+
+
 def train(
     calls: list[Call],
     data_hash: str,
@@ -307,6 +371,7 @@ def train(
     intercept: list[float] = []
     thresholds: dict[str, float | None] = {}
     cv: dict[str, Any] = {}
+    oofs: dict[str, np.ndarray] = {}  # label -> out-of-fold probability per row (nan: not scored)
     for lab in labels:
         rows = rows_of(t, lab)
         y = t.y[lab][rows]
@@ -325,6 +390,8 @@ def train(
             (name, cc), oof = max(tried.items(), key=lambda kv: average_precision(y[on], kv[1][on]))
             thr = threshold(y, oof, target, real=real)
         thresholds[lab] = thr
+        oofs[lab] = np.full(len(t.role), np.nan)
+        oofs[lab][rows] = oof
         pred = oof >= thr if thr is not None else np.zeros(len(y), dtype=bool)
         cv[lab] = {
             "turns": int(len(y)),
@@ -344,6 +411,9 @@ def train(
         full[cols] = w
         coef.append(full)
         intercept.append(b)
+    grievance, cv["_grievance"] = fit_grievance(
+        t, oofs, thresholds.get("raises_complaint"), target
+    )
     cv["_setup"] = {
         "calls": sum(not c.single for c in calls),
         "single_turns": sum(c.single for c in calls),
@@ -364,6 +434,7 @@ def train(
         position=position,
         data_hash=data_hash,
         cv=cv,
+        grievance=grievance,
     )
 
 
@@ -431,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{f['calls_average_precision']:.2f}  {f['features']} C={f['C']:g}"
         )
     print("(P/R/F1 at the threshold, out-of-fold, grouped by call; 'calls': real calls' turns)")
+    g = model.cv["_grievance"]
+    print(f"grievance, per real call (out-of-fold): turn threshold alone {g['turn_threshold_alone']}")
+    if model.grievance:
+        print(f"  rule {model.grievance}: {g['rule']}")
     return 0
 
 

@@ -155,9 +155,14 @@ class Grievance:
 
     raised: bool
     evidence: list[Evidence] = field(default_factory=list)  # the caller's words
+    signal: str = ""  # what raised it: "rules" or "classifier" ("" when not raised)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"raised": self.raised, "evidence": [e.to_dict() for e in self.evidence]}
+        return {
+            "raised": self.raised,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "signal": self.signal,
+        }
 
 
 @dataclass
@@ -222,7 +227,9 @@ class StageResult:
         }
 
 
-def detect_call_type(call: PreparedCall, pb: Playbook) -> tuple[str, dict[str, float]]:
+def detect_call_type(
+    call: PreparedCall, pb: Playbook, learned: tcl.ClassifierHits | None = None
+) -> tuple[str, dict[str, float]]:
     """Vote from the playbook's call-type cues: each turn with a hit adds the cue's weight.
 
     A raised grievance (:func:`grievance`) is worth at least the complaint type's
@@ -237,7 +244,7 @@ def detect_call_type(call: PreparedCall, pb: Playbook) -> tuple[str, dict[str, f
             total += cue.weight * min(len(turns), 3)
         scores[name] = round(total, 3)
     complaint = pb.call_types.get("complaint")
-    if complaint is not None and grievance(call, pb).raised:
+    if complaint is not None and grievance(call, pb, learned).raised:
         scores["complaint"] = max(scores["complaint"], complaint.min_score)
     # ties go to complaint: a complaint call that mentions a price is still a complaint
     ok = [n for n in _TIE_ORDER if n in scores and scores[n] >= pb.call_types[n].min_score]
@@ -252,7 +259,9 @@ def call_type_confidence(call_type: str, scores: dict[str, float]) -> float:
     return round(scores.get(call_type, 0.0) / total, 3) if total else 0.0
 
 
-def call_type_evidence(call: PreparedCall, pb: Playbook, call_type: str) -> list[Evidence]:
+def call_type_evidence(
+    call: PreparedCall, pb: Playbook, call_type: str, learned: tcl.ClassifierHits | None = None
+) -> list[Evidence]:
     """The cue hits that voted for ``call_type``, in turn order."""
     ct = pb.call_types.get(call_type)
     if ct is None:
@@ -260,31 +269,38 @@ def call_type_evidence(call: PreparedCall, pb: Playbook, call_type: str) -> list
     hits = [e for cue in ct.cues.values() for e in match(call, cue)]
     if call_type == "complaint":  # the grievance that typed the call (see detect_call_type)
         seen = {(e.turn, e.offset) for e in hits}
-        hits += [e for e in grievance(call, pb).evidence if (e.turn, e.offset) not in seen]
+        hits += [
+            e for e in grievance(call, pb, learned).evidence if (e.turn, e.offset) not in seen
+        ]
     return sorted(hits, key=lambda e: (e.turn, e.offset))
 
 
-def grievance(call: PreparedCall, pb: Playbook) -> Grievance:
+def grievance(
+    call: PreparedCall, pb: Playbook, learned: tcl.ClassifierHits | None = None
+) -> Grievance:
     """Whether the caller raised a grievance.
 
     The caller's words (the playbook's ``complaint`` trigger) raise it; where they were not
     heard (a garbled recording, wording no cue knows), the agent's handling of one does: an
     apology or empathy for the customer's problem and, in that turn or later, a corrective
     action (the ``complaint_apology`` and ``complaint_remedy`` triggers); the evidence is then
-    the agent's words.
+    the agent's words. Where neither rule holds, the turn classifier's ``raises_complaint``
+    hits (``learned``: :func:`callscan.analysis.turn_classifier.grievance_turns`) do, with
+    ``signal`` ``"classifier"``.
     """
     if pb.grievance is None:
         return Grievance(False)
     hits = match(call, pb.triggers[pb.grievance])
     if hits or len(pb.grievance_handled) != 2:
-        return Grievance(bool(hits), list(hits))
+        return Grievance(bool(hits), list(hits), "rules" if hits else "")
     apology, remedy = (match(call, pb.triggers[t]) for t in pb.grievance_handled)
-    if not apology:
-        return Grievance(False)
-    fixes = [e for e in remedy if e.turn >= apology[0].turn]
-    if not fixes:
-        return Grievance(False)
-    return Grievance(True, [apology[0], fixes[0]])
+    fixes = [e for e in remedy if apology and e.turn >= apology[0].turn]
+    if fixes:
+        return Grievance(True, [apology[0], fixes[0]], "rules")
+    heard = learned.get(TRIGGER_LABELS["complaint"]) if learned is not None else []
+    if heard and "complaint" in CLASSIFIER_TRIGGERS:
+        return Grievance(True, list(heard), "classifier")
+    return Grievance(False)
 
 
 def _trigger_turn(call: PreparedCall, pb: Playbook, trigger: str | None) -> int | None:
@@ -350,7 +366,7 @@ def _check_stage(
         res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
     start = _first_trigger(call, pb, stage.applies_if)
-    if start is None and classifier is not None and CLASSIFIER_TRIGGERS:
+    if start is None and classifier is not None:
         start = _classifier_trigger(classifier, stage.applies_if)
     if start is None:
         skipped = not_evaluated(call, [pb.triggers[t].id for t in stage.applies_if])
@@ -413,7 +429,11 @@ def _check_stage(
 
 # caller labels of the classifier that stand for a trigger the rules did not hear
 TRIGGER_LABELS = {"objection": "raises_objection", "complaint": "raises_complaint"}
-CLASSIFIER_TRIGGERS = False  # measured: see scripts/train_turn_classifier.py
+# The triggers the classifier may stand in for. The caller's grievance: its call-level rule
+# (turn_classifier.grievance_turns) keeps call-level precision >= 0.95 by grouped
+# cross-validation (scripts/train_turn_classifier.py). Not the caller's objection: its
+# turn-level recall at precision 0.95 is 0.06 (too few hits to be worth the risk).
+CLASSIFIER_TRIGGERS = ("complaint",)
 # Stages the classifier does not decide: their definitions are exact and the rules check them
 # (contact: a greeting *and* an introduction; closing: thanks or a farewell at the end). On the
 # dev calls by grouped cross-validation (bench/eval_devcalls.py --classifier-cv 5) the
@@ -425,11 +445,12 @@ CLASSIFIER_LEAVES = ("contact", "closing")
 
 def _classifier_trigger(hits: tcl.ClassifierHits, triggers: tuple[str, ...]) -> int | None:
     """First turn where the classifier heard the caller raise one of ``triggers`` (None when
-    it did not, or a trigger has no caller label)."""
-    labels = [TRIGGER_LABELS.get(t) for t in triggers]
-    if not labels or None in labels:
+    it did not, or a trigger is not a caller trigger the classifier knows: a hold notice or
+    a negotiation opens only on the rules)."""
+    if not triggers or any(t not in TRIGGER_LABELS for t in triggers):
         return None
-    turns = [e.turn for lab in labels if lab for e in hits.get(lab)]
+    labels = [TRIGGER_LABELS[t] for t in triggers if t in CLASSIFIER_TRIGGERS]
+    turns = [e.turn for lab in labels for e in hits.get(lab)]
     return min(turns) if turns else None
 
 
@@ -717,18 +738,18 @@ def check(
             f"call type {options.call_type!r} is not valid (valid: auto, {', '.join(CALL_TYPES)})"
         )
     call = prepare(conversation, pb)
+    learned = None
+    if options.classifier:  # before the call type: a grievance it hears types the call
+        model = tcl.load(options.classifier_path)
+        learned = tcl.stage_hits(call, pb, model, "", threads=options.semantic_threads)
     if options.call_type == "auto":
-        call_type, scores = detect_call_type(call, pb)
+        call_type, scores = detect_call_type(call, pb, learned)
         source, confidence = "detected", call_type_confidence(call_type, scores)
     else:
         call_type, scores, source, confidence = options.call_type, {}, "given", 1.0
     semantic: dict[str, list[Evidence]] = {}
     if options.semantic:
         semantic = sem.stage_hits(call, pb, call_type, threads=options.semantic_threads)
-    learned = None
-    if options.classifier:
-        model = tcl.load(options.classifier_path)
-        learned = tcl.stage_hits(call, pb, model, call_type, threads=options.semantic_threads)
     stages = [_check_stage(call, pb, s, call_type, semantic, learned) for s in pb.stages]
     _order(stages, pb)
     for s in stages:
@@ -752,12 +773,14 @@ def check(
         semantic=options.semantic,
         classifier=options.classifier,
         call_type_confidence=confidence,
-        call_type_evidence=call_type_evidence(call, pb, call_type)[: options.max_evidence],
-        grievance=_capped(grievance(call, pb), options.max_evidence),
+        call_type_evidence=call_type_evidence(call, pb, call_type, learned)[
+            : options.max_evidence
+        ],
+        grievance=_capped(grievance(call, pb, learned), options.max_evidence),
         no_speech=no_speech,
     )
     return review_confidence(result, call, pb)  # absent where the words were unsure: unclear
 
 
 def _capped(g: Grievance, keep: int) -> Grievance:
-    return Grievance(g.raised, g.evidence[:keep])
+    return Grievance(g.raised, g.evidence[:keep], g.signal)

