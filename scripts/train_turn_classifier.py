@@ -287,28 +287,39 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
-GRIEVANCE_ANSWERS = ("acknowledge", "resolve")  # agent labels that treat a turn as a grievance
+# caller labels with a call-level rule -> the agent labels that answer them (a grievance is
+# acknowledged or resolved; an objection handled)
+CALL_RULES = {"raises_complaint": ("acknowledge", "resolve"), "raises_objection": ("objection",)}
 GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))  # 0.30 ... 0.95
 
 
-def fit_grievance(
-    t: Table, oof: dict[str, np.ndarray], alone: float | None, target: float = PRECISION
+def fit_call_rule(
+    t: Table,
+    oof: dict[str, np.ndarray],
+    label: str,
+    alone: float | None,
+    target: float = PRECISION,
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """The call-level grievance rule (``turn_classifier.grievance_turns``) and its figures.
+    """The call-level rule of caller label ``label`` (``turn_classifier.caller_turns``) and
+    its figures.
 
     ``oof`` holds out-of-fold probabilities per label on every row (nan where the label does
-    not score the row's role). Over the real calls (a call raised a grievance when any of its
-    caller turns is labelled ``raises_complaint``), every pair of thresholds (caller, answer)
-    on :data:`GRID` is tried; the rule kept is the one with the most calls found at call-level
-    precision >= ``target`` (ties: the higher thresholds). None when no pair adds a call to
-    the turn threshold ``alone``.
+    not score the row's role). Over the real calls (a call has the label when any of its
+    caller turns is labelled with it), every pair of thresholds (caller, answer: the best of
+    :data:`CALL_RULES`' agent labels in a later turn) on :data:`GRID` is tried; the rule kept
+    is the one with the most calls found at call-level precision >= ``target`` (ties: the
+    higher thresholds). None when no pair adds a call to the turn threshold ``alone``.
     """
-    rc = oof["raises_complaint"]
-    ans = np.nanmax(np.vstack([oof[lab] for lab in GRIEVANCE_ANSWERS]), axis=0)
+    answers = CALL_RULES[label]
+    rc = oof[label]
+    stacked = np.vstack([oof[lab] for lab in answers])
+    ans = np.full(len(rc), np.nan)
+    scored = ~np.isnan(stacked).all(axis=0)
+    ans[scored] = np.nanmax(stacked[:, scored], axis=0)
     calls: list[tuple[bool, list[int]]] = []
     for g in np.unique(t.group[t.real]):
         rows = np.flatnonzero(t.group == g)
-        calls.append((bool(t.y["raises_complaint"][rows].any()), rows.tolist()))
+        calls.append((bool(t.y[label][rows].any()), rows.tolist()))
 
     def found(caller: float | None, answer: float | None, rows: list[int]) -> bool:
         later = 0.0
@@ -330,23 +341,23 @@ def fit_grievance(
     def figures(caller: float | None, answer: float | None) -> dict[str, Any]:
         pred = np.array([found(caller, answer, rows) for _, rows in calls])
         gold = np.array([y for y, _ in calls], dtype=int)
-        return {"calls": len(calls), "grievances": int(gold.sum()), **scores(gold, pred)}
+        return {"calls": len(calls), "positives": int(gold.sum()), **scores(gold, pred)}
 
     base = figures(None, None)
     best: tuple[int, float, float] | None = None
     for caller in GRID:
         for answer in GRID:
             f = figures(caller, answer)
-            tp = round(f["recall"] * f["grievances"])
+            tp = round(f["recall"] * f["positives"])
             if f["precision"] < target or tp < 2:
                 continue
             key = (tp, caller, answer)
             if best is None or key > best:
                 best = key
     cv = {"turn_threshold_alone": base}
-    if best is None or best[0] <= round(base["recall"] * base["grievances"]):
+    if best is None or best[0] <= round(base["recall"] * base["positives"]):
         return None, cv
-    rule = {"caller": best[1], "answer": best[2], "answer_labels": list(GRIEVANCE_ANSWERS)}
+    rule = {"caller": best[1], "answer": best[2], "answer_labels": list(answers)}
     cv["rule"] = figures(best[1], best[2])
     return rule, cv
 
@@ -411,9 +422,12 @@ def train(
         full[cols] = w
         coef.append(full)
         intercept.append(b)
-    grievance, cv["_grievance"] = fit_grievance(
-        t, oofs, thresholds.get("raises_complaint"), target
-    )
+    call_rules: dict[str, dict[str, Any]] = {}
+    cv["_call_rules"] = {}
+    for lab in CALL_RULES:
+        rule, cv["_call_rules"][lab] = fit_call_rule(t, oofs, lab, thresholds.get(lab), target)
+        if rule is not None:
+            call_rules[lab] = rule
     cv["_setup"] = {
         "calls": sum(not c.single for c in calls),
         "single_turns": sum(c.single for c in calls),
@@ -434,7 +448,7 @@ def train(
         position=position,
         data_hash=data_hash,
         cv=cv,
-        grievance=grievance,
+        call_rules=call_rules,
     )
 
 
@@ -502,10 +516,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{f['calls_average_precision']:.2f}  {f['features']} C={f['C']:g}"
         )
     print("(P/R/F1 at the threshold, out-of-fold, grouped by call; 'calls': real calls' turns)")
-    g = model.cv["_grievance"]
-    print(f"grievance, per real call (out-of-fold): turn threshold alone {g['turn_threshold_alone']}")
-    if model.grievance:
-        print(f"  rule {model.grievance}: {g['rule']}")
+    for lab, g in model.cv["_call_rules"].items():
+        print(f"{lab} per real call (out-of-fold): threshold alone {g['turn_threshold_alone']}")
+        if lab in model.call_rules:
+            print(f"  rule {model.call_rules[lab]}: {g['rule']}")
     return 0
 
 

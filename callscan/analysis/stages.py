@@ -285,7 +285,7 @@ def grievance(
     apology or empathy for the customer's problem and, in that turn or later, a corrective
     action (the ``complaint_apology`` and ``complaint_remedy`` triggers); the evidence is then
     the agent's words. Where neither rule holds, the turn classifier's ``raises_complaint``
-    hits (``learned``: :func:`callscan.analysis.turn_classifier.grievance_turns`) do, with
+    hits (``learned``: :func:`callscan.analysis.turn_classifier.caller_turns`) do, with
     ``signal`` ``"classifier"``.
     """
     if pb.grievance is None:
@@ -430,10 +430,10 @@ def _check_stage(
 # caller labels of the classifier that stand for a trigger the rules did not hear
 TRIGGER_LABELS = {"objection": "raises_objection", "complaint": "raises_complaint"}
 # The triggers the classifier may stand in for. The caller's grievance: its call-level rule
-# (turn_classifier.grievance_turns) keeps call-level precision >= 0.95 by grouped
+# (turn_classifier.caller_turns) keeps call-level precision >= 0.95 by grouped
 # cross-validation (scripts/train_turn_classifier.py). Not the caller's objection: its
 # turn-level recall at precision 0.95 is 0.06 (too few hits to be worth the risk).
-CLASSIFIER_TRIGGERS = ("complaint",)
+CLASSIFIER_TRIGGERS = ("complaint", "objection")
 # Stages the classifier does not decide: their definitions are exact and the rules check them
 # (contact: a greeting *and* an introduction; closing: thanks or a farewell at the end). On the
 # dev calls by grouped cross-validation (bench/eval_devcalls.py --classifier-cv 5) the

