@@ -41,6 +41,19 @@ For conduct_extra.jsonl (synthetic single agent turns for the conduct labels):
     extra_* files or ../conduct/utterances.yaml (the regex-rule test items);
   - minimum sizes per language: 30 turns per conduct label and 60 hard
     negatives with an empty label list.
+For complaint_extra.jsonl (synthetic single caller and agent turns for
+raises_complaint, acknowledge and clarify):
+  - the same keys; call == "complaint_extra"; turn == running 0-based index;
+    role agent or caller; lang id or en, and not contradicted by the text
+    (a count of common Indonesian and English words); text as above; labels a
+    list of distinct names from the role's label set;
+  - no text repeated (ignoring case and punctuation), and none of 3 or more
+    words copied verbatim from a blind-call transcript, ../turn-labels, the
+    extra_* files, conduct_extra.jsonl or ../conduct/utterances.yaml;
+  - minimum sizes per language: 150 caller turns with raises_complaint, of
+    which >= 25% in raw-ASR style; 100 caller turns without it, 60 of them with
+    an empty label list; 30 agent turns each with acknowledge and clarify; 35
+    agent turns with an empty label list.
 No other *.jsonl files may be here.
 """
 
@@ -66,7 +79,35 @@ MIN_AGENT_LABEL, MIN_AGENT_NONE, MIN_CALLER_LABEL, MIN_CALLER_NONE = 30, 60, 30,
 CONDUCT = "conduct_extra"
 CONDUCT_LANGS = ["id", "en"]
 MIN_CONDUCT_LABEL, MIN_CONDUCT_NONE = 30, 60
-GROUPS = ["blind-id", "blind-en", "extra-id", "extra-en", "conduct-id", "conduct-en"]
+COMPLAINT = "complaint_extra"
+COMPLAINT_LANGS = ["id", "en"]
+MIN_COMPLAINT_POS, MIN_COMPLAINT_ASR_SHARE = 150, 0.25
+MIN_COMPLAINT_CALLER_NEG, MIN_COMPLAINT_CALLER_EMPTY = 100, 60
+MIN_COMPLAINT_STEP, MIN_COMPLAINT_AGENT_EMPTY = 30, 35
+# Words that mark a turn as Indonesian or English, for the lang check of complaint_extra:
+# a row is rejected when the other language's words outnumber its own.
+LANG_HINTS = {
+    "id": set(
+        "saya aku nggak gak tidak yang di ke dari kok sudah udah belum ya mbak mas pak bu kak "
+        "ini itu dan tapi padahal sama untuk buat atau apa berapa mau bisa lagi juga aja deh "
+        "dong sih banget kalau kenapa gimana tolong mohon maaf makasih boleh jadi iya betul "
+        "baik ada nya kami kalian".split()
+    ),
+    "en": set(
+        "the and my you is it to of was have i've it's that what for but not on your with me "
+        "an in this at be are do did can could been has there i'm don't you're we just".split()
+    ),
+}
+GROUPS = [
+    "blind-id",
+    "blind-en",
+    "extra-id",
+    "extra-en",
+    "conduct-id",
+    "conduct-en",
+    "complaint-id",
+    "complaint-en",
+]
 
 
 def blind_calls_dir(argv):
@@ -310,6 +351,128 @@ def check_conduct(known, stats, err):  # noqa: C901  (one check per field, in or
             )
 
 
+def lang_score(text):
+    words = norm(text).split()
+    return {lang: sum(w in hints for w in words) for lang, hints in LANG_HINTS.items()}
+
+
+def check_complaint(known, stats, err):  # noqa: C901  (one check per field, in order)
+    path = os.path.join(HERE, COMPLAINT + ".jsonl")
+    if not os.path.isfile(path):
+        err(f"{COMPLAINT}: no {COMPLAINT}.jsonl")
+        return
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    texts = collections.Counter()
+    per = collections.Counter()
+    for i, line in enumerate(lines):
+        where = f"{COMPLAINT}.jsonl:{i + 1}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            err(f"{where}: not JSON ({exc})")
+            continue
+        if not check_keys(obj, where, err):
+            continue
+        if obj["call"] != COMPLAINT:
+            err(f"{where}: call {obj['call']!r} != {COMPLAINT!r}")
+        if obj["turn"] != i:
+            err(f"{where}: turn {obj['turn']!r} != {i}")
+        lang = obj["lang"]
+        if lang not in COMPLAINT_LANGS:
+            err(f"{where}: lang {lang!r} not in {COMPLAINT_LANGS}")
+            continue
+        role = obj["role"]
+        if role not in ROLE_LABELS:
+            err(f"{where}: role {role!r}")
+            continue
+        text = obj["text"]
+        if not isinstance(text, str) or not text.strip() or "\n" in text or text != text.strip():
+            err(f"{where}: text must be a non-empty single-line string without outer spaces")
+            continue
+        score = lang_score(text)
+        other = "en" if lang == "id" else "id"
+        if score[other] > score[lang]:
+            err(f"{where}: lang {lang!r} but the text reads as {other!r}: {text!r}")
+        texts[norm(text)] += 1
+        if norm(text) in known and len(text.split()) >= 3:
+            err(f"{where}: text copied from {known[norm(text)]}: {text!r}")
+        labs = check_labels(obj, where, role, err)
+        if labs is None:
+            continue
+        group = "complaint-" + lang
+        count(stats, group, role, labs, text)
+        stats["words"][group].append(len(text.split()))
+        if not labs:
+            per[(lang, role, "(empty)")] += 1
+        for lab in labs:
+            per[(lang, role, lab)] += 1
+        if role == "caller" and "raises_complaint" not in labs:
+            per[(lang, "caller", "(no complaint)")] += 1
+        if role == "caller" and "raises_complaint" in labs and is_asr(text):
+            per[(lang, "caller", "raises_complaint asr")] += 1
+        if role == "agent" and {"acknowledge", "clarify"} <= set(labs):
+            per[(lang, "agent", "acknowledge+clarify")] += 1
+        if role == "caller" and set(labs) == {"raises_objection", "raises_complaint"}:
+            per[(lang, "caller", "both")] += 1
+    for norm_text, n in texts.items():
+        if n > 1:
+            err(
+                f"{COMPLAINT}: text repeated {n} times (ignoring case and punctuation): {norm_text!r}"
+            )
+    for lang in COMPLAINT_LANGS:
+        pos = per[(lang, "caller", "raises_complaint")]
+        asr = per[(lang, "caller", "raises_complaint asr")]
+        wants = [
+            (pos, MIN_COMPLAINT_POS, "caller turns with raises_complaint"),
+            (
+                per[(lang, "caller", "(no complaint)")],
+                MIN_COMPLAINT_CALLER_NEG,
+                "caller turns without raises_complaint",
+            ),
+            (
+                per[(lang, "caller", "(empty)")],
+                MIN_COMPLAINT_CALLER_EMPTY,
+                "caller turns with an empty label list",
+            ),
+            (
+                per[(lang, "agent", "acknowledge")],
+                MIN_COMPLAINT_STEP,
+                "agent turns with acknowledge",
+            ),
+            (per[(lang, "agent", "clarify")], MIN_COMPLAINT_STEP, "agent turns with clarify"),
+            (
+                per[(lang, "agent", "(empty)")],
+                MIN_COMPLAINT_AGENT_EMPTY,
+                "agent turns with an empty label list",
+            ),
+        ]
+        for got, want, what in wants:
+            if got < want:
+                err(f"{COMPLAINT}: {got} {lang} {what}, want >= {want}")
+        if pos and asr / pos < MIN_COMPLAINT_ASR_SHARE:
+            err(
+                f"{COMPLAINT}: {asr}/{pos} {lang} raises_complaint turns in raw-ASR style, "
+                f"want >= {MIN_COMPLAINT_ASR_SHARE:.0%}"
+            )
+    stats["complaint"] = per
+
+
+def complaint_known_texts(known):
+    """conduct_known_texts(known) plus the conduct_extra turns."""
+    known = conduct_known_texts(known)
+    path = os.path.join(HERE, CONDUCT + ".jsonl")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in filter(str.strip, fh):
+                try:
+                    known.setdefault(norm(json.loads(line)["text"]), CONDUCT + ".jsonl")
+                except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+                    pass
+    known.pop("", None)
+    return known
+
+
 def conduct_known_texts(known):
     """known plus the extra_* turns and the items of ../conduct/utterances.yaml."""
     known = dict(known)
@@ -359,13 +522,13 @@ def print_counts(stats):
     rows = stats["rows"]
     total = {g: sum(rows[g].values()) for g in GROUPS}
     print(
-        f"turn-labels-extra: {stats['calls']} blind calls + {len(EXTRA) + 1} extra files, "
+        f"turn-labels-extra: {stats['calls']} blind calls + {len(EXTRA) + 2} extra files, "
         f"{sum(total.values())} turns ("
         f"{sum(rows[g]['agent'] for g in GROUPS)} agent, {sum(rows[g]['caller'] for g in GROUPS)} caller)"
     )
-    print(f"{'label (turns)':26}" + "".join(f"{g:>12}" for g in GROUPS) + f"{'ALL':>8}")
+    print(f"{'label (turns)':26}" + "".join(f"{g:>13}" for g in GROUPS) + f"{'ALL':>8}")
     print(
-        f"{'turns':26}" + "".join(f"{total[g]:>12}" for g in GROUPS) + f"{sum(total.values()):>8}"
+        f"{'turns':26}" + "".join(f"{total[g]:>13}" for g in GROUPS) + f"{sum(total.values()):>8}"
     )
     names = (
         [("agent " + lab, lab) for lab in AGENT_LABELS]
@@ -375,14 +538,14 @@ def print_counts(stats):
     )
     for shown, key in names:
         c = stats["labels"][key]
-        print(f"{shown:26}" + "".join(f"{c[g]:>12}" for g in GROUPS) + f"{sum(c.values()):>8}")
+        print(f"{shown:26}" + "".join(f"{c[g]:>13}" for g in GROUPS) + f"{sum(c.values()):>8}")
     a = stats["asr"]
     print(
         f"{'raw-ASR-style turns':26}"
-        + "".join(f"{a[g]:>12}" for g in GROUPS)
+        + "".join(f"{a[g]:>13}" for g in GROUPS)
         + f"{sum(a.values()):>8}"
     )
-    for g in ["extra-id", "extra-en", "conduct-id", "conduct-en"]:
+    for g in ["extra-id", "extra-en", "conduct-id", "conduct-en", "complaint-id", "complaint-en"]:
         w = stats["words"][g]
         if w:
             print(
@@ -397,6 +560,24 @@ def print_counts(stats):
                 f"{g}: {pos} with a conduct label, {stats['labels']['(none) agent'][g]} hard negatives "
                 f"with an empty label list, {stats['conduct_other'][g]} hard negatives with other labels only"
             )
+    per = stats.get("complaint")
+    for lang in COMPLAINT_LANGS if per else []:
+        g = "complaint-" + lang
+        pos = per[(lang, "caller", "raises_complaint")]
+        asr = per[(lang, "caller", "raises_complaint asr")]
+        both = per[(lang, "caller", "both")]
+        print(
+            f"{g}: caller {stats['rows'][g]['caller']}: raises_complaint {pos} (raw-ASR {asr}, "
+            f"{asr / pos if pos else 0:.0%}; {both} also raises_objection), without it "
+            f"{per[(lang, 'caller', '(no complaint)')]} "
+            f"({per[(lang, 'caller', 'raises_objection')] - both} raises_objection, "
+            f"{per[(lang, 'caller', '(empty)')]} empty)"
+        )
+        print(
+            f"{g}: agent {stats['rows'][g]['agent']}: acknowledge {per[(lang, 'agent', 'acknowledge')]}, "
+            f"clarify {per[(lang, 'agent', 'clarify')]} ({per[(lang, 'agent', 'acknowledge+clarify')]} both), "
+            f"needs {per[(lang, 'agent', 'needs')]}, empty {per[(lang, 'agent', '(empty)')]}"
+        )
 
 
 def main(argv):
@@ -413,8 +594,11 @@ def main(argv):
     present = {f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl")}
     for cid in sorted(set(rows) - present):
         err(f"{cid}: no {cid}.jsonl")
-    for cid in sorted(present - set(rows) - set(EXTRA) - {CONDUCT}):
-        err(f"{cid}.jsonl: neither a call in {labels_path} nor one of {sorted(EXTRA) + [CONDUCT]}")
+    for cid in sorted(present - set(rows) - set(EXTRA) - {CONDUCT, COMPLAINT}):
+        err(
+            f"{cid}.jsonl: neither a call in {labels_path} nor one of "
+            f"{sorted(EXTRA) + [CONDUCT, COMPLAINT]}"
+        )
 
     stats = {
         "calls": 0,
@@ -431,6 +615,7 @@ def main(argv):
     for cid, lang in EXTRA.items():
         check_extra(cid, lang, known, stats, err)
     check_conduct(conduct_known_texts(known), stats, err)
+    check_complaint(complaint_known_texts(known), stats, err)
 
     print_counts(stats)
     if errors:
@@ -439,7 +624,8 @@ def main(argv):
         print(f"FAILED: {len(errors)} error(s)")
         return 1
     print(
-        "OK: keys, roles, texts, label names, agreement with the blind-call labels, extra-turn and conduct-turn sizes all valid."
+        "OK: keys, roles, texts, label names, agreement with the blind-call labels, extra-turn, "
+        "conduct-turn and complaint-turn sizes all valid."
     )
     return 0
 
