@@ -116,6 +116,7 @@ class Group:
     conduct: Counts = field(default_factory=Counts)
     per_label: dict[str, Counts] = field(default_factory=dict)
     modality_right: int = 0
+    call_type_right: int = 0  # the label's call type (the annotator's judgement of its purpose)
     n: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -188,6 +189,7 @@ def score(root: Path, split: str, options=None, only: set[str] | None = None) ->
                     g.errors.append(f"{name}: {v} label={truth} callscan={guess['violations'][v]}")
             right = guess["modality"] == row["caller_modality"]
             g.modality_right += right
+            g.call_type_right += guess["call_type"] == row.get("call_type")
             if not right:
                 g.errors.append(
                     f"{name}: modality label={row['caller_modality']} callscan={guess['modality']}"
@@ -201,6 +203,7 @@ def merge(into: dict[str, Group], more: dict[str, Group]) -> None:
         t = into.setdefault(name, Group())
         t.n += g.n
         t.modality_right += g.modality_right
+        t.call_type_right += g.call_type_right
         t.errors += g.errors
         for mine, theirs in ((t.stages, g.stages), (t.conduct, g.conduct)):
             mine.tp += theirs.tp
@@ -252,8 +255,9 @@ def score_classifier_cv(
 
 def table(groups: dict[str, Group]) -> str:
     lines = [
-        "| group | transcripts | stage+step P | R | F1 | conduct P | R | F1 | modality acc |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| group | transcripts | stage+step P | R | F1 | conduct P | R | F1 | modality acc "
+        "| call type acc |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in ("written", "bank-human", "bank-asr"):
         g = groups.get(name)
@@ -262,7 +266,8 @@ def table(groups: dict[str, Group]) -> str:
         s, c = g.stages, g.conduct
         lines.append(
             f"| {name} | {g.n} | {s.precision:.2f} | {s.recall:.2f} | {s.f1:.2f} | "
-            f"{c.precision:.2f} | {c.recall:.2f} | {c.f1:.2f} | {g.modality_right / g.n:.2f} |"
+            f"{c.precision:.2f} | {c.recall:.2f} | {c.f1:.2f} | {g.modality_right / g.n:.2f} "
+            f"| {g.call_type_right / g.n:.2f} |"
         )
     return "\n".join(lines)
 
@@ -361,6 +366,7 @@ def main() -> None:
                 "conduct_precision": g.conduct.precision,
                 "conduct_recall": g.conduct.recall,
                 "modality_accuracy": g.modality_right / g.n,
+                "call_type_accuracy": g.call_type_right / g.n,
             }
             for name, g in groups.items()
         }

@@ -227,6 +227,12 @@ class StageResult:
         }
 
 
+# The classifier's turn labels that vote for a sales call, and each turn's vote (the playbook's
+# cues vote with their own weights; a sales call needs its type's min_score)
+SALES_LABELS = ("presentation",)
+SALES_VOTE = 1.0
+
+
 def detect_call_type(
     call: PreparedCall, pb: Playbook, learned: tcl.ClassifierHits | None = None
 ) -> tuple[str, dict[str, float]]:
@@ -243,6 +249,9 @@ def detect_call_type(
             turns = {h.turn for h in match(call, cue)}
             total += cue.weight * min(len(turns), 3)
         scores[name] = round(total, 3)
+    if learned is not None and "sales" in scores:  # the classifier's offers vote for sales
+        turns = {e.turn for lab in SALES_LABELS for e in learned.get(lab)}
+        scores["sales"] = round(scores["sales"] + SALES_VOTE * min(len(turns), 3), 3)
     complaint = pb.call_types.get("complaint")
     if complaint is not None and grievance(call, pb, learned).raised:
         scores["complaint"] = max(scores["complaint"], complaint.min_score)
@@ -269,9 +278,7 @@ def call_type_evidence(
     hits = [e for cue in ct.cues.values() for e in match(call, cue)]
     if call_type == "complaint":  # the grievance that typed the call (see detect_call_type)
         seen = {(e.turn, e.offset) for e in hits}
-        hits += [
-            e for e in grievance(call, pb, learned).evidence if (e.turn, e.offset) not in seen
-        ]
+        hits += [e for e in grievance(call, pb, learned).evidence if (e.turn, e.offset) not in seen]
     return sorted(hits, key=lambda e: (e.turn, e.offset))
 
 
@@ -773,9 +780,7 @@ def check(
         semantic=options.semantic,
         classifier=options.classifier,
         call_type_confidence=confidence,
-        call_type_evidence=call_type_evidence(call, pb, call_type, learned)[
-            : options.max_evidence
-        ],
+        call_type_evidence=call_type_evidence(call, pb, call_type, learned)[: options.max_evidence],
         grievance=_capped(grievance(call, pb, learned), options.max_evidence),
         no_speech=no_speech,
     )
