@@ -211,12 +211,13 @@ def _read(path: str) -> TurnClassifier:
 
 def _call_rule(raw: Any, labels: tuple[str, ...]) -> dict[str, Any]:
     """One call-level rule of the file, checked."""
-    rule = {
+    answers = [str(x) for x in raw["answer_labels"]]
+    rule: dict[str, Any] = {
         "caller": float(raw["caller"]),
         "answer": float(raw["answer"]),
-        "answer_labels": [str(x) for x in raw["answer_labels"]],
+        "answer_labels": answers,
     }
-    unknown = [x for x in rule["answer_labels"] if x not in labels]
+    unknown = [x for x in answers if x not in labels]
     if unknown:
         raise KeyError(f"call rule names unknown labels {unknown}")
     return rule
