@@ -15,7 +15,15 @@ caller turns).
 A single synthetic turn has no conversation around it: it is a call of one turn, so its
 context features are zeros and its position 0, both of which add nothing to a linear model's
 score (it is learned from the turn's embedding alone); for cross-validation its file's rows
-are dealt into small random groups (``--group-size``, 5) that play the part of calls.
+are dealt into small random groups (``--group-size``, 5) that play the part of calls. A file
+labelled for some labels only (:data:`SCOPES`: ``conduct2_extra``, the four conduct labels)
+trains and scores those labels alone.
+
+Two caller labels also get a call-level rule (:data:`CALL_RULES`,
+``turn_classifier.caller_turns``): a caller turn past a lower threshold counts when a later
+agent turn answers it (a grievance acknowledged or resolved, an objection handled); the pair of
+thresholds is the one that finds the most calls at call-level precision >= ``--precision`` on
+the out-of-fold probabilities of the real calls.
 
 Per label, the feature blocks and C are those with the best out-of-fold average precision on
 the turns of real calls (the synthetic turns are easier than speech); the threshold is the
@@ -50,6 +58,11 @@ EXTRA_DIR = ROOT / "tests" / "data" / "turn-labels-extra"
 LABELS_DIRS = (LABELS_DIR, EXTRA_DIR)
 SINGLE_TURNS = re.compile(r"^extra_|_extra$")  # file stems of independent single turns
 GROUP_SIZE = 5  # single turns per cross-validation group
+# single-turn files labelled for some labels only: their rows train and score those alone (the
+# apologies among conduct2_extra's hard negatives are not labelled acknowledge, for one)
+SCOPES = {
+    "conduct2_extra": ("blame_colleague", "blame_customer", "competitor_bashing", "slang_jargon")
+}
 MIN_POSITIVES = 10  # fewer labelled turns: the label stays off
 OUT = ROOT / "models" / "turn_classifier.json"
 PRECISION = 0.95  # per-label precision target of the thresholds (out-of-fold, turn level)
@@ -68,6 +81,7 @@ class Call:
     labels: list[set[str]]
     group: str = ""  # cross-validation group (the call id; single turns: a small random group)
     single: bool = False  # an independent synthetic turn, not a real call
+    scope: tuple[str, ...] | None = None  # the only labels its turns are labelled for
 
     def __post_init__(self) -> None:
         self.group = self.group or self.id
@@ -107,6 +121,7 @@ def read_calls(
                         labels=[set(r.get("labels") or ())],
                         group=f"{f.stem}#{k // max(1, group_size)}",
                         single=True,
+                        scope=SCOPES.get(f.stem),
                     )
                 )
             continue
@@ -172,10 +187,12 @@ class Table:
     role: np.ndarray  # "agent" / "caller" per row
     y: dict[str, np.ndarray]  # label -> 0/1 per row
     real: np.ndarray  # True for the turns of real calls (not single synthetic turns)
+    scope: list[tuple[str, ...] | None]  # per row: the only labels it is labelled for (None: all)
 
 
 def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: bool) -> Table:
     xs, groups, roles, real = [], [], [], []
+    scope: list[tuple[str, ...] | None] = []
     ys: dict[str, list[int]] = {lab: [] for lab in tc.ROLE_OF}
     index: dict[str, int] = {}
     emb_all = cache.embed([t for c in calls for t in c.texts])  # one batch: fewer model calls
@@ -187,6 +204,7 @@ def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: boo
         groups += [index.setdefault(c.group, len(index))] * len(c.texts)
         roles += c.roles
         real += [not c.single] * len(c.texts)
+        scope += [c.scope] * len(c.texts)
         for lab in ys:
             ys[lab] += [int(lab in s) for s in c.labels]
     cache.save()
@@ -196,6 +214,7 @@ def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: boo
         role=np.array(roles),
         y={k: np.array(v) for k, v in ys.items()},
         real=np.array(real, dtype=bool),
+        scope=scope,
     )
 
 
@@ -211,8 +230,11 @@ def fit_one(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
 
 
 def rows_of(t: Table, label: str) -> np.ndarray:
+    """Rows that train and score ``label``: its role's turns, less those of files labelled
+    for other labels only (:data:`SCOPES`)."""
     role = tc.ROLE_OF[label]
-    return np.flatnonzero((t.role == role) | (t.role == "unknown"))
+    labelled = np.array([sc is None or label in sc for sc in t.scope], dtype=bool)
+    return np.flatnonzero(((t.role == role) | (t.role == "unknown")) & labelled)
 
 
 # feature blocks a label may use (columns of the full row: turn, context, position)

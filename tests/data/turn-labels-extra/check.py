@@ -77,6 +77,9 @@ EXTRA = {"extra_id": "id", "extra_en": "en"}
 EXTRA_MIN_LABELS = STAGES + STEPS
 MIN_AGENT_LABEL, MIN_AGENT_NONE, MIN_CALLER_LABEL, MIN_CALLER_NONE = 30, 60, 30, 40
 CONDUCT = "conduct_extra"
+# a second file of conduct turns (conduct2_extra.md): the same checks; its rows are labelled for
+# the four conduct labels only (the training script uses them for those labels alone)
+CONDUCT2 = "conduct2_extra"
 CONDUCT_LANGS = ["id", "en"]
 MIN_CONDUCT_LABEL, MIN_CONDUCT_NONE = 30, 60
 COMPLAINT = "complaint_extra"
@@ -287,7 +290,7 @@ def check_extra(cid, lang, known, stats, err):  # noqa: C901  (one check per fie
         )
 
 
-def check_conduct(known, stats, err):  # noqa: C901  (one check per field, in order)
+def check_conduct(known, stats, err, CONDUCT=CONDUCT):  # noqa: C901, N803  (one check per field)
     path = os.path.join(HERE, CONDUCT + ".jsonl")
     if not os.path.isfile(path):
         err(f"{CONDUCT}: no {CONDUCT}.jsonl")
@@ -473,10 +476,11 @@ def complaint_known_texts(known):
     return known
 
 
-def conduct_known_texts(known):
-    """known plus the extra_* turns and the items of ../conduct/utterances.yaml."""
+def conduct_known_texts(known, more=()):
+    """known plus the extra_* turns (and those of the files ``more``) and the items of
+    ../conduct/utterances.yaml."""
     known = dict(known)
-    for cid in EXTRA:
+    for cid in [*EXTRA, *more]:
         path = os.path.join(HERE, cid + ".jsonl")
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as fh:
@@ -594,10 +598,10 @@ def main(argv):
     present = {f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl")}
     for cid in sorted(set(rows) - present):
         err(f"{cid}: no {cid}.jsonl")
-    for cid in sorted(present - set(rows) - set(EXTRA) - {CONDUCT, COMPLAINT}):
+    for cid in sorted(present - set(rows) - set(EXTRA) - {CONDUCT, CONDUCT2, COMPLAINT}):
         err(
             f"{cid}.jsonl: neither a call in {labels_path} nor one of "
-            f"{sorted(EXTRA) + [CONDUCT, COMPLAINT]}"
+            f"{sorted(EXTRA) + [CONDUCT, CONDUCT2, COMPLAINT]}"
         )
 
     stats = {
@@ -615,6 +619,7 @@ def main(argv):
     for cid, lang in EXTRA.items():
         check_extra(cid, lang, known, stats, err)
     check_conduct(conduct_known_texts(known), stats, err)
+    check_conduct(conduct_known_texts(known, [CONDUCT, COMPLAINT]), stats, err, CONDUCT2)
     check_complaint(complaint_known_texts(known), stats, err)
 
     print_counts(stats)
