@@ -290,7 +290,7 @@ def check_extra(cid, lang, known, stats, err):  # noqa: C901  (one check per fie
         )
 
 
-def check_conduct(known, stats, err, CONDUCT=CONDUCT):  # noqa: C901, N803  (one check per field)
+def check_conduct(known, stats, err, CONDUCT=CONDUCT):  # noqa: C901  (one check per field, in order)
     path = os.path.join(HERE, CONDUCT + ".jsonl")
     if not os.path.isfile(path):
         err(f"{CONDUCT}: no {CONDUCT}.jsonl")
