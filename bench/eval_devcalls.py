@@ -190,6 +190,10 @@ def score(root: Path, split: str, options=None, only: set[str] | None = None) ->
             right = guess["modality"] == row["caller_modality"]
             g.modality_right += right
             g.call_type_right += guess["call_type"] == row.get("call_type")
+            if guess["call_type"] != row.get("call_type"):
+                g.errors.append(
+                    f"{name}: call type label={row.get('call_type')} callscan={guess['call_type']}"
+                )
             if not right:
                 g.errors.append(
                     f"{name}: modality label={row['caller_modality']} callscan={guess['modality']}"

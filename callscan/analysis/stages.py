@@ -20,8 +20,11 @@ second signal from an offline sentence-embedding model for turns the rules leave
 embeddings (:mod:`callscan.analysis.turn_classifier`): an agent turn it scores past its label's
 threshold proves a stage the rules did not find, or a conduct violation (blame, running down a
 competitor, slang or jargon) they missed, unless a turn-level exception of the rule (its cues'
-``unless``) excuses the turn. Rules come first either way, and each done stage and failed
-conduct rule says which signal decided it (``signal``).
+``unless``) excuses the turn. Its caller labels hear a grievance or an objection the cues did
+not (:func:`callscan.analysis.turn_classifier.caller_turns`), which raises the grievance and
+opens the complaint steps and the objection stage; its presentations vote for a sales call.
+Rules come first either way, and each done stage, failed conduct rule and the grievance say
+which signal decided them (``signal``).
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class StageOptions:
     call_type: str = "auto"  # "auto" (detect from cues) or "sales", "complaint", "service"
     semantic: bool = False  # add the embedding signal for undecided turns
     semantic_threads: int = 1  # CPU threads of the embedding model (1 is fastest on shared CPUs)
-    classifier: bool = True  # add the turn classifier's evidence (stages and conduct)
+    classifier: bool = True  # add the turn classifier (stages, conduct, grievance, call type)
     classifier_path: str | None = None  # its weights file (None: the shipped one)
     max_evidence: int = 5  # evidence items kept per element / rule in the result
     profile: TeamProfile | None = None  # a team's names for the cues (callscan.profile)
@@ -236,7 +239,9 @@ SALES_VOTE = 1.0
 def detect_call_type(
     call: PreparedCall, pb: Playbook, learned: tcl.ClassifierHits | None = None
 ) -> tuple[str, dict[str, float]]:
-    """Vote from the playbook's call-type cues: each turn with a hit adds the cue's weight.
+    """Vote from the playbook's call-type cues: each turn with a hit adds the cue's weight;
+    with the turn classifier (``learned``), each turn it scores as a presentation adds
+    :data:`SALES_VOTE` to ``sales`` (up to three turns).
 
     A raised grievance (:func:`grievance`) is worth at least the complaint type's
     ``min_score``: a call whose caller raised one is a complaint call unless the sales cues
@@ -271,11 +276,17 @@ def call_type_confidence(call_type: str, scores: dict[str, float]) -> float:
 def call_type_evidence(
     call: PreparedCall, pb: Playbook, call_type: str, learned: tcl.ClassifierHits | None = None
 ) -> list[Evidence]:
-    """The cue hits that voted for ``call_type``, in turn order."""
+    """The cue hits that voted for ``call_type`` (and, for ``sales``, the turns the
+    classifier scored as presentations), in turn order."""
     ct = pb.call_types.get(call_type)
     if ct is None:
         return []
     hits = [e for cue in ct.cues.values() for e in match(call, cue)]
+    if call_type == "sales" and learned is not None:  # the classifier's votes
+        seen = {(e.turn, e.offset) for e in hits}
+        hits += [
+            e for lab in SALES_LABELS for e in learned.get(lab) if (e.turn, e.offset) not in seen
+        ]
     if call_type == "complaint":  # the grievance that typed the call (see detect_call_type)
         seen = {(e.turn, e.offset) for e in hits}
         hits += [e for e in grievance(call, pb, learned).evidence if (e.turn, e.offset) not in seen]
@@ -298,25 +309,32 @@ def grievance(
     if pb.grievance is None:
         return Grievance(False)
     hits = match(call, pb.triggers[pb.grievance])
-    if hits or len(pb.grievance_handled) != 2:
-        return Grievance(bool(hits), list(hits), "rules" if hits else "")
-    apology, remedy = (match(call, pb.triggers[t]) for t in pb.grievance_handled)
-    fixes = [e for e in remedy if apology and e.turn >= apology[0].turn]
-    if fixes:
-        return Grievance(True, [apology[0], fixes[0]], "rules")
+    if hits:
+        return Grievance(True, list(hits), "rules")
+    if len(pb.grievance_handled) == 2:
+        apology, remedy = (match(call, pb.triggers[t]) for t in pb.grievance_handled)
+        fixes = [e for e in remedy if apology and e.turn >= apology[0].turn]
+        if fixes:
+            return Grievance(True, [apology[0], fixes[0]], "rules")
     heard = learned.get(TRIGGER_LABELS["complaint"]) if learned is not None else []
     if heard and "complaint" in CLASSIFIER_TRIGGERS:
         return Grievance(True, list(heard), "classifier")
     return Grievance(False)
 
 
-def _trigger_turn(call: PreparedCall, pb: Playbook, trigger: str | None) -> int | None:
+def _trigger_turn(
+    call: PreparedCall,
+    pb: Playbook,
+    trigger: str | None,
+    learned: tcl.ClassifierHits | None = None,
+) -> int | None:
     """Turn of the first hit of ``trigger`` (0 when there is no trigger, None when unheard);
-    the grievance trigger is heard where :func:`grievance` first finds one."""
+    the grievance trigger is heard where :func:`grievance` first finds one (the classifier's
+    ``learned`` hits included)."""
     if trigger is None:
         return 0
     if trigger == pb.grievance:
-        g = grievance(call, pb)
+        g = grievance(call, pb, learned)
         return min(e.turn for e in g.evidence) if g.raised else None
     hits = match(call, pb.triggers[trigger])
     return hits[0].turn if hits else None
@@ -373,8 +391,12 @@ def _check_stage(
         res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
     start = _first_trigger(call, pb, stage.applies_if)
+    opened = ""  # why the stage applies when only the classifier heard its trigger
     if start is None and classifier is not None:
         start = _classifier_trigger(classifier, stage.applies_if)
+        if start is not None:
+            p = max(classifier.probability.get(lab, {}).get(start, 0.0) for lab in CALLER_HITS)
+            opened = f"opened by the classifier: turn {start}, probability {p:.2f}"
     if start is None:
         skipped = not_evaluated(call, [pb.triggers[t].id for t in stage.applies_if])
         res.note = res.reason = skipped or _not_heard(pb, stage.applies_if)
@@ -409,6 +431,8 @@ def _check_stage(
         res.status = ABSENT
         res.elements = sat
         res.note = "not heard" if not sat else f"only {', '.join(sat)}"
+        if opened:  # an absence built on the classifier's reading of the caller: say so
+            res.note += f"; {opened}"
         return res
     used = {e for alt in done for e in alt} or set(sat)
     turns = [e.turn for k in used for e in sat[k]]
@@ -436,10 +460,13 @@ def _check_stage(
 
 # caller labels of the classifier that stand for a trigger the rules did not hear
 TRIGGER_LABELS = {"objection": "raises_objection", "complaint": "raises_complaint"}
-# The triggers the classifier may stand in for. The caller's grievance: its call-level rule
-# (turn_classifier.caller_turns) keeps call-level precision >= 0.95 by grouped
-# cross-validation (scripts/train_turn_classifier.py). Not the caller's objection: its
-# turn-level recall at precision 0.95 is 0.06 (too few hits to be worth the risk).
+CALLER_HITS = tuple(TRIGGER_LABELS.values())
+# The triggers the classifier may stand in for, each by its caller label's call-level rule
+# (turn_classifier.caller_turns: a caller turn past a lower threshold when a later agent turn
+# answers it), fitted for call-level precision >= 0.95 on out-of-fold predictions over the real
+# calls (scripts/train_turn_classifier.py; the shipped figures are in the weights file's
+# cv["_call_rules"]: grievances found 0.71 -> 0.94 of calls over the turn threshold alone,
+# objections 0.12 -> 0.27). A stage opened this way and then not found says so in its note.
 CLASSIFIER_TRIGGERS = ("complaint", "objection")
 # Stages the classifier does not decide: their definitions are exact and the rules check them
 # (contact: a greeting *and* an introduction; closing: thanks or a farewell at the end). On the
@@ -533,7 +560,7 @@ def _rule(
     if call_type not in rule.call_types:
         out.note = f"not checked in {call_type} calls"
         return out
-    if rule.applies_if is not None and _trigger_turn(call, pb, rule.applies_if) is None:
+    if rule.applies_if is not None and _trigger_turn(call, pb, rule.applies_if, classifier) is None:
         skipped = not_evaluated(call, [pb.triggers[rule.applies_if].id])
         out.note = skipped or f"no {rule.applies_if} heard"
         return out

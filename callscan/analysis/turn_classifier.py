@@ -18,7 +18,8 @@ threshold per label, the encoder, a hash of the training data and the cross-vali
 figures), trained by ``scripts/train_turn_classifier.py`` on the labelled turns of
 ``tests/data/turn-labels`` and ``tests/data/turn-labels-extra``; inference here is plain numpy.
 A turn whose probability reaches its label's threshold (chosen on grouped cross-validation for
-precision >= 0.95; a label that cannot reach it has none and is off) is a *classifier hit*
+precision >= 0.95; a label that cannot reach it has none and is off, unless it is a caller
+label with a call-level rule: :func:`caller_turns`) is a *classifier hit*
 (:func:`stage_hits`), which :mod:`callscan.analysis.stages` uses as evidence of a stage the
 rules did not find, or of a conduct violation they missed.
 
@@ -104,7 +105,8 @@ class TurnClassifier:
     labels: tuple[str, ...]  # label names, one row of ``coef`` each
     coef: Any  # numpy array (len(labels), n_features)
     intercept: Any  # numpy array (len(labels),)
-    thresholds: dict[str, float | None]  # probability that makes a hit (None: label off)
+    thresholds: dict[str, float | None]  # probability that makes a hit (None: off, but see
+    # call_rules: a caller label may still be heard by its call-level rule)
     encoder: str  # embedding model and prefix the weights expect
     context: bool  # features include the other speaker's previous turn
     position: bool  # features include the turn's relative position in the call
@@ -191,7 +193,7 @@ def _read(path: str) -> TurnClassifier:
             cv=dict(raw.get("cv", {})),
             path=path,
             call_rules={
-                str(k): _call_rule(v, labels) for k, v in raw.get("call_rules", {}).items()
+                str(k): _call_rule(str(k), v, labels) for k, v in raw.get("call_rules", {}).items()
             },
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -209,17 +211,22 @@ def _read(path: str) -> TurnClassifier:
     return model
 
 
-def _call_rule(raw: Any, labels: tuple[str, ...]) -> dict[str, Any]:
-    """One call-level rule of the file, checked."""
+def _call_rule(label: str, raw: Any, labels: tuple[str, ...]) -> dict[str, Any]:
+    """One call-level rule of the file, checked: a caller label the model has, answered by
+    agent labels it has, thresholds in [0, 1]."""
     answers = [str(x) for x in raw["answer_labels"]]
     rule: dict[str, Any] = {
         "caller": float(raw["caller"]),
         "answer": float(raw["answer"]),
         "answer_labels": answers,
     }
-    unknown = [x for x in answers if x not in labels]
-    if unknown:
-        raise KeyError(f"call rule names unknown labels {unknown}")
+    if label not in CALLER_LABELS or label not in labels:
+        raise KeyError(f"call rule for {label!r}, not a caller label of the model")
+    bad = [x for x in answers if x not in labels or ROLE_OF.get(x) != "agent"]
+    if not answers or bad:
+        raise KeyError(f"call rule for {label!r} answered by {answers} (unknown: {bad})")
+    if not (0.0 <= rule["caller"] <= 1.0 and 0.0 <= rule["answer"] <= 1.0):
+        raise ValueError(f"call rule for {label!r}: thresholds outside [0, 1]")
     return rule
 
 
@@ -395,7 +402,7 @@ def stage_hits(
     stages = {s.id: s for s in pb.stages}
     for k, label in enumerate(model.labels):
         threshold = model.thresholds.get(label)
-        if threshold is None and label not in model.call_rules:
+        if threshold is None and label not in heard:
             continue
         stage = stages.get(label)
         if stage is not None and call_type in stage.off_for:
@@ -406,7 +413,7 @@ def stage_hits(
             if label in heard:
                 if i not in heard[label] or not call.norm[i].strip():
                     continue
-            elif p < threshold or not call.norm[i].strip():  # type: ignore[operator]
+            elif threshold is None or p < threshold or not call.norm[i].strip():
                 continue
             t = turns[i]
             ev = Evidence(

@@ -72,6 +72,10 @@ NOTE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("came_first", r"(?P<trigger>\w+) came first"),
         ("needs_times", r"needs turn times \(audio input\)"),
         ("classifier", r"classifier: turn (?P<turn>\d+), probability (?P<p>[\d.]+)"),
+        (
+            "opened_by_classifier",
+            r"opened by the classifier: turn (?P<turn>\d+), probability (?P<p>[\d.]+)",
+        ),
     )
 )
 ID_GROUPS = ("elements", "stages", "triggers", "rules")  # where an id in a note gets its words
