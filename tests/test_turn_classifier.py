@@ -54,7 +54,12 @@ def hits(model: tc.TurnClassifier, roles: list[str], texts: list[str]) -> list[s
 
 def test_shipped_weights_load_and_match_their_training_data():
     model = tc.load()
-    assert model.labels == (*tc.AGENT_LABELS, *tc.CALLER_LABELS, *tc.CONDUCT_LABELS)
+    assert model.labels == (
+        *tc.AGENT_LABELS,
+        *tc.CALLER_LABELS,
+        *tc.CONDUCT_LABELS,
+        *tc.DERIVED_LABELS,
+    )
     assert model.coef.shape == (len(model.labels), model.n_features)
     assert model.encoder == tc.ENCODER
     # the labelled turns the weights were trained on are the ones in the repository: the

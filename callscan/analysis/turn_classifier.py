@@ -49,6 +49,7 @@ __all__ = [
     "CALLER_LABELS",
     "CONDUCT_LABELS",
     "CONDUCT_RULES",
+    "DERIVED_LABELS",
     "ClassifierHits",
     "DIM",
     "ENCODER",
@@ -89,10 +90,17 @@ CONDUCT_RULES = {
     "slang_jargon": "slang_jargon",
 }
 CONDUCT_LABELS = tuple(CONDUCT_RULES)
+# Labels derived from others, learned on every call: ``answer_acknowledge`` and
+# ``answer_resolve``, an agent turn that acknowledges or resolves a problem, are the answers of
+# the grievance's call rule (:func:`caller_turns`). Their own models, not the steps': the steps
+# are learned on calls with a grievance only (where an apology is an acknowledgement), these on
+# all calls (where sympathy for a lost card is not). No threshold: they decide nothing alone.
+DERIVED_LABELS = {"answer_acknowledge": ("acknowledge",), "answer_resolve": ("resolve",)}
 ROLE_OF = {
     **dict.fromkeys(AGENT_LABELS, "agent"),
     **dict.fromkeys(CALLER_LABELS, "caller"),
     **dict.fromkeys(CONDUCT_LABELS, "agent"),
+    **dict.fromkeys(DERIVED_LABELS, "agent"),
 }
 CACHE_SIZE = 4096  # turn texts whose embeddings are kept in-process
 _EMBEDDED: dict[tuple[str, str], Any] = {}  # (encoder, text) -> embedding row, oldest first
