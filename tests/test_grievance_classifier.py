@@ -160,7 +160,7 @@ agent: Sama-sama, Pak, selamat siang.
         assert r.call_type == "service", lang
 
 
-def test_a_step_the_classifier_opened_and_nobody_did_says_so_in_both_languages():
+def test_a_step_only_the_classifier_opened_and_nobody_did_is_unclear_and_says_why():
     from callscan.report.data import Labels, note_text
 
     # the agent never checks back: no "anything else", no "does that help"
@@ -169,8 +169,16 @@ def test_a_step_the_classifier_opened_and_nobody_did_says_so_in_both_languages()
     )
     assert text != UNCUED["en"]
     conv = parse_text(text, language="en")
-    recheck = check(conv, options=StageOptions(classifier=True)).stage("recheck")
-    assert recheck.status == "absent"
+    result = check(conv, options=StageOptions(classifier=True))
+    recheck = result.stage("recheck")
+    # only the classifier says this call had a grievance: a step not heard is no finding
+    # against the agent (unclear: out of the scorecard, the call flagged for review)
+    assert recheck.status == "unclear"
+    assert result.needs_review
+    assert "recheck: not heard, and only the turn classifier read the caller's turn 1" in (
+        "; ".join(result.review_reasons)
+    )
+    assert "recheck" not in {s.id for s in result.stages if s.status == "absent"}
     assert re.fullmatch(
         r"not heard; opened by the classifier: turn 1, probability [01]\.\d\d", recheck.note
     )

@@ -12,7 +12,10 @@ finding is ``unclear`` and the call is flagged for review:
   a share of at least :data:`UNSURE_SHARE` of them lie below
   :data:`callscan.analysis.fuzzy.UNSURE_PROBABILITY`.
 
-Text transcripts have no word probabilities and never become unclear. An unclear required
+Text transcripts have no word probabilities and never become unclear by it. A stage or step
+that applies only because the turn classifier read a caller's turn as a grievance or an
+objection (the cues heard none), and was then not heard, is ``unclear`` too: the call may have
+had no grievance at all, so its absence is no finding against the agent. An unclear required
 stage leaves the scorecard's potential (it is not known, so it is not counted against the
 agent); the stages result gets ``needs_review`` and one reason per unclear stage. A
 forbidden-words rule (conduct) never fails on words matched only approximately
@@ -27,11 +30,13 @@ UNSURE_SHARE, MIN_WORDS
 unsure_share
     Share of unsure words (and their count) in a set of turns.
 review
-    Turn absent stages in low-confidence parts into ``unclear`` and flag the result.
+    Turn absent stages in low-confidence parts (or opened only by the classifier) into
+    ``unclear`` and flag the result.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol, TypeVar
 
 from callscan.analysis.fuzzy import UNSURE_PROBABILITY
@@ -46,6 +51,8 @@ UNSURE_SHARE = 0.35  # this share of unsure words makes a part of the call uncle
 MIN_WORDS = 3  # fewer words with probabilities: nothing to judge
 _ABSENT, _PASS, _FAIL = "absent", "pass", "fail"
 _END_WINDOWS = ("end", "last_half")
+# the note of a stage only the turn classifier opened (callscan.analysis.stages._check_stage)
+_OPENED = re.compile(r"opened by the classifier: turn (?P<turn>\d+)")
 
 
 class _Reviewed(Protocol):
@@ -101,6 +108,17 @@ def review(result: R, call: PreparedCall, playbook: Playbook) -> R:
     for status in result.stages:
         stage = spec.get(status.id)
         if status.status != _ABSENT or stage is None:
+            continue
+        opened = _OPENED.search(status.note or "")
+        if opened:  # it applies only by the classifier's reading of the caller: not a fault
+            status.status = UNCLEAR
+            if status.required:
+                result.potential -= status.weight
+            result.needs_review = True
+            result.review_reasons.append(
+                f"{status.id}: not heard, and only the turn classifier read the caller's turn "
+                f"{opened['turn']} as raising it"
+            )
             continue
         where, turns = _part(call, stage)
         share, n = unsure_share(turns)
