@@ -228,18 +228,18 @@ def check_blind(cid, row, src, stats, err):  # noqa: C901  (one check per field,
             err(f"{cid}: violation {name} is {want} for the call but {where} agent turn")
 
 
-def check_extra(cid, lang, known, stats, err):  # noqa: C901  (one check per field, in order)
-    group = "extra-" + lang
-    path = os.path.join(HERE, cid + ".jsonl")
+def single_turns(name, langs, roles, err):
+    """The rows of ``name``.jsonl (a file of independent single turns) that pass the checks
+    every such file shares: JSON, the keys, ``call`` == ``name``, a running ``turn`` index,
+    ``lang`` in ``langs``, ``role`` in ``roles``, a single-line text. Yields ``(where, obj)``."""
+    path = os.path.join(HERE, name + ".jsonl")
     if not os.path.isfile(path):
-        err(f"{cid}: no {cid}.jsonl")
+        err(f"{name}: no {name}.jsonl")
         return
     with open(path, encoding="utf-8") as fh:
         lines = fh.read().splitlines()
-    texts = collections.Counter()
-    per = collections.Counter()
     for i, line in enumerate(lines):
-        where = f"{cid}.jsonl:{i + 1}"
+        where = f"{name}.jsonl:{i + 1}"
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -247,20 +247,29 @@ def check_extra(cid, lang, known, stats, err):  # noqa: C901  (one check per fie
             continue
         if not check_keys(obj, where, err):
             continue
-        if obj["call"] != cid:
-            err(f"{where}: call {obj['call']!r} != {cid!r}")
+        if obj["call"] != name:
+            err(f"{where}: call {obj['call']!r} != {name!r}")
         if obj["turn"] != i:
             err(f"{where}: turn {obj['turn']!r} != {i}")
-        if obj["lang"] != lang:
-            err(f"{where}: lang {obj['lang']!r} != {lang!r}")
-        role = obj["role"]
-        if role not in ROLE_LABELS:
-            err(f"{where}: role {role!r}")
+        if obj["lang"] not in langs:
+            err(f"{where}: lang {obj['lang']!r} not in {langs}")
+            continue
+        if obj["role"] not in roles:
+            err(f"{where}: role {obj['role']!r}, want one of {roles}")
             continue
         text = obj["text"]
         if not isinstance(text, str) or not text.strip() or "\n" in text or text != text.strip():
             err(f"{where}: text must be a non-empty single-line string without outer spaces")
             continue
+        yield where, obj
+
+
+def check_extra(cid, lang, known, stats, err):
+    group = "extra-" + lang
+    texts = collections.Counter()
+    per = collections.Counter()
+    for where, obj in single_turns(cid, (lang,), tuple(ROLE_LABELS), err):
+        role, text = obj["role"], obj["text"]
         texts[text] += 1
         if norm(text) in known and len(text.split()) >= 3:
             err(f"{where}: text copied from {known[norm(text)]}: {text!r}")
@@ -290,39 +299,11 @@ def check_extra(cid, lang, known, stats, err):  # noqa: C901  (one check per fie
         )
 
 
-def check_conduct(known, stats, err, CONDUCT=CONDUCT):  # noqa: C901  (one check per field, in order)
-    path = os.path.join(HERE, CONDUCT + ".jsonl")
-    if not os.path.isfile(path):
-        err(f"{CONDUCT}: no {CONDUCT}.jsonl")
-        return
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
+def check_conduct(known, stats, err, CONDUCT=CONDUCT):
     texts = collections.Counter()
     per = collections.Counter()
-    for i, line in enumerate(lines):
-        where = f"{CONDUCT}.jsonl:{i + 1}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            err(f"{where}: not JSON ({exc})")
-            continue
-        if not check_keys(obj, where, err):
-            continue
-        if obj["call"] != CONDUCT:
-            err(f"{where}: call {obj['call']!r} != {CONDUCT!r}")
-        if obj["turn"] != i:
-            err(f"{where}: turn {obj['turn']!r} != {i}")
-        lang = obj["lang"]
-        if lang not in CONDUCT_LANGS:
-            err(f"{where}: lang {lang!r} not in {CONDUCT_LANGS}")
-            continue
-        if obj["role"] != "agent":
-            err(f"{where}: role {obj['role']!r}, want 'agent'")
-            continue
-        text = obj["text"]
-        if not isinstance(text, str) or not text.strip() or "\n" in text or text != text.strip():
-            err(f"{where}: text must be a non-empty single-line string without outer spaces")
-            continue
+    for where, obj in single_turns(CONDUCT, CONDUCT_LANGS, ("agent",), err):
+        lang, text = obj["lang"], obj["text"]
         texts[text] += 1
         if norm(text) in known and len(text.split()) >= 3:
             err(f"{where}: text copied from {known[norm(text)]}: {text!r}")
@@ -359,40 +340,11 @@ def lang_score(text):
     return {lang: sum(w in hints for w in words) for lang, hints in LANG_HINTS.items()}
 
 
-def check_complaint(known, stats, err):  # noqa: C901  (one check per field, in order)
-    path = os.path.join(HERE, COMPLAINT + ".jsonl")
-    if not os.path.isfile(path):
-        err(f"{COMPLAINT}: no {COMPLAINT}.jsonl")
-        return
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
+def check_complaint(known, stats, err):
     texts = collections.Counter()
     per = collections.Counter()
-    for i, line in enumerate(lines):
-        where = f"{COMPLAINT}.jsonl:{i + 1}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            err(f"{where}: not JSON ({exc})")
-            continue
-        if not check_keys(obj, where, err):
-            continue
-        if obj["call"] != COMPLAINT:
-            err(f"{where}: call {obj['call']!r} != {COMPLAINT!r}")
-        if obj["turn"] != i:
-            err(f"{where}: turn {obj['turn']!r} != {i}")
-        lang = obj["lang"]
-        if lang not in COMPLAINT_LANGS:
-            err(f"{where}: lang {lang!r} not in {COMPLAINT_LANGS}")
-            continue
-        role = obj["role"]
-        if role not in ROLE_LABELS:
-            err(f"{where}: role {role!r}")
-            continue
-        text = obj["text"]
-        if not isinstance(text, str) or not text.strip() or "\n" in text or text != text.strip():
-            err(f"{where}: text must be a non-empty single-line string without outer spaces")
-            continue
+    for where, obj in single_turns(COMPLAINT, COMPLAINT_LANGS, tuple(ROLE_LABELS), err):
+        lang, role, text = obj["lang"], obj["role"], obj["text"]
         score = lang_score(text)
         other = "en" if lang == "id" else "id"
         if score[other] > score[lang]:
@@ -463,17 +415,7 @@ def check_complaint(known, stats, err):  # noqa: C901  (one check per field, in 
 
 def complaint_known_texts(known):
     """conduct_known_texts(known) plus the conduct_extra turns."""
-    known = conduct_known_texts(known)
-    path = os.path.join(HERE, CONDUCT + ".jsonl")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as fh:
-            for line in filter(str.strip, fh):
-                try:
-                    known.setdefault(norm(json.loads(line)["text"]), CONDUCT + ".jsonl")
-                except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-                    pass
-    known.pop("", None)
-    return known
+    return conduct_known_texts(known, [CONDUCT])
 
 
 def conduct_known_texts(known, more=()):
