@@ -206,3 +206,76 @@ agent: Thanks for your time, Mr Hale. Goodbye.
     assert learned.call_type == "sales"
     assert {e.turn for e in learned.call_type_evidence} >= {2, 4}
     assert learned.call_type_scores["sales"] > rules.call_type_scores["sales"]
+
+
+def _train_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "train_turn_classifier.py"
+    spec = importlib.util.spec_from_file_location("train_turn_classifier", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _table(train, calls):
+    """A Table of made-up calls: (roles, per-turn label sets); features are not used here."""
+    roles, groups, ys, grievance = [], [], {lab: [] for lab in tc.ROLE_OF}, []
+    for g, (r, labs) in enumerate(calls):
+        roles += r
+        groups += [g] * len(r)
+        raised = any("raises_complaint" in s for s in labs)
+        grievance += [raised] * len(r)
+        for lab in ys:
+            any_of = tc.DERIVED_LABELS.get(lab, (lab,))
+            ys[lab] += [int(any(x in s for x in any_of)) for s in labs]
+    n = len(roles)
+    return train.Table(
+        x=np.zeros((n, 1)),
+        group=np.array(groups),
+        role=np.array(roles),
+        y={k: np.array(v) for k, v in ys.items()},
+        real=np.ones(n, dtype=bool),
+        scope=[None] * n,
+        grievance=np.array(grievance, dtype=bool),
+    )
+
+
+def test_call_rule_fit_finds_answered_grievances_at_call_precision():
+    train = _train_script()
+    roles = ["agent", "caller", "agent"]
+    complaint = (roles, [set(), {"raises_complaint"}, {"acknowledge"}])
+    service = (roles, [set(), set(), set()])
+    t = _table(train, [complaint] * 6 + [service] * 6)
+    # out-of-fold probabilities: the complaints' caller turns score 0.6 (under the turn
+    # threshold 0.9), answered at 0.95; one service call has a 0.6 caller turn answered at 0.5
+    rc = np.full(len(t.role), np.nan)
+    ans = np.full(len(t.role), np.nan)
+    for g in range(12):
+        a, c, b = np.flatnonzero(t.group == g)
+        rc[c] = 0.6 if g < 6 or g == 6 else 0.1
+        ans[a] = 0.0
+        ans[b] = 0.95 if g < 6 else 0.5
+    oof = {"raises_complaint": rc, "answer_acknowledge": ans, "answer_resolve": ans}
+    rule, figures = train.fit_call_rule(t, oof, "raises_complaint", alone=0.9)
+    assert figures["turn_threshold_alone"]["tp"] == 0
+    assert rule is not None and rule["answer_labels"] == ["answer_acknowledge", "answer_resolve"]
+    assert rule["caller"] <= 0.6 < rule["answer"] <= 0.95  # the answer tells them apart
+    assert figures["rule"]["tp"] == 6 and figures["rule"]["precision"] == 1.0
+
+
+def test_complaint_steps_train_on_calls_with_a_grievance_only():
+    train = _train_script()
+    roles = ["agent", "caller", "agent"]
+    complaint = (roles, [set(), {"raises_complaint"}, {"acknowledge"}])
+    service = (roles, [set(), set(), set()])  # an apology here is no acknowledge by the rules
+    t = _table(train, [complaint, service])
+    assert list(train.rows_of(t, "acknowledge")) == [0, 2]  # the complaint call's agent turns
+    assert list(train.wide_rows(t, "acknowledge")) == [0, 2, 3, 5]  # scored on every call
+    assert list(train.rows_of(t, "answer_acknowledge")) == [0, 2, 3, 5]  # learned on all
+    assert list(train.rows_of(t, "needs")) == [0, 2, 3, 5]
+    assert t.y["answer_acknowledge"].tolist() == t.y["acknowledge"].tolist()
