@@ -373,21 +373,8 @@ def fit_call_rule(
         calls.append((bool(t.y[label][rows].any()), rows.tolist()))
 
     def found(caller: float | None, answer: float | None, rows: list[int]) -> bool:
-        later = 0.0
-        best_after = {}
-        for i in reversed(rows):
-            best_after[i] = later
-            if t.role[i] == "agent" and not np.isnan(ans[i]):
-                later = max(later, float(ans[i]))
-        for i in rows:
-            if t.role[i] != "caller" or np.isnan(rc[i]):
-                continue
-            if alone is not None and rc[i] >= alone:
-                return True
-            if caller is not None and answer is not None:
-                if rc[i] >= caller and best_after[i] >= answer:
-                    return True
-        return False
+        rule = None if caller is None or answer is None else (caller, answer)
+        return bool(tc.heard_turns(t.role[rows], rc[rows], ans[rows], alone, rule))
 
     def figures(caller: float | None, answer: float | None) -> dict[str, Any]:
         pred = np.array([found(caller, answer, rows) for _, rows in calls], dtype=bool)

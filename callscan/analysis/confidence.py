@@ -36,7 +36,6 @@ review
 
 from __future__ import annotations
 
-import re
 from typing import Any, Protocol, TypeVar
 
 from callscan.analysis.fuzzy import UNSURE_PROBABILITY
@@ -51,8 +50,6 @@ UNSURE_SHARE = 0.35  # this share of unsure words makes a part of the call uncle
 MIN_WORDS = 3  # fewer words with probabilities: nothing to judge
 _ABSENT, _PASS, _FAIL = "absent", "pass", "fail"
 _END_WINDOWS = ("end", "last_half")
-# the note of a stage only the turn classifier opened (callscan.analysis.stages._check_stage)
-_OPENED = re.compile(r"opened by the classifier: turn (?P<turn>\d+)")
 
 
 class _Reviewed(Protocol):
@@ -109,15 +106,15 @@ def review(result: R, call: PreparedCall, playbook: Playbook) -> R:
         stage = spec.get(status.id)
         if status.status != _ABSENT or stage is None:
             continue
-        opened = _OPENED.search(status.note or "")
-        if opened:  # it applies only by the classifier's reading of the caller: not a fault
+        opened = getattr(status, "opened_by", None)
+        if opened is not None:  # it applies only by the classifier's reading: not a fault
             status.status = UNCLEAR
             if status.required:
                 result.potential -= status.weight
             result.needs_review = True
             result.review_reasons.append(
                 f"{status.id}: not heard, and only the turn classifier read the caller's turn "
-                f"{opened['turn']} as raising it"
+                f"{opened} as raising it"
             )
             continue
         where, turns = _part(call, stage)

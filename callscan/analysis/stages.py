@@ -99,6 +99,7 @@ class StageStatus:
     reason: str = ""  # n/a only: why the stage cannot apply to this call (else "")
     base_weight: float | None = None  # the stage's weight before its call type's emphasis
     signal: str = ""  # what decided a done stage: "rules", "semantic" or "classifier"
+    opened_by: int | None = None  # caller turn whose classifier reading alone made it apply
 
     @property
     def emphasis(self) -> str:
@@ -391,12 +392,8 @@ def _check_stage(
         res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
     start = _first_trigger(call, pb, stage.applies_if)
-    opened = ""  # why the stage applies when only the classifier heard its trigger
     if start is None and classifier is not None:
-        start = _classifier_trigger(classifier, stage.applies_if)
-        if start is not None:
-            p = max(classifier.probability.get(lab, {}).get(start, 0.0) for lab in CALLER_HITS)
-            opened = f"opened by the classifier: turn {start}, probability {p:.2f}"
+        start = res.opened_by = _classifier_trigger(classifier, stage.applies_if)
     if start is None:
         skipped = not_evaluated(call, [pb.triggers[t].id for t in stage.applies_if])
         res.note = res.reason = skipped or _not_heard(pb, stage.applies_if)
@@ -431,8 +428,8 @@ def _check_stage(
         res.status = ABSENT
         res.elements = sat
         res.note = "not heard" if not sat else f"only {', '.join(sat)}"
-        if opened:  # an absence built on the classifier's reading of the caller: say so
-            res.note += f"; {opened}"
+        if res.opened_by is not None and classifier is not None:  # say what it rests on
+            res.note += f"; {_opened_note(classifier, res.opened_by)}"
         return res
     used = {e for alt in done for e in alt} or set(sat)
     turns = [e.turn for k in used for e in sat[k]]
@@ -460,7 +457,6 @@ def _check_stage(
 
 # caller labels of the classifier that stand for a trigger the rules did not hear
 TRIGGER_LABELS = {"objection": "raises_objection", "complaint": "raises_complaint"}
-CALLER_HITS = tuple(TRIGGER_LABELS.values())
 # The triggers the classifier may stand in for, each by its caller label's call-level rule
 # (turn_classifier.caller_turns: a caller turn past a lower threshold when a later agent turn
 # answers it), fitted for call-level precision >= 0.95 on out-of-fold predictions over the real
@@ -486,6 +482,12 @@ def _classifier_trigger(hits: tcl.ClassifierHits, triggers: tuple[str, ...]) -> 
     labels = [TRIGGER_LABELS[t] for t in triggers if t in CLASSIFIER_TRIGGERS]
     turns = [e.turn for lab in labels for e in hits.get(lab)]
     return min(turns) if turns else None
+
+
+def _opened_note(hits: tcl.ClassifierHits, turn: int) -> str:
+    """The note of a stage only the classifier's reading of caller turn ``turn`` opened."""
+    p = max(hits.probability.get(lab, {}).get(turn, 0.0) for lab in TRIGGER_LABELS.values())
+    return f"opened by the classifier: turn {turn}, probability {p:.2f}"
 
 
 def _voided_by(

@@ -59,6 +59,7 @@ __all__ = [
     "TurnClassifier",
     "features",
     "caller_turns",
+    "heard_turns",
     "load",
     "stage_hits",
     "stage_window",
@@ -253,25 +254,45 @@ def caller_turns(
     """
     if label not in model.labels:
         return []
-    k = model.labels.index(label)
-    alone = model.thresholds.get(label)
     rule = model.call_rules.get(label)
-    answer = [0.0] * len(roles)
+    answers = None
     if rule is not None:
-        cols = [model.labels.index(lab) for lab in rule["answer_labels"]]
+        answers = prob[:, [model.labels.index(lab) for lab in rule["answer_labels"]]].max(axis=1)
+    return heard_turns(
+        roles,
+        prob[:, model.labels.index(label)],
+        answers,
+        model.thresholds.get(label),
+        None if rule is None else (rule["caller"], rule["answer"]),
+    )
+
+
+def heard_turns(
+    roles: Any,
+    said: Any,
+    answers: Any,
+    alone: float | None,
+    rule: tuple[float, float] | None,
+) -> list[tuple[int, float]]:
+    """The rule of :func:`caller_turns` on plain numbers (also what training fits it with):
+    ``said`` the caller label's probability per turn, ``answers`` the best answer label's per
+    turn (None: no call rule), ``alone`` the label's own threshold, ``rule`` ``(caller,
+    answer)``. A probability of nan (a turn the label does not score) never reaches one."""
+    after = [0.0] * len(roles)
+    if answers is not None:
         best = 0.0
         for i in range(len(roles) - 1, -1, -1):  # the best agent answer after turn i
-            answer[i] = best
-            if roles[i] == "agent" and cols:
-                best = max(best, float(prob[i, cols].max()))
+            after[i] = best
+            if roles[i] == "agent" and answers[i] > best:
+                best = float(answers[i])
     out = []
     for i, role in enumerate(roles):
+        p = float(said[i])
         if role != "caller":
             continue
-        p = float(prob[i, k])
         if alone is not None and p >= alone:
             out.append((i, p))
-        elif rule is not None and p >= rule["caller"] and answer[i] >= rule["answer"]:
+        elif rule is not None and p >= rule[0] and after[i] >= rule[1]:
             out.append((i, p))
     return out
 
