@@ -275,6 +275,20 @@ def _frame_blocks(y: np.ndarray, frame_length: int, dtype, frames_per_block: int
         yield f0, block.reshape(f1 - f0, frame_length)
 
 
+def moving_mean(x: np.ndarray, half: int) -> np.ndarray:
+    """Mean of ``x`` over ``2 * half + 1`` rows centred on each row (axis 0), the edge rows
+    repeated past the ends: ``scipy.ndimage.uniform_filter1d(x, 2 * half + 1, axis=0,
+    mode="nearest")`` (a running sum in float64, cast back to ``x``'s dtype) without the
+    import of ``scipy.ndimage`` (a quarter of a second per process)."""
+    if x.shape[0] == 0:
+        return x.copy()
+    padded = np.concatenate([np.repeat(x[:1], half, axis=0), x, np.repeat(x[-1:], half, axis=0)])
+    csum = np.cumsum(padded, axis=0, dtype=np.float64)
+    csum = np.concatenate([np.zeros((1, *x.shape[1:])), csum])
+    size = 2 * half + 1
+    return ((csum[size:] - csum[:-size]) / size).astype(x.dtype, copy=False)
+
+
 def bleed_correlation(y: np.ndarray, *, context: int = CORR_CONTEXT) -> np.ndarray:
     """How much each frame of one channel looks like a copy of the other: shape (n_frames,).
 
@@ -283,13 +297,10 @@ def bleed_correlation(y: np.ndarray, *, context: int = CORR_CONTEXT) -> np.ndarr
     between the channels do not matter. Bleed (one talker on both channels) scores near 1;
     two different talkers, or a talker and silence, near 0.
     """
-    from scipy.ndimage import uniform_filter1d
-
     a, b = (band_levels_db(y[c]) for c in (0, 1))
-    size = 2 * context + 1
 
     def mean(x):
-        return uniform_filter1d(x, size, axis=0, mode="nearest")
+        return moving_mean(x, context)
 
     ma, mb = mean(a), mean(b)
     cov = (mean(a * b) - ma * mb).sum(axis=1)
