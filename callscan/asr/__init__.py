@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from callscan.audio.decode import Audio
     from callscan.transcript import Transcript
 
-__all__ = ["ENGINES", "TranscribeOptions", "load_model", "transcribe", "WHISPER_MODELS"]
+__all__ = [
+    "ENGINES",
+    "TranscribeOptions",
+    "call_language",
+    "load_model",
+    "transcribe",
+    "WHISPER_MODELS",
+]
 
 
 def load_model(
@@ -82,16 +89,30 @@ def transcribe(
     *,
     regions: Sequence[Sequence[tuple[float, float]]] | None = None,
     hook: Callable[[str, int, int], None] | None = None,
+    language: tuple[str, float, dict[str, float]] | None = None,
 ) -> Transcript:
     """Transcribe every channel of ``audio`` (a :class:`callscan.audio.decode.Audio`).
 
     ``model`` is an engine from :func:`load_model`. ``regions`` (optional): per channel, the
     speech regions ``[(start_s, end_s), ...]`` to decode; silence between them is never
     decoded. Returns a :class:`callscan.transcript.Transcript`. ``hook(step, completed,
-    total)`` is called as channels finish.
+    total)`` is called as channels finish. ``language``: the call's language from
+    :func:`call_language` when already known (detected here otherwise).
     """
     from callscan.asr.regions import transcribe_audio
 
     return transcribe_audio(
-        model, audio, options or TranscribeOptions(), regions=regions, hook=hook
+        model, audio, options or TranscribeOptions(), regions=regions, hook=hook, language=language
     )
+
+
+def call_language(
+    model: Engine, audio: Audio, options: TranscribeOptions | None = None
+) -> tuple[str, float, dict[str, float]]:
+    """The call's language, its share among the allowed languages and every allowed
+    language's share: ``options.language`` when set (share 1.0), else detected on each
+    channel's first 30 s of non-silent audio (:func:`callscan.asr.language.detect_language`).
+    Pass the result to :func:`transcribe` as ``language``."""
+    from callscan.asr.regions import call_language as detect
+
+    return detect(model, audio, options or TranscribeOptions())

@@ -44,9 +44,24 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def _resolve_language(
-    engine: Engine, audio: Audio, options: TranscribeOptions
-) -> tuple[str, float, dict[str, float]]:
+Detected = tuple[str, float, dict[str, float]]  # language, its share, every allowed share
+
+
+def call_language(engine: Engine, audio: Audio, options: TranscribeOptions) -> Detected:
+    """The call's language: ``options.language`` when set, else detected among
+    ``options.languages`` on each channel's first 30 s of non-silent audio, with the
+    threads ``options`` ask for (:func:`callscan.asr.language.detect_language`)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(options.threads or default_threads())
+    try:
+        return _resolve_language(engine, audio, options)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _resolve_language(engine: Engine, audio: Audio, options: TranscribeOptions) -> Detected:
     if options.language and options.language != "auto":
         (code,) = parse_languages(options.language, option="language")
         if not engine.is_multilingual and code != "en":
@@ -189,8 +204,12 @@ def transcribe_audio(
     *,
     regions: Regions | None = None,
     hook: Callable[[str, int, int], None] | None = None,
+    language: Detected | None = None,
 ) -> Transcript:
     """Transcribe every channel of ``audio`` separately and merge the segments in time order.
+
+    ``language``: the call's language as :func:`call_language` gave it (run earlier, for
+    instance while speech detection ran); detected here when not given.
 
     ``regions``, when given, holds each channel's speech regions ``[(start_s, end_s), ...]``
     (from :func:`callscan.audio.vad.speech_regions`); only those are decoded. Without them,
@@ -204,7 +223,8 @@ def transcribe_audio(
     previous = torch.get_num_threads()
     torch.set_num_threads(options.threads or default_threads())
     try:
-        language, probability, probs = _resolve_language(engine, audio, options)
+        detected = language if language is not None else _resolve_language(engine, audio, options)
+        code, probability, probs = detected
         # A mono call saved as stereo carries both parties on both channels: decode it once.
         same = getattr(audio, "identical_channels", False)
         channels = [0] if same else list(range(audio.n_channels))
@@ -213,7 +233,7 @@ def transcribe_audio(
             for done, ch in enumerate(channels):
                 y = audio.channel(ch)
                 if y.size and np.any(y):  # a silent channel has nothing to decode
-                    decoded = engine.transcribe_channel(y, language, options)
+                    decoded = engine.transcribe_channel(y, code, options)
                     segments += segments_from_dicts(decoded, ch)
                 if hook:
                     hook("transcribe", done + 1, len(channels))
@@ -221,7 +241,7 @@ def transcribe_audio(
             if regions is None:  # the whole of each channel, in windows
                 regions = [[(0.0, audio.duration_s)]] * audio.n_channels
             pairs = [(ch, audio.channel(ch)) for ch in channels]
-            segments = transcribe_regions(engine, pairs, regions, language, options)
+            segments = transcribe_regions(engine, pairs, regions, code, options)
     finally:
         torch.set_num_threads(previous)
     segments.sort(key=lambda s: (s.start_s, s.channel))
@@ -229,7 +249,7 @@ def transcribe_audio(
         s.id = i
     return Transcript(
         segments=segments,
-        language=language,
+        language=code,
         language_probability=probability,
         language_probs=probs,
         model=options.model,
