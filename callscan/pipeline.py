@@ -233,10 +233,10 @@ def transcribe_recording(
     recording = load(str(path), max_duration_s=options.max_duration_s)
     _step(hook, "decode", 1, 1)
     check_options(recording, options.speakers)  # bad overrides fail before loading the model
-    load = None
+    load_engine = None
     if model is None:
         _step(hook, "model", 0, 1)
-        load = partial(
+        load_engine = partial(
             asr.load_model,
             options.model,
             model_path=options.model_path,
@@ -244,7 +244,7 @@ def transcribe_recording(
             threads=options.threads,
         )
     transcript, speakers = _transcribe_and_assign(
-        recording, model, transcribe_options(options), options.speakers, hook=hook, load=load
+        recording, model, transcribe_options(options), options.speakers, hook=hook, load=load_engine
     )
     if redaction_on(options):  # right after ASR: nothing downstream sees the values
         from callscan import redact
