@@ -796,3 +796,72 @@ caller: Baik.
     assert run(en, "en").grievance.raised
     # a lost card is a request, not a grievance
     assert not run("caller: I lost my card.\nagent: I'll block it.", "en").grievance.raised
+
+
+@pytest.mark.parametrize(
+    ("lang", "empathy"),
+    [
+        ("id", "Aduh, pasti bikin Bapak jengkel ya, sudah bayar tapi belum aktif."),
+        ("id", "Saya bisa membayangkan paniknya Bapak, Pak."),
+        ("id", "Kebayang capeknya bolak-balik ke kantor, Pak."),
+        ("en", "Oh no, what a hassle, especially before a trip."),
+        ("en", "I can only imagine, that's a lot to deal with."),
+        ("en", "I'd be annoyed too, honestly."),
+    ],
+)
+def test_empathy_in_the_agents_own_words_acknowledges_and_handles(lang, empathy):
+    grievance = {
+        "id": "Paket internet saya sudah dibayar dari kemarin tapi belum aktif juga.",
+        "en": "I paid for the data plan yesterday and it still isn't working.",
+    }[lang]
+    fix = {
+        "id": "Saya sudah aktifkan ulang paketnya, nomor tiketnya TK-5512.",
+        "en": "I've reactivated the plan, your ticket number is TK-5512.",
+    }[lang]
+    text = f"caller: {grievance}\nagent: {empathy}\nagent: {fix}\ncaller: Oke."
+    r = run(text, lang)
+    assert r.grievance.raised
+    assert status(r, "acknowledge") == "present"
+    assert status(r, "objection") == "present"  # the complaint is the objection (labelling rules)
+
+
+def test_a_benefit_with_a_feeling_word_is_no_empathy():
+    text = "caller: Paket saya belum aktif.\nagent: Paket ini pasti bikin Bapak lebih hemat."
+    assert status(run(text), "acknowledge") == "absent"
+    en = "caller: My plan isn't working.\nagent: That must be the old SIM card."
+    assert status(run(en, "en"), "acknowledge") == "absent"
+
+
+@pytest.mark.parametrize(
+    ("lang", "objection"),
+    [
+        ("id", "Hmm, saya harus tanya atasan dulu, Mbak."),
+        ("id", "Nanti saya itung dulu sama suami ya."),
+        ("id", "Tapi kami sudah langganan yang lain, Mbak."),
+        ("id", "Kemarin ada bank lain nawarin juga, cicilannya lebih kecil."),
+        ("id", "Saya takut ketipu, banyak berita begitu."),
+        ("en", "I'd need to run it by my accountant first."),
+        ("en", "Another shop quoted me the same thing for half the price."),
+        ("en", "You're two dollars more per month than my current provider."),
+    ],
+)
+def test_deferrals_and_competitor_terms_are_objections(lang, objection):
+    opener = {
+        "id": "agent: Selamat siang, dengan Dewi dari Kirana Net, kami ada paket baru untuk toko Ibu.",
+        "en": "agent: Good afternoon, this is Dewi from Kirana Net with a new plan for your shop.",
+    }[lang]
+    handled = {
+        "id": "agent: Wajar sekali, Bu. Bagaimana kalau saya kirim perbandingannya dulu?",
+        "en": "agent: That's completely fair. How about I send you a comparison first?",
+    }[lang]
+    text = f"{opener}\ncaller: {objection}\n{handled}\ncaller: Boleh."
+    assert status(run(text, lang), "objection") == "present"
+
+
+def test_plain_agreement_and_company_mentions_are_no_objections():
+    for text, lang in [
+        ("agent: Ada paket baru, Bu.\ncaller: Boleh, saya tanya-tanya dulu soal harganya.", "id"),
+        ("agent: A new plan for you.\ncaller: I'd be more than happy to hear it.", "en"),
+        ("agent: A new plan for you.\ncaller: Sure, my wife and I both use your app.", "en"),
+    ]:
+        assert status(run(text, lang), "objection") == "n/a", text
