@@ -865,3 +865,39 @@ def test_plain_agreement_and_company_mentions_are_no_objections():
         ("agent: A new plan for you.\ncaller: Sure, my wife and I both use your app.", "en"),
     ]:
         assert status(run(text, lang), "objection") == "n/a", text
+
+
+@pytest.mark.parametrize(
+    ("lang", "opening"),
+    [
+        ("id", "Selamat siang, Toko Sinar Rejeki, dengan Wulan."),
+        ("id", "selamat sore layanan pelanggan air bersih dengan yogi mohon maaf menunggu"),
+        ("id", "Halo, selamat pagi! Aku Raka dari Belajarin, kursus online."),
+        ("id", "Pagi, Rental Mobil Surya, Anton di sini, ada yang bisa dibantu?"),
+        ("en", "Good afternoon, Riverside Library, membership desk, this is Noor."),
+        ("en", "Good morning, this is Ana Petrova from Keel Logistics."),
+        ("en", "Hi, Lakeside Dental, you've got Sam. What can I do for you?"),
+        ("en", "Hello, Marlow Council tenancy team, you're through to Dev."),
+        ("en", "Hey, Brightline Gyms, Kofi here, how can I help?"),
+    ],
+)
+def test_an_agent_naming_themself_in_other_shapes_makes_contact(lang, opening):
+    caller = {"id": "Siang, saya mau tanya.", "en": "Hi, I have a question."}[lang]
+    assert status(run(f"agent: {opening}\ncaller: {caller}", lang), "contact") == "present"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("id", "agent: Selamat siang, dengan Ibu Rina?\ncaller: Ya, saya sendiri."),
+        ("id", "agent: Halo, bisa bicara dengan Pak Joko?\ncaller: Ya, saya."),
+        (
+            "id",
+            "agent: Halo.\ncaller: Pesanan saya belum sampai.\nagent: Coba saya lihat, ada di sini.",
+        ),
+        ("en", "agent: Hello.\ncaller: My bill is wrong.\nagent: Well it says the fifth here."),
+        ("en", "agent: Hi, is this Ana?\ncaller: Yes.\nagent: Great, this is about your order."),
+    ],
+)
+def test_a_customer_named_or_a_word_before_here_is_no_introduction(lang, text):
+    assert status(run(text, lang), "contact") == "absent"
