@@ -901,3 +901,26 @@ def test_an_agent_naming_themself_in_other_shapes_makes_contact(lang, opening):
 )
 def test_a_customer_named_or_a_word_before_here_is_no_introduction(lang, text):
     assert status(run(text, lang), "contact") == "absent"
+
+
+@pytest.mark.parametrize(
+    ("lang", "agent"),
+    [
+        ("en", "You'll get a confirmation text once the courier has it."),
+        ("en", "You'll have to reset it from the app, I'm afraid."),
+        ("en", "I can mail it or you can pick it up. Which one suits you better?"),
+        ("en", "The inspection is outside, so you don't need to be home."),
+        ("id", "Apakah jam kunjungan teknisi hari Sabtu itu sudah sesuai untuk Ibu?"),
+    ],
+)
+def test_what_happens_next_in_a_service_call_is_no_presentation(lang, agent):
+    caller = {"en": "How do I change my delivery address?", "id": "Modem saya mati."}[lang]
+    assert status(run(f"caller: {caller}\nagent: {agent}", lang), "presentation") == "absent"
+
+
+def test_a_benefit_in_a_sales_call_is_still_a_presentation():
+    en = (
+        "agent: Since you stream a lot, with the Max plan you'll get double the data "
+        "for the same price.\ncaller: Really?"
+    )
+    assert status(run(en, "en"), "presentation") == "present"
