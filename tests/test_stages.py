@@ -924,3 +924,18 @@ def test_a_benefit_in_a_sales_call_is_still_a_presentation():
         "for the same price.\ncaller: Really?"
     )
     assert status(run(en, "en"), "presentation") == "present"
+
+
+@pytest.mark.parametrize(
+    ("lang", "question"),
+    [
+        ("id", "Rumahnya mau ditempati sendiri atau disewakan, Pak?"),
+        ("id", "mobilnya buat antar anak atau buat usaha bu"),
+        ("id", "Obatnya untuk perawatan apa, Bu?"),
+        ("en", "Is the laptop for school or mostly for gaming?"),
+        ("en", "Do you have travel insurance sorted yet?"),
+    ],
+)
+def test_either_or_and_what_for_questions_are_needs_questions(lang, question):
+    caller = {"id": "Saya mau tanya-tanya dulu.", "en": "I'm just asking around."}[lang]
+    assert status(run(f"caller: {caller}\nagent: {question}", lang), "needs") == "present"
