@@ -27,6 +27,9 @@ BLAME_COLLEAGUE = [
     ("id", "Itu agen lapangan kami yang salah kasih harga, Bu."),
     ("id", "Orang ekspedisinya memang cuek, nggak pernah mau angkat telepon."),
     ("id", "Itu dari pihak maskapai yang nggak update jadwalnya, Pak."),
+    ("id", "Hasilnya telat karena memang lab-nya yang lambat, Pak."),
+    ("id", "Itu ekspedisi rekanan kami yang bermasalah, Kak."),
+    ("en", "Honestly, the depot staff are useless with updates."),
 ]
 NOT_BLAME_COLLEAGUE = [
     ("en", "The claims team will call you back by Friday with the reference."),
@@ -35,6 +38,7 @@ NOT_BLAME_COLLEAGUE = [
     ("id", "Tim gudang akan kirim ulang barangnya besok pagi."),
     ("id", "Sistem kami belum update karena sedang pemeliharaan, Bu."),
     ("id", "Agen lapangan kami akan datang hari Kamis jam sepuluh."),
+    ("id", "Hasil lab-nya sudah keluar, Pak, nanti dikirim lewat email."),
 ]
 BLAME_CUSTOMER = [
     ("en", "Well, that one's down to you, I'm afraid."),
@@ -46,6 +50,8 @@ BLAME_CUSTOMER = [
     ("id", "Ya kebanyakan pelanggan nggak baca petunjuk pemakaian dulu."),
     ("id", "Mungkin Bapak nggak sadar kalau langganannya otomatis."),
     ("id", "Nomor yang Ibu isi kurang satu digit, makanya gagal."),
+    ("id", "Kemungkinan Bapak salah simpan kartunya, Pak."),
+    ("en", "Are you really the policyholder, though?"),
 ]
 NOT_BLAME_CUSTOMER = [
     ("en", "That choice is down to you, both plans work."),
@@ -54,6 +60,8 @@ NOT_BLAME_CUSTOMER = [
     ("id", "Harusnya Bapak sudah menerima SMS konfirmasinya hari ini."),
     ("id", "Kalau Ibu mau, petunjuk pemakaiannya saya kirim lewat WhatsApp."),
     ("id", "Nomor yang Ibu isi sudah benar, tinggal tunggu verifikasi."),
+    ("id", "Kemungkinan Bapak bisa ambil kartunya besok siang."),
+    ("en", "Are you the policyholder, or calling for someone else?"),
 ]
 
 
