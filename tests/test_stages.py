@@ -911,6 +911,8 @@ def test_a_customer_named_or_a_word_before_here_is_no_introduction(lang, text):
         ("en", "I can mail it or you can pick it up. Which one suits you better?"),
         ("en", "The inspection is outside, so you don't need to be home."),
         ("id", "Apakah jam kunjungan teknisi hari Sabtu itu sudah sesuai untuk Ibu?"),
+        ("id", "Apakah waktu pengambilannya sudah pas buat Ibu?"),
+        ("id", "Sudah saya ajukan, nomornya KT-4410, jadi besok bisa langsung diambil."),
     ],
 )
 def test_what_happens_next_in_a_service_call_is_no_presentation(lang, agent):
