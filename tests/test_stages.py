@@ -804,6 +804,7 @@ caller: Baik.
         ("id", "Aduh, pasti bikin Bapak jengkel ya, sudah bayar tapi belum aktif."),
         ("id", "Saya bisa membayangkan paniknya Bapak, Pak."),
         ("id", "Kebayang capeknya bolak-balik ke kantor, Pak."),
+        ("id", "Wah, pasti bikin Bapak kepikiran terus, ya."),
         ("en", "Oh no, what a hassle, especially before a trip."),
         ("en", "I can only imagine, that's a lot to deal with."),
         ("en", "I'd be annoyed too, honestly."),
@@ -941,3 +942,9 @@ def test_a_benefit_in_a_sales_call_is_still_a_presentation():
 def test_either_or_and_what_for_questions_are_needs_questions(lang, question):
     caller = {"id": "Saya mau tanya-tanya dulu.", "en": "I'm just asking around."}[lang]
     assert status(run(f"caller: {caller}\nagent: {question}", lang), "needs") == "present"
+
+
+def test_a_caller_who_is_not_happy_raises_a_grievance():
+    text = "caller: I'm really not happy, the jacket came back with a torn lining.\nagent: Sorry."
+    assert run(text, "en").grievance.raised
+    assert not run("caller: I'm happy with the plan.\nagent: Great.", "en").grievance.raised
