@@ -65,21 +65,14 @@ NOT_BLAME_CUSTOMER = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "text"), BLAME_COLLEAGUE)
-def test_blame_on_colleagues_and_partners_in_new_shapes(lang, text):
-    assert flagged(text, lang, "blame_colleague")
+CASES = [
+    *[(lang, text, "blame_colleague", True) for lang, text in BLAME_COLLEAGUE],
+    *[(lang, text, "blame_colleague", False) for lang, text in NOT_BLAME_COLLEAGUE],
+    *[(lang, text, "blame_customer", True) for lang, text in BLAME_CUSTOMER],
+    *[(lang, text, "blame_customer", False) for lang, text in NOT_BLAME_CUSTOMER],
+]
 
 
-@pytest.mark.parametrize(("lang", "text"), NOT_BLAME_COLLEAGUE)
-def test_colleagues_named_without_blame(lang, text):
-    assert not flagged(text, lang, "blame_colleague")
-
-
-@pytest.mark.parametrize(("lang", "text"), BLAME_CUSTOMER)
-def test_fault_put_on_the_customer_in_plain_words(lang, text):
-    assert flagged(text, lang, "blame_customer")
-
-
-@pytest.mark.parametrize(("lang", "text"), NOT_BLAME_CUSTOMER)
-def test_the_customer_named_without_fault(lang, text):
-    assert not flagged(text, lang, "blame_customer")
+@pytest.mark.parametrize(("lang", "text", "rule", "slip"), CASES)
+def test_each_shape_is_flagged_and_each_hard_negative_is_not(lang, text, rule, slip):
+    assert flagged(text, lang, rule) is slip
