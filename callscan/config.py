@@ -344,7 +344,9 @@ class Checker:
         return value
 
     def expand(self, pattern: str, key: str) -> str:
-        """``pattern`` with its macros replaced (unknown macro: error listing the known ones)."""
+        """``pattern`` with its macros replaced, and the macros those hold, up to
+        :data:`MAX_MACRO_DEPTH` levels (unknown macro: error listing the known ones; deeper:
+        error, e.g. a macro that names itself)."""
         if self.macro_ref is None:
             return pattern
 
@@ -354,7 +356,14 @@ class Checker:
                 raise self.fail(key, f"unknown macro <{name}>", sorted(self.macros) or ["(none)"])
             return self.macros[name]
 
-        return self.macro_ref.sub(sub, pattern)
+        for _ in range(MAX_MACRO_DEPTH + 1):
+            expanded = self.macro_ref.sub(sub, pattern)
+            if expanded == pattern:
+                return expanded
+            pattern = expanded
+        raise self.fail(
+            key, f"macros nested more than {MAX_MACRO_DEPTH} deep (does a macro use itself?)"
+        )
 
     def regex(self, pattern: Any, key: str, flags: int = re.IGNORECASE) -> re.Pattern:
         """Compile one regex string (macros expanded), case-insensitive unless ``flags`` say.
@@ -383,6 +392,7 @@ class Checker:
         return cast(re.Pattern, compiled)  # duck-typed: see GuardedPattern
 
 
+MAX_MACRO_DEPTH = 4  # levels of macros inside macros (<INTRO_NAME> holds <NOTNAME>: 2 levels)
 MATCH_TIMEOUT_S = 1.0  # s, the longest one match of a data file's regex may run on one text
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -131,9 +131,7 @@ def _transcribe_and_assign(
         engine = model if load is None else load()
         return engine, asr.call_language(engine, recording, asr_options)
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="callscan-model")
-    pending = pool.submit(engine_and_language)
-    pool.shutdown(wait=False)  # the thread ends with its one task
+    pending = _aside(engine_and_language, "callscan-model")
     _step(hook, "speech", 0, 1)
     vad_model = vad_model or load_vad()
     regions = speech_regions(recording, speakers_options.vad, model=vad_model)
@@ -153,6 +151,15 @@ def _transcribe_and_assign(
     )
     _step(hook, "speakers", 1, 1)
     return transcript, speakers
+
+
+def _aside(task: Callable[[], Any], name: str) -> Future:
+    """``task()`` started on a thread of its own (named ``name``), which ends with it; the
+    future gives its result or raises its error."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+    future = pool.submit(task)
+    pool.shutdown(wait=False)
+    return future
 
 
 def _step(hook: Hook | None, step: str, completed: int, total: int) -> None:
@@ -394,10 +401,7 @@ def _embed_turns_aside(conv: Conversation, options: AnalyzeOptions):
         except Exception:  # a warm-up only: the stage check raises it properly
             logger.debug("embedding the turns ahead failed", exc_info=True)
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="callscan-embed")
-    future = pool.submit(embed)
-    pool.shutdown(wait=False)
-    return future
+    return _aside(embed, "callscan-embed")
 
 
 def _check_redact_audio(path: str, options: AnalyzeOptions) -> None:

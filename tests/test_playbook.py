@@ -133,6 +133,25 @@ def test_error_bad_regex_and_unknown_macro(tmp_path):
     assert all(m in msg for m in ("CL, ", "HON, ", "NAME, ", "TIME, ", "WE)"))
 
 
+def test_a_macro_may_use_other_macros_but_not_itself(tmp_path):
+    data = bundled()
+    data["macros"]["ASKED"] = "<WE>\\s+(?:tanya|nanya)"
+    data["macros"]["ASKED_TWICE"] = "<ASKED>\\s+lagi"
+    data["stages"]["needs"]["elements"]["open_question"]["patterns"] = ["<ASKED_TWICE>"]
+    pb = load_playbook(write(tmp_path, data))
+    needs = {s.id: s for s in pb.stages}["needs"].elements["open_question"]
+    assert needs.regex.search("boleh saya tanya lagi") and not needs.regex.search("saya tanya")
+
+    def loop(d):
+        d["macros"]["LOOP"] = "a<LOOP>"
+        d["stages"]["needs"]["elements"]["open_question"]["patterns"] = ["<LOOP>"]
+
+    assert mutate(tmp_path, loop) == (
+        "'FILE': stages.needs.elements.open_question.patterns[0]: "
+        "macros nested more than 4 deep (does a macro use itself?)"
+    )
+
+
 def test_error_references(tmp_path):
     def present_when(d):
         d["stages"]["contact"]["present_when"] = [["introduce_self"], ["smile"]]

@@ -88,6 +88,16 @@ def _part(call: PreparedCall, stage: Stage) -> tuple[str, list[Turn]]:
     return name, [call.turns[i] for i in sorted(idx)]
 
 
+def _unclear(result: _Reviewed, status: Any, reason: str) -> None:
+    """An absent stage made ``unclear``: out of the scorecard's potential (it earned nothing
+    and is not counted against the agent), the call flagged for review with ``reason``."""
+    status.status = UNCLEAR
+    if status.required:
+        result.potential -= status.weight
+    result.needs_review = True
+    result.review_reasons.append(f"{status.id}: {reason}")
+
+
 def review(result: R, call: PreparedCall, playbook: Playbook) -> R:
     """Mark absent stages whose part of the call was transcribed with low confidence as
     ``unclear``, take them out of the scorecard's potential, and flag the result for review.
@@ -106,29 +116,22 @@ def review(result: R, call: PreparedCall, playbook: Playbook) -> R:
         stage = spec.get(status.id)
         if status.status != _ABSENT or stage is None:
             continue
-        opened = getattr(status, "opened_by", None)
-        if opened is not None:  # it applies only by the classifier's reading: not a fault
-            status.status = UNCLEAR
-            if status.required:
-                result.potential -= status.weight
-            result.needs_review = True
-            result.review_reasons.append(
-                f"{status.id}: not heard, and only the turn classifier read the caller's turn "
-                f"{opened} as raising it"
+        if status.opened_by is not None:  # it applies only by the classifier's reading
+            _unclear(
+                result,
+                status,
+                f"not heard, and only the turn classifier read the caller's turn "
+                f"{status.opened_by} as raising it",
             )
             continue
         where, turns = _part(call, stage)
         share, n = unsure_share(turns)
         if n < MIN_WORDS or share < UNSURE_SHARE:
             continue
-        status.status = UNCLEAR
         heard = f"{share:.0%} of {n} words in the {where} were unsure (probability < "
         heard += f"{UNSURE_PROBABILITY:g})"
         status.note = f"not heard, but {heard}"
-        if status.required:
-            result.potential -= status.weight  # an absent stage earned nothing
-        result.needs_review = True
-        result.review_reasons.append(f"{status.id}: {heard}")
+        _unclear(result, status, heard)
     _no_fault_from_guesses(result)
     return result
 

@@ -283,14 +283,13 @@ def call_type_evidence(
     if ct is None:
         return []
     hits = [e for cue in ct.cues.values() for e in match(call, cue)]
+    extra: list[Evidence] = []
     if call_type == "sales" and learned is not None:  # the classifier's votes
-        seen = {(e.turn, e.offset) for e in hits}
-        hits += [
-            e for lab in SALES_LABELS for e in learned.get(lab) if (e.turn, e.offset) not in seen
-        ]
+        extra = [e for lab in SALES_LABELS for e in learned.get(lab)]
     if call_type == "complaint":  # the grievance that typed the call (see detect_call_type)
-        seen = {(e.turn, e.offset) for e in hits}
-        hits += [e for e in grievance(call, pb, learned).evidence if (e.turn, e.offset) not in seen]
+        extra = grievance(call, pb, learned).evidence
+    seen = {(e.turn, e.offset) for e in hits}
+    hits += [e for e in extra if (e.turn, e.offset) not in seen]
     return sorted(hits, key=lambda e: (e.turn, e.offset))
 
 

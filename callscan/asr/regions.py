@@ -14,7 +14,8 @@ The public entry point is :func:`callscan.asr.transcribe`; this module is its im
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -47,18 +48,25 @@ def default_threads() -> int:
 Detected = tuple[str, float, dict[str, float]]  # language, its share, every allowed share
 
 
-def call_language(engine: Engine, audio: Audio, options: TranscribeOptions) -> Detected:
-    """The call's language: ``options.language`` when set, else detected among
-    ``options.languages`` on each channel's first 30 s of non-silent audio, with the
-    threads ``options`` ask for (:func:`callscan.asr.language.detect_language`)."""
+@contextmanager
+def _torch_threads(options: TranscribeOptions) -> Iterator[None]:
+    """torch's intra-op threads set to what ``options`` ask for, restored afterwards."""
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(options.threads or default_threads())
     try:
-        return _resolve_language(engine, audio, options)
+        yield
     finally:
         torch.set_num_threads(previous)
+
+
+def call_language(engine: Engine, audio: Audio, options: TranscribeOptions) -> Detected:
+    """The call's language: ``options.language`` when set, else detected among
+    ``options.languages`` on each channel's first 30 s of non-silent audio, with the
+    threads ``options`` ask for (:func:`callscan.asr.language.detect_language`)."""
+    with _torch_threads(options):
+        return _resolve_language(engine, audio, options)
 
 
 def _resolve_language(engine: Engine, audio: Audio, options: TranscribeOptions) -> Detected:
@@ -216,13 +224,9 @@ def transcribe_audio(
     an engine with its own long-form transcription (``engine.long_form``) decodes each whole
     channel, and any other engine decodes each whole channel as one region.
     """
-    import torch
-
     if audio.sr != 16000:
         raise CallscanError(f"Whisper needs 16 kHz audio, got {audio.sr} Hz")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(options.threads or default_threads())
-    try:
+    with _torch_threads(options):
         detected = language if language is not None else _resolve_language(engine, audio, options)
         code, probability, probs = detected
         # A mono call saved as stereo carries both parties on both channels: decode it once.
@@ -242,8 +246,6 @@ def transcribe_audio(
                 regions = [[(0.0, audio.duration_s)]] * audio.n_channels
             pairs = [(ch, audio.channel(ch)) for ch in channels]
             segments = transcribe_regions(engine, pairs, regions, code, options)
-    finally:
-        torch.set_num_threads(previous)
     segments.sort(key=lambda s: (s.start_s, s.channel))
     for i, s in enumerate(segments):
         s.id = i
