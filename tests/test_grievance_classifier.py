@@ -237,6 +237,7 @@ def _table(train, calls):
     return train.Table(
         x=np.zeros((n, 1)),
         group=np.array(groups),
+        fold=np.array(groups),
         role=np.array(roles),
         y={k: np.array(v) for k, v in ys.items()},
         real=np.ones(n, dtype=bool),

@@ -54,6 +54,7 @@ _CUE_KEYS = (
     "weight",
     "unless",
     "excused_by",
+    "excuse_void_if",
     "echo",
 )
 _STAGE_KEYS = (
@@ -128,6 +129,7 @@ class Cue:
     weight: float = 1.0  # relative weight (call-type scores)
     unless: re.Pattern | None = None  # a turn that matches this is skipped
     excused_by: str | None = None  # rule cues: trigger id; when it is heard, no hit counts
+    excuse_void_if: str | None = None  # trigger id: heard before the excuse, the excuse is void
     echo: int = 0  # a hit counts only in a turn sharing this many content stems with the
     # caller's earlier turns (a paraphrase check repeats the caller's words); 0: no condition
 
@@ -264,6 +266,9 @@ class _Loader(Checker):
             weight=self.number(raw.get("weight", 1.0), f"{key}.weight"),
             unless=unless,
             excused_by=None if raw.get("excused_by") is None else str(raw["excused_by"]),
+            excuse_void_if=None
+            if raw.get("excuse_void_if") is None
+            else str(raw["excuse_void_if"]),
             echo=self.number(raw.get("echo", 0), f"{key}.echo", integer=True, minimum=0),
         )
 
@@ -458,6 +463,7 @@ class _Loader(Checker):
                 cues = self.cues(spec["cues"], f"{key}.cues", str(rid))
                 for cid, c in cues.items():
                     self.trigger_ref(c.excused_by, f"{key}.cues.{cid}.excused_by", triggers)
+                    self.trigger_ref(c.excuse_void_if, f"{key}.cues.{cid}.excuse_void_if", triggers)
             then = self.trigger_ref(spec.get("then"), f"{key}.then", triggers)
             if kind == "before" and then is None:
                 raise self.fail(f"{key}.then", "missing (kind before needs a trigger)", triggers)

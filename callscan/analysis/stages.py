@@ -39,7 +39,7 @@ from callscan.analysis import semantic as sem
 from callscan.analysis import turn_classifier as tcl
 from callscan.analysis.confidence import review as review_confidence
 from callscan.analysis.matching import Evidence, PreparedCall, match, not_evaluated, prepare
-from callscan.analysis.playbook import CALL_TYPES, Playbook, Rule, Stage, load_playbook
+from callscan.analysis.playbook import CALL_TYPES, Cue, Playbook, Rule, Stage, load_playbook
 from callscan.config import PatternTimeout
 from callscan.conversation import AGENT, CALLER, Conversation
 from callscan.errors import CallscanError
@@ -572,7 +572,7 @@ def _rule(
         return out
     excused = []  # a cue whose excusing trigger is heard (a bare "halo" then a self-introduction)
     for cid, c in rule.cues.items():
-        if c.excused_by is not None and hits[cid] and match(call, pb.triggers[c.excused_by]):
+        if c.excused_by is not None and hits[cid] and _excused(call, pb, c):
             hits[cid] = []
             excused.append(f"{cid} excused by {c.excused_by}")
     every = sorted((e for v in hits.values() for e in v), key=lambda e: (e.turn, e.offset))
@@ -628,6 +628,17 @@ def _rule(
 
 
 _CONDUCT_LABEL = {rule: label for label, rule in tcl.CONDUCT_RULES.items()}  # rule id -> label
+
+
+def _excused(call: PreparedCall, pb: Playbook, cue: Cue) -> bool:
+    """Whether the trigger that excuses ``cue`` is heard, and not only after the trigger that
+    voids the excuse (a self-introduction the caller had to ask for: "who's this?")."""
+    assert cue.excused_by is not None
+    excuse = match(call, pb.triggers[cue.excused_by])
+    if not excuse or cue.excuse_void_if is None:
+        return bool(excuse)
+    void = match(call, pb.triggers[cue.excuse_void_if])
+    return not void or min(e.turn for e in excuse) < min(e.turn for e in void)
 
 
 def _conduct_hits(

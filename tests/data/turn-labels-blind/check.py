@@ -186,9 +186,7 @@ def main(argv):
     err = errors.append
     expected = set(rows)
     present = {
-        f[: -len(".jsonl")]
-        for f in os.listdir(HERE)
-        if f.endswith(".jsonl") and set_of(f) in sets
+        f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl") and set_of(f) in sets
     }
     for cid in sorted(expected - present):
         err(f"{cid}: no {cid}.jsonl")
