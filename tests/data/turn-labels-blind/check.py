@@ -44,7 +44,7 @@ CALLER_LABELS = ["raises_objection", "raises_complaint"]
 ROLE_LABELS = {"agent": AGENT_LABELS, "caller": CALLER_LABELS}
 
 
-SETS = [2, 3, 4, 5, 6, 7]
+SETS = [2, 3, 4, 5, 6, 7, 10, 11, 12, 13]
 
 
 def chosen_sets(argv):
