@@ -220,8 +220,21 @@ def merge(into: dict[str, Group], more: dict[str, Group]) -> None:
             m.fn += c.fn
 
 
+# the training recipe inside each fold: "full" is scripts/train_turn_classifier.py's (5 inner
+# folds, C from 4/16/64, n-gram C from 4/16); "quick" fixes C at 16 and uses 3 inner folds, which
+# is what makes 5 folds affordable on two cores once every label may add n-grams (about 20
+# minutes, not 100)
+INNER = {"full": {}, "quick": {"folds": 3, "cs": (16.0,), "lex_cs": (16.0,)}}
+
+
 def score_classifier_cv(
-    root: Path, split: str, folds: int, base, precision: float = 0.95, material: str = "all"
+    root: Path,
+    split: str,
+    folds: int,
+    base,
+    precision: float = 0.95,
+    material: str = "all",
+    inner: str = "quick",
 ) -> dict[str, Group]:
     """Rules + turn classifier by grouped cross-validation: the calls of each fold are scored
     with a classifier trained on the turn labels of the other calls only (an HVB call's two
@@ -249,7 +262,9 @@ def score_classifier_cv(
         for k, test in enumerate(train.fold_groups(np.array(ids), folds)):
             held = set(test.tolist())
             train_calls = [c for c in calls if c.id not in held]
-            model = train.train(train_calls, f"cv fold {k}", cache=cache, target=precision)
+            model = train.train(
+                train_calls, f"cv fold {k}", cache=cache, target=precision, **INNER[inner]
+            )
             path = Path(tmp) / f"fold{k}.json"
             train.write(model, path)
             options = dataclasses.replace(base, classifier=True, classifier_path=str(path))
@@ -313,6 +328,12 @@ def main() -> None:
         help="with --classifier-cv: train on the dev calls' turn labels plus the extra "
         "material (all), or on the dev calls' alone (dev)",
     )
+    ap.add_argument(
+        "--classifier-cv-inner",
+        choices=tuple(INNER),
+        default="quick",
+        help="with --classifier-cv: each fold's training recipe (quick: C 16, 3 inner folds)",
+    )
     args = ap.parse_args()
     root = data_dir()
     from callscan.analysis.stages import StageOptions
@@ -330,6 +351,7 @@ def main() -> None:
             base,
             args.classifier_precision,
             args.classifier_labels,
+            args.classifier_cv_inner,
         )
     else:
         groups = score(root, args.split, base)
@@ -338,7 +360,7 @@ def main() -> None:
         extra += (
             f" + classifier ({args.classifier_cv}-fold CV over calls, "
             f"precision target {args.classifier_precision:g}, "
-            f"trained on {args.classifier_labels} labels)"
+            f"trained on {args.classifier_labels} labels, {args.classifier_cv_inner} recipe)"
         )
     elif args.classifier:
         extra += f" + classifier ({args.classifier})"

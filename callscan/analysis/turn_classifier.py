@@ -13,12 +13,18 @@ the call; one logistic regression per label scores it:
   one backs);
 * caller labels: ``raises_objection``, ``raises_complaint``.
 
+The conduct labels' models also read the turn's own words: its character 2-5-grams, TF-IDF
+weighted (:mod:`callscan.analysis.char_ngrams`), beside the embedding features; blame, bashing
+and slang are said in words an embedding blurs.
+
 The weights are data (``models/turn_classifier.json``: coefficients, intercepts, one
-threshold per label, the encoder, a hash of the training data and the cross-validated
-figures), trained by ``scripts/train_turn_classifier.py`` on the labelled turns of
-``tests/data/turn-labels`` and ``tests/data/turn-labels-extra``; inference here is plain numpy.
-A turn whose probability reaches its label's threshold (chosen on grouped cross-validation for
-precision >= 0.95; a label that cannot reach it has none and is off, unless it is a caller
+threshold per label, the encoder, the n-gram vocabulary, a hash of the training data and the
+cross-validated figures), trained by ``scripts/train_turn_classifier.py`` on the labelled turns
+of ``tests/data/turn-labels``, ``tests/data/turn-labels-extra`` and
+``tests/data/turn-labels-blind``; inference here is plain numpy.
+A turn whose probability reaches its label's threshold (chosen on cross-validation grouped by
+source set for precision >= 0.95: per turn for the stages and steps, per call for the conduct
+labels; a label that cannot reach it has none and is off, unless it is a caller
 label with a call-level rule: :func:`caller_turns`) is a *classifier hit*
 (:func:`stage_hits`), which :mod:`callscan.analysis.stages` uses as evidence of a stage the
 rules did not find, or of a conduct violation they missed.
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callscan.analysis import semantic
+from callscan.analysis.char_ngrams import Tfidf
 from callscan.analysis.matching import Evidence, PreparedCall
 from callscan.errors import ConfigError
 
@@ -127,6 +134,12 @@ class TurnClassifier:
     # call-level rules of the caller labels (:func:`caller_turns`): label -> {"caller": p,
     # "answer": p, "answer_labels": [...]}; a label without one: its threshold alone
     call_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # character n-gram TF-IDF of the turn's own text, added to some labels' scores (the
+    # conduct labels: :mod:`callscan.analysis.char_ngrams`); ``lexical_coef`` has one row per
+    # label of ``lexical_labels``
+    lexical: Tfidf | None = None
+    lexical_labels: tuple[str, ...] = ()
+    lexical_coef: Any = None
 
     @property
     def n_features(self) -> int:
@@ -136,11 +149,17 @@ class TurnClassifier:
         """``"agent"`` or ``"caller"``: whose turns the label scores."""
         return ROLE_OF.get(label, "agent")
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Probability of every label for feature rows ``x``: shape (len(x), len(labels))."""
+    def probabilities(self, x: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
+        """Probability of every label for feature rows ``x`` (and, for the labels with
+        lexical features, the rows' turn ``texts``): shape (len(x), len(labels))."""
         import numpy as np
 
         z = np.asarray(x, dtype=np.float64) @ self.coef.T + self.intercept
+        if self.lexical is not None and self.lexical_labels:
+            if texts is None or len(texts) != len(z):
+                raise ValueError("this classifier needs the turn texts too")
+            cols = [self.labels.index(lab) for lab in self.lexical_labels]
+            z[:, cols] += self.lexical.scores(texts, self.lexical_coef)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +176,17 @@ class TurnClassifier:
             "data_hash": self.data_hash,
             "cv": self.cv,
             **({"call_rules": self.call_rules} if self.call_rules else {}),
+            **({"lexical": self._lexical_dict()} if self.lexical is not None else {}),
+        }
+
+    def _lexical_dict(self) -> dict[str, Any]:
+        assert self.lexical is not None
+        terms = sorted(self.lexical.vocabulary, key=self.lexical.vocabulary.__getitem__)
+        order = [self.lexical.vocabulary[t] for t in terms]
+        return {
+            **self.lexical.to_dict(),
+            "labels": list(self.lexical_labels),
+            "coef": [[round(float(row[j]), 4) for j in order] for row in self.lexical_coef],
         }
 
 
@@ -206,6 +236,7 @@ def _read(path: str) -> TurnClassifier:
             call_rules={
                 str(k): _call_rule(str(k), v, labels) for k, v in raw.get("call_rules", {}).items()
             },
+            **_lexical(raw.get("lexical"), labels),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"turn classifier '{path}': not a valid weights file ({e})") from e
@@ -220,6 +251,21 @@ def _read(path: str) -> TurnClassifier:
             f"with {ENCODER}"
         )
     return model
+
+
+def _lexical(raw: Any, labels: tuple[str, ...]) -> dict[str, Any]:
+    """The lexical part of a weights file, checked: its labels among the model's, one row of
+    coefficients per label over the whole vocabulary."""
+    import numpy as np
+
+    if raw is None:
+        return {}
+    tfidf = Tfidf.from_dict(raw)
+    names = tuple(str(x) for x in raw["labels"])
+    coef = np.asarray(raw["coef"], dtype=np.float64)
+    if not set(names) <= set(labels) or coef.shape != (len(names), len(tfidf.vocabulary)):
+        raise ValueError(f"lexical weights of shape {coef.shape} do not fit labels {names}")
+    return {"lexical": tfidf, "lexical_labels": names, "lexical_coef": coef}
 
 
 def _call_rule(label: str, raw: Any, labels: tuple[str, ...]) -> dict[str, Any]:
@@ -344,7 +390,7 @@ def turn_probabilities(
         return np.zeros((0, len(model.labels)))
     emb = embed_cached(texts, threads)
     x = features(roles, texts, context=model.context, position=model.position, embeddings=emb)
-    return model.probabilities(x)
+    return model.probabilities(x, texts)
 
 
 def clear_cache() -> None:
@@ -433,6 +479,7 @@ def stage_hits(
     roles = [t.role for t in turns]
     prob = turn_probabilities(model, roles, [t.text for t in turns], threads)
     heard = {lab: dict(caller_turns(model, lab, roles, prob)) for lab in CALLER_LABELS}
+
     stages = {s.id: s for s in pb.stages}
     for k, label in enumerate(model.labels):
         threshold = model.thresholds.get(label)
