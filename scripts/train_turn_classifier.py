@@ -322,9 +322,7 @@ LEX_CS = (4.0, 16.0)
 # introduction, a decision or farewell: more than one turn's meaning), and slang_jargon, whose
 # n-gram model took everyday words for slang ("that's sweet of you", "bring your ID") on the
 # conduct utterance set's hard negatives (tests/data/conduct: precision 0.87)
-LEX_LABELS = tuple(
-    lab for lab in tc.ROLE_OF if lab not in ("contact", "closing", "slang_jargon")
-)
+LEX_LABELS = tuple(lab for lab in tc.ROLE_OF if lab not in ("contact", "closing", "slang_jargon"))
 
 
 def fit_vectorizer(texts: np.ndarray) -> Any:
