@@ -147,11 +147,10 @@ def check_call(cid, row, src, group, stats, err):
     check_agreement(cid, row, seen, err)
 
 
-def print_counts(stats):
-    groups = ["written-id", "written-en", "hvb"]
+def print_counts(stats, groups=("written-id", "written-en", "hvb"), name="turn-labels"):
     calls, roles = stats["calls"], stats["roles"]
     print(
-        f"turn-labels: {sum(calls.values())} calls, {sum(roles.values())} turns "
+        f"{name}: {sum(calls.values())} calls, {sum(roles.values())} turns "
         f"({roles['agent']} agent, {roles['caller']} caller)"
     )
     print(f"{'label (turns)':24}" + "".join(f"{g:>12}" for g in groups) + f"{'ALL':>8}")
