@@ -297,8 +297,6 @@ def grievance(
     call: PreparedCall,
     pb: Playbook,
     learned: tcl.ClassifierHits | None = None,
-    *,
-    rules_only: bool = False,
 ) -> Grievance:
     """Whether the caller raised a grievance.
 
@@ -308,7 +306,7 @@ def grievance(
     action (the ``complaint_apology`` and ``complaint_remedy`` triggers); the evidence is then
     the agent's words. Where neither rule holds, the turn classifier's ``raises_complaint``
     hits (``learned``: :func:`callscan.analysis.turn_classifier.caller_turns`) do, with
-    ``signal`` ``"classifier"``; ``rules_only`` leaves those out.
+    ``signal`` ``"classifier"``.
     """
     if pb.grievance is None:
         return Grievance(False)
@@ -321,8 +319,6 @@ def grievance(
         if fixes:
             return Grievance(True, [apology[0], fixes[0]], "rules")
     heard = learned.get(TRIGGER_LABELS["complaint"]) if learned is not None else []
-    if rules_only:
-        heard = []
     if heard and "complaint" in CLASSIFIER_TRIGGERS:
         return Grievance(True, list(heard), "classifier")
     return Grievance(False)
@@ -333,7 +329,6 @@ def _trigger_turn(
     pb: Playbook,
     trigger: str | None,
     learned: tcl.ClassifierHits | None = None,
-    rules_only: bool = False,
 ) -> int | None:
     """Turn of the first hit of ``trigger`` (0 when there is no trigger, None when unheard);
     the grievance trigger is heard where :func:`grievance` first finds one (the classifier's
@@ -341,26 +336,17 @@ def _trigger_turn(
     if trigger is None:
         return 0
     if trigger == pb.grievance:
-        g = grievance(call, pb, learned, rules_only=rules_only)
+        g = grievance(call, pb, learned)
         return min(e.turn for e in g.evidence) if g.raised else None
     hits = match(call, pb.triggers[trigger])
     return hits[0].turn if hits else None
 
 
-def _first_trigger(
-    call: PreparedCall,
-    pb: Playbook,
-    triggers: tuple[str, ...],
-    learned: tcl.ClassifierHits | None = None,
-) -> int | None:
+def _first_trigger(call: PreparedCall, pb: Playbook, triggers: tuple[str, ...]) -> int | None:
     """First turn where any of ``triggers`` is heard (0 when there are none, None when unheard)."""
     if not triggers:
         return 0
-    turns = [
-        t
-        for t in (_trigger_turn(call, pb, x, learned, rules_only=True) for x in triggers)
-        if t is not None
-    ]
+    turns = [t for t in (_trigger_turn(call, pb, x) for x in triggers) if t is not None]
     return min(turns) if turns else None
 
 
@@ -406,7 +392,7 @@ def _check_stage(
     if call_type in stage.off_for:
         res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
-    start = _first_trigger(call, pb, stage.applies_if, classifier)
+    start = _first_trigger(call, pb, stage.applies_if)
     if start is None and classifier is not None:
         start = res.opened_by = _classifier_trigger(classifier, stage.applies_if)
     if start is None:

@@ -180,13 +180,11 @@ class TurnClassifier:
         }
 
     def _lexical_dict(self) -> dict[str, Any]:
-        assert self.lexical is not None
-        terms = sorted(self.lexical.vocabulary, key=self.lexical.vocabulary.__getitem__)
-        order = [self.lexical.vocabulary[t] for t in terms]
+        assert self.lexical is not None  # columns are the vocabulary's, in to_dict's order
         return {
             **self.lexical.to_dict(),
             "labels": list(self.lexical_labels),
-            "coef": [[round(float(row[j]), 4) for j in order] for row in self.lexical_coef],
+            "coef": [[round(float(v), 4) for v in row] for row in self.lexical_coef],
         }
 
 

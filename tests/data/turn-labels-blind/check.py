@@ -13,7 +13,6 @@ The checks are those of ../turn-labels/check.py (format, texts, label names, agr
 the call labels both ways, conduct violations included), run on these files.
 """
 
-import collections
 import importlib.util
 import json
 import os
@@ -61,35 +60,17 @@ def main(argv):
         with open(labels_path, encoding="utf-8") as fh:
             rows.update({r["id"]: r for r in map(json.loads, filter(str.strip, fh))})
 
-    errors = []
-    err = errors.append
-    expected = set(rows)
     present = {
         f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl") and set_of(f) in sets
     }
-    for cid in sorted(expected - present):
-        err(f"{cid}: no {cid}.jsonl")
-    for cid in sorted(present - expected):
-        err(f"{cid}.jsonl: no such call in labels.jsonl")
-
-    stats = {
-        "calls": collections.Counter(),
-        "roles": collections.Counter(),
-        "labels": collections.defaultdict(collections.Counter),
-    }
-    for cid in sorted(expected & present):
-        row = rows[cid]
-        stats["calls"][row["lang"]] += 1
-        base.check_call(cid, row, set_dir(set_of(cid)), row["lang"], stats, err)
-
-    base.print_counts(stats, groups=("id", "en"), name="turn-labels-blind")
-    if errors:
-        for e in errors:
-            print("ERROR:", e)
-        print(f"FAILED: {len(errors)} error(s)")
-        return 1
-    print("OK: keys, roles, texts, label names and agreement with the call labels all valid.")
-    return 0
+    return base.check_all(
+        rows,
+        present,
+        lambda cid: set_dir(set_of(cid)),
+        lambda cid, row: row["lang"],
+        ("id", "en"),
+        "turn-labels-blind",
+    )
 
 
 if __name__ == "__main__":

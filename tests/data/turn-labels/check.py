@@ -163,19 +163,14 @@ def print_counts(stats, groups=("written-id", "written-en", "hvb"), name="turn-l
         print(f"{name:24}" + "".join(f"{c[g]:>12}" for g in groups) + f"{sum(c.values()):>8}")
 
 
-def main(argv):
-    src = dev_calls_dir(argv)
-    labels_path = os.path.join(src, "labels.jsonl")
-    if not os.path.isfile(labels_path):
-        print(f"dev-call labels not found: {labels_path} (use --dev-calls DIR)")
-        return 1
-    with open(labels_path, encoding="utf-8") as fh:
-        rows = {r["id"]: r for r in map(json.loads, filter(str.strip, fh))}
-
+def check_all(rows, present, source_of, group_of, groups, name):
+    """Check every labelled call of ``rows`` (id -> call labels) against the files ``present``
+    (call ids with a <call>.jsonl here): ``source_of(cid)`` is its transcripts' folder,
+    ``group_of(cid, row)`` its counting group. Prints the counts and errors; returns the exit
+    status."""
     errors = []
     err = errors.append
     expected = set(rows)
-    present = {f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl")}
     for cid in sorted(expected - present):
         err(f"{cid}: no {cid}.jsonl")
     for cid in sorted(present - expected):
@@ -188,11 +183,11 @@ def main(argv):
     }
     for cid in sorted(expected & present):
         row = rows[cid]
-        group = "hvb" if cid.startswith("hvb_") else "written-" + row["lang"]
+        group = group_of(cid, row)
         stats["calls"][group] += 1
-        check_call(cid, row, src, group, stats, err)
+        check_call(cid, row, source_of(cid), group, stats, err)
 
-    print_counts(stats)
+    print_counts(stats, groups, name)
     if errors:
         for e in errors:
             print("ERROR:", e)
@@ -200,6 +195,25 @@ def main(argv):
         return 1
     print("OK: keys, roles, texts, label names and agreement with the call labels all valid.")
     return 0
+
+
+def main(argv):
+    src = dev_calls_dir(argv)
+    labels_path = os.path.join(src, "labels.jsonl")
+    if not os.path.isfile(labels_path):
+        print(f"dev-call labels not found: {labels_path} (use --dev-calls DIR)")
+        return 1
+    with open(labels_path, encoding="utf-8") as fh:
+        rows = {r["id"]: r for r in map(json.loads, filter(str.strip, fh))}
+    present = {f[: -len(".jsonl")] for f in os.listdir(HERE) if f.endswith(".jsonl")}
+    return check_all(
+        rows,
+        present,
+        lambda cid: src,
+        lambda cid, row: "hvb" if cid.startswith("hvb_") else "written-" + row["lang"],
+        ("written-id", "written-en", "hvb"),
+        "turn-labels",
+    )
 
 
 if __name__ == "__main__":
