@@ -65,6 +65,7 @@ VARIANTS = {
     "padX": "callscan.asr.chunking.pack: X seconds of padding (e.g. pad0.1)",
     "float32": "asr.load_model(quantize='float32'): openai-whisper's weights as loaded",
     "fp16": "asr.load_model(quantize='fp16'): float16-stored weights and logits, float32 math",
+    "bf16": "asr.load_model(quantize='bf16'): fp16's decoder, the encoder in bfloat16",
     "int8": "asr.load_model(quantize='int8'): dynamic int8 linear layers, per-channel weights",
     "int8pt": "asr.load_model(quantize='int8') with one weight scale per layer",
 }
@@ -139,7 +140,7 @@ def _apply_one(variant: str) -> dict:
         chunking.pack = functools.partial(chunking.pack, pad_after_s=0.0)
     elif variant == "beam5":
         return {"beam_size": 5}
-    elif variant in ("float32", "fp16", "int8", "int8pt"):
+    elif variant in ("float32", "fp16", "bf16", "int8", "int8pt"):
         from callscan import asr
         from callscan.asr import quantize
 

@@ -107,3 +107,36 @@ def test_faster_whisper_detects_the_call_language(name, language, fw_model, samp
     channels = [recording.channel(i) for i in range(recording.n_channels)]
     detected, probability, _ = detect_language(fw_model, channels, ("id", "en"), sr=16000)
     assert detected == language and probability >= 0.8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("clip", "language"),
+    [
+        ("data/cv_id_19059577.flac", "id"),  # real Indonesian (Common Voice)
+        ("data/hvb_agent_0091_20s.flac", "en"),  # real English, 8 kHz telephone
+        ("data/fw_stereo_diarization.wav", "en"),  # real English, two channels
+        ("samples/id_sales_stereo.wav", "id"),  # synthetic Indonesian: the decode check decides
+    ],
+)
+def test_default_engine_detects_the_language_from_15_s_as_from_30_s(clip, language, base_model):
+    # the base model reads 15 s of speech through half of the encoder's input (2.3x cheaper);
+    # the language and its share must be those of Whisper's whole 30 s input
+    from pathlib import Path
+
+    from callscan.asr.language import detect_language
+
+    root = Path(__file__).resolve().parent
+    path = root / clip if clip.startswith("data/") else root.parent / clip
+    recording = load(str(path))
+    channels = [recording.channel(i) for i in range(recording.n_channels)]
+    assert base_model.detect_window_s == 15.0
+    shares = {}
+    try:
+        for window in (15.0, 30.0):
+            base_model.detect_window_s = window
+            shares[window] = detect_language(base_model, channels, ("id", "en"), sr=16000)
+    finally:
+        base_model.detect_window_s = 15.0
+    assert shares[15.0][0] == shares[30.0][0] == language
+    assert shares[15.0][1] == pytest.approx(shares[30.0][1], abs=0.02)

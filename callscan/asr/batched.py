@@ -186,7 +186,19 @@ class TrimmedModel:
         return results, [looping([t for t in r.tokens if t < eot]) for r in results]
 
     def encode(self, mels):
-        """The encoder on ``mels`` (batch, n_mels, 2 * n_audio_ctx)."""
+        """The encoder on ``mels`` (batch, n_mels, 2 * n_audio_ctx); float32 features.
+
+        A model quantised to ``"bf16"`` (:mod:`callscan.asr.quantize`) is run under
+        ``torch.autocast`` in bfloat16."""
+        import torch
+
+        dtype = getattr(self._model, "encoder_autocast", None)
+        if dtype is None:
+            return self._encode(mels)
+        with torch.autocast("cpu", dtype=getattr(torch, dtype)):
+            return self._encode(mels).float()
+
+    def _encode(self, mels):
         import torch.nn.functional as F
 
         enc = self._model.encoder

@@ -33,6 +33,7 @@ class Engine(Protocol):
     """A loaded Whisper model behind one engine."""
 
     name: str  # the engine, as reported in Transcript.engine: "openai-whisper", "faster-whisper"
+    detect_window_s: float  # seconds of speech per channel :meth:`language_probs` reads
 
     @property
     def is_multilingual(self) -> bool:

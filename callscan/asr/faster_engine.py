@@ -57,6 +57,7 @@ class FasterWhisper:
 
     name = "faster-whisper"
     long_form = False  # a channel without speech regions is decoded in packed windows
+    detect_window_s = 30.0  # CTranslate2's language detection reads a whole 30 s window
 
     def __init__(self, model_name: str, model: Any, pipeline: Any, threads: int = 1) -> None:
         self.model_name = model_name  # e.g. "base"

@@ -2,7 +2,7 @@
 
 Whisper alone chooses among 99 languages and misfires on short or synthetic clips (it picks
 Thai for espeak-ng Indonesian). callscan asks Whisper for its language distribution on up to
-30 s of *speech* (leading silence and ringing removed) from every channel, keeps only the
+30 s (15 s with the base model's half encoder input) of *speech* (leading silence and ringing removed) from every channel, keeps only the
 allowed languages, renormalises, and averages the channels. When Whisper is unsure (the top
 allowed language below ``CHECK_BELOW``), a decode check settles it (:func:`decode_check`).
 """
@@ -19,7 +19,8 @@ from callscan.errors import CallscanError
 if TYPE_CHECKING:
     from callscan.asr.engine import Engine
 
-DETECT_WINDOW_S = 30.0  # Whisper's window: detection sees at most this much speech
+DETECT_WINDOW_S = 30.0  # Whisper's window: detection sees at most this much speech (less
+# where the engine reads less: ``Engine.detect_window_s``)
 CHECK_WINDOW_S = 15.0  # speech decoded once per candidate language by the decode check
 CHECK_BELOW = 0.98  # the decode check runs only when Whisper's own share is below this
 CHECK_TOKENS = 32  # tokens decoded per candidate: enough to tell fluent from forced text
@@ -153,7 +154,8 @@ def detect_language(
     regions : list of list of (start_s, end_s), optional
         Each channel's speech regions (:func:`callscan.audio.vad.speech_regions`): the
         excerpts are cut from them. Without, from the non-silent parts of each channel
-        (:func:`speech_excerpt`). Either way each excerpt is at most 30 s of speech.
+        (:func:`speech_excerpt`). Either way each excerpt is at most
+        ``engine.detect_window_s`` (15 or 30 s) of speech.
 
     Returns
     -------
@@ -168,14 +170,17 @@ def detect_language(
         return lang, 1.0, {lang: 1.0}
     totals = dict.fromkeys(languages, 0.0)
     weights = 0.0
+    window_s = float(engine.detect_window_s)
     for i, y in enumerate(channels):
-        excerpt = speech_excerpt(y, sr, regions=None if regions is None else regions[i])
+        excerpt = speech_excerpt(
+            y, sr, max_s=window_s, regions=None if regions is None else regions[i]
+        )
         if excerpt.size < sr // 2:  # under half a second of speech says nothing
             continue
         probs = engine.language_probs(excerpt)
         kept = {code: float(probs.get(code, 0.0)) for code in languages}
         norm = sum(kept.values()) or 1.0
-        weight = min(excerpt.size / sr, DETECT_WINDOW_S)  # channels with more speech count more
+        weight = min(excerpt.size / sr, window_s)  # channels with more speech count more
         for code in languages:
             totals[code] += weight * kept[code] / norm
         weights += weight

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate the turn labels of the blind call sets 2-7 and 10-13 and print label counts.
+"""Validate the turn labels of the blind call sets 2-7, 10-13, 15 and 16 and print label counts.
 
 Usage:
     python3 check.py [--sets 2,3]
@@ -19,7 +19,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SETS = [2, 3, 4, 5, 6, 7, 10, 11, 12, 13]
+SETS = [2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 15, 16]
 
 
 def base_checker():
