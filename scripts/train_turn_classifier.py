@@ -605,6 +605,9 @@ def train(
                 tried.items(), key=lambda kv: average_precision(y[on], kv[1][sel][on])
             )
             oof = oof_wide[sel]
+            if lab in tc.CONDUCT_MIN_WORDS and t.text is not None:  # as the stage check does
+                least = tc.CONDUCT_MIN_WORDS[lab]
+                oof = np.where([len(str(x).split()) < least for x in t.text[rows]], 0.0, oof)
             if lab in tc.CONDUCT_LABELS:  # a finding about the call: the calls' precision
                 thr = call_threshold(y, oof, t.group[rows], real, target)
             else:

@@ -330,3 +330,14 @@ def test_samples_tips_agree_with_scores(sample_reports, name):
             assert_no_english(visible_html_text(page), f"{name} html {aud}")
             page = render(report, "md", ReportOptions(audience=aud))
             assert_no_english(visible_md_text(page), f"{name} md {aud}")
+
+
+def test_a_long_quote_is_cut_after_a_whole_word():
+    from callscan.report.tips import QUOTE_CHARS, _cut
+
+    text = "jadi kami juga nggak tahu kapan sampainya " * 10
+    cut = _cut(text)
+    assert len(cut) <= QUOTE_CHARS and cut.endswith("…")
+    assert text.startswith(cut[:-1]) and text[len(cut) - 1] == " "  # a word boundary
+    assert _cut("  short\n quote ") == "short quote"
+    assert _cut("x" * (QUOTE_CHARS + 5)) == "x" * (QUOTE_CHARS - 1) + "…"  # one long word

@@ -313,6 +313,29 @@ def test_classifier_adds_a_conduct_violation_the_rules_missed_unless_excused(tmp
     )
 
 
+def test_a_conduct_label_never_flags_a_turn_too_short_to_blame_anyone(tmp_path):
+    # the n-grams alone once scored an agent's "udah itu aja kak" 0.80 for running a
+    # competitor down; none of the labelled blame or competitor turns has under 6 words
+    short = "Udah itu aja ya Kak."
+    path = conduct_weights(tmp_path, {"competitor_bashing": short, "blame_customer": short})
+    conv = parse_text(
+        "agent: Selamat pagi, dengan Rina dari Nusantara Telekom, ada yang bisa dibantu?\n"
+        "caller: Mau cek kuota.\n"
+        "agent: Kuotanya masih lima giga ya Kak, berlaku sampai akhir bulan.\n"
+        "caller: Oke makasih.\n"
+        f"agent: {short}",
+        language="id",
+    )
+    model = tc.load(path)
+    prob = tc.turn_probabilities(model, [t.role for t in conv.turns], [t.text for t in conv.turns])
+    for label in ("competitor_bashing", "blame_customer"):
+        assert prob[4, model.labels.index(label)] >= 0.5  # past the threshold on its own
+        assert tc.CONDUCT_MIN_WORDS[label] > len(short.split())
+    result = check(conv, options=StageOptions(classifier_path=path))
+    assert result.rule("trash_competitor").status == "pass"
+    assert result.rule("blame_customer").status == "pass"
+
+
 def test_a_rules_violation_keeps_its_evidence_and_says_rules(tmp_path):
     path = conduct_weights(tmp_path, {"blame_customer": "You should have read the terms."})
     conv = parse_text(

@@ -654,12 +654,20 @@ def _conduct_hits(
     A turn that a turn-level exception of the rule (any cue's ``unless``: a competitor's staff
     are no colleagues, explained jargon is no jargon) excuses gives no hit; so does every turn
     when a cue of the rule is excused for the whole call (``excused_by``) and a pattern that
-    runs past its time limit (no accusation without a check)."""
+    runs past its time limit (no accusation without a check). Nor does a turn shorter than
+    the label's :data:`~callscan.analysis.turn_classifier.CONDUCT_MIN_WORDS`."""
     label = _CONDUCT_LABEL.get(rule.id)
     if classifier is None or label is None:
         return []
+    least = tcl.CONDUCT_MIN_WORDS.get(label, 0)
     # agent turns only: a turn whose speaker is unknown may be the caller's complaint
-    hits = [e for e in classifier.get(label) if e.turn not in found and e.speaker == AGENT]
+    hits = [
+        e
+        for e in classifier.get(label)
+        if e.turn not in found
+        and e.speaker == AGENT
+        and len(call.turns[e.turn].text.split()) >= least
+    ]
     if not hits or any(c.excused_by is not None for c in rule.cues.values()):
         return []
     unless = [c.unless for c in rule.cues.values() if c.unless is not None]

@@ -56,6 +56,7 @@ __all__ = [
     "AGENT_LABELS",
     "CALLER_LABELS",
     "CONDUCT_LABELS",
+    "CONDUCT_MIN_WORDS",
     "CONDUCT_RULES",
     "DERIVED_LABELS",
     "ClassifierHits",
@@ -99,6 +100,12 @@ CONDUCT_RULES = {
     "slang_jargon": "slang_jargon",
 }
 CONDUCT_LABELS = tuple(CONDUCT_RULES)
+# Fewest words of a turn a conduct label may flag on its own: a blame or a remark about a
+# competitor names a party and says something of it, and none of the 1,164 labelled turns of
+# these three labels has fewer than 6 words (2026-12-05); the character n-grams alone scored
+# an agent's "udah itu aja kak" ("that's all, sis") 0.80 for running a competitor down.
+# Slang can be one word ("Chillax, ma'am"), so it has no floor.
+CONDUCT_MIN_WORDS = {"blame_colleague": 6, "blame_customer": 6, "competitor_bashing": 6}
 # Labels derived from others, learned on every call: ``answer_acknowledge`` and
 # ``answer_resolve``, an agent turn that acknowledges or resolves a problem, are the answers of
 # the grievance's call rule (:func:`caller_turns`). Their own models, not the steps': the steps

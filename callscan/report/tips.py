@@ -96,8 +96,15 @@ class Strength:
 
 
 def _cut(text: str | None) -> str:
+    """``text`` on one line, at most ``QUOTE_CHARS`` long: a longer one cut after its last
+    whole word that fits, with "…" (a word cut in half reads as another word: "s…")."""
     text = " ".join(str(text or "").split())
-    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
+    if len(text) <= QUOTE_CHARS:
+        return text
+    head = text[: QUOTE_CHARS - 1]
+    if not text[QUOTE_CHARS - 1].isspace() and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:") + "…"
 
 
 def _turn(report: dict, index: int | None) -> dict | None:
