@@ -66,6 +66,7 @@ def load_model(
     if engine != "openai-whisper":
         raise CallscanError(f"unknown engine '{engine}' (choose from: {', '.join(ENGINES)})")
     from callscan.asr import quantize as quantizer
+    from callscan.asr.batched import HALF_CONTEXT_MODELS
     from callscan.asr.whisper_engine import OpenAIWhisper
 
     model = load_whisper(name, model_path=model_path, device=device)
@@ -79,14 +80,7 @@ def load_model(
         if device != "cpu":
             raise CallscanError(f"{precision} weights are for the CPU (device '{device}')")
         model = quantizer.quantize(model, precision)
-    return OpenAIWhisper(model, half_context=name in batched_half_context_models())
-
-
-def batched_half_context_models() -> frozenset[str]:
-    """Models whose 15 s encoder input was measured as good as the 30 s one."""
-    from callscan.asr.batched import HALF_CONTEXT_MODELS
-
-    return HALF_CONTEXT_MODELS
+    return OpenAIWhisper(model, half_context=name in HALF_CONTEXT_MODELS)
 
 
 def transcribe(

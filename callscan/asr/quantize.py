@@ -22,7 +22,8 @@ plain ``nn.Linear``, so their class is set back to ``nn.Linear`` first. Two prec
   instructions (AVX512-BF16 or AMX). The encoder runs 2.4x faster (8 windows of 15 s: 0.78 s
   against 1.89 s on 2 threads); the features it gives the decoder are rounded to 8
   significant bits, so the text can change: measured on the real clips
-  (bench/bench_wer_real.py) before it became the default where the instructions exist.
+  (bench/bench_wer_real.py) before it became the default where the instructions exist. The
+  language check encodes in float32 all the same (``TrimmedModel.encode(exact=True)``).
 
 ``"float32"`` leaves the model as loaded.
 """

@@ -36,7 +36,7 @@ class OpenAIWhisper:
         self.module = module  # whisper.model.Whisper (possibly int8-quantised)
         # Language detection reads 15 s of speech through half of the encoder's input when
         # the model decodes well from it (:data:`callscan.asr.batched.HALF_CONTEXT_MODELS`):
-        # 2.3x cheaper than 30 s, the same language on all 36 real and sample files measured
+        # 2.3x cheaper than 30 s, the same language on all 35 real and sample recordings measured
         # (``bench/bench_language.py``).
         self.detect_window_s = 15.0 if half_context else 30.0
 
@@ -115,7 +115,7 @@ class OpenAIWhisper:
         )[:, : 2 * n_ctx].to(model.device)
         trimmed = TrimmedModel(model, n_ctx)
         with torch.no_grad():
-            features = trimmed.encode(mel[None])
+            features = trimmed.encode(mel[None], exact=True)
             _, probs = detect_language(trimmed, features)
         return dict(probs[0])
 
@@ -143,7 +143,7 @@ class OpenAIWhisper:
         trimmed = TrimmedModel(model, model.dims.n_audio_ctx)
         out = {}
         with torch.no_grad():
-            features = trimmed.encode(mels)
+            features = trimmed.encode(mels, exact=True)
             for code in codes:
                 decoding = whisper.DecodingOptions(
                     language=code, without_timestamps=True, fp16=False, sample_len=max_tokens
