@@ -607,8 +607,7 @@ def train(
             )
             oof = oof_wide[sel]
             if lab in tc.CONDUCT_MIN_WORDS and t.text is not None:  # as the stage check does
-                least = tc.CONDUCT_MIN_WORDS[lab]
-                oof = np.where([len(str(x).split()) < least for x in t.text[rows]], 0.0, oof)
+                oof = np.where([tc.long_enough(lab, str(x)) for x in t.text[rows]], oof, 0.0)
             if lab in tc.CONDUCT_LABELS:  # a finding about the call: the calls' precision
                 thr = call_threshold(y, oof, t.group[rows], real, target)
             else:

@@ -294,9 +294,7 @@ def call_type_evidence(
 
 
 def grievance(
-    call: PreparedCall,
-    pb: Playbook,
-    learned: tcl.ClassifierHits | None = None,
+    call: PreparedCall, pb: Playbook, learned: tcl.ClassifierHits | None = None
 ) -> Grievance:
     """Whether the caller raised a grievance.
 
@@ -659,14 +657,13 @@ def _conduct_hits(
     label = _CONDUCT_LABEL.get(rule.id)
     if classifier is None or label is None:
         return []
-    least = tcl.CONDUCT_MIN_WORDS.get(label, 0)
     # agent turns only: a turn whose speaker is unknown may be the caller's complaint
     hits = [
         e
         for e in classifier.get(label)
         if e.turn not in found
         and e.speaker == AGENT
-        and len(call.turns[e.turn].text.split()) >= least
+        and tcl.long_enough(label, call.turns[e.turn].text)
     ]
     if not hits or any(c.excused_by is not None for c in rule.cues.values()):
         return []

@@ -68,6 +68,7 @@ __all__ = [
     "TurnClassifier",
     "features",
     "caller_turns",
+    "long_enough",
     "heard_turns",
     "load",
     "stage_hits",
@@ -106,6 +107,14 @@ CONDUCT_LABELS = tuple(CONDUCT_RULES)
 # an agent's "udah itu aja kak" ("that's all, sis") 0.80 for running a competitor down.
 # Slang can be one word ("Chillax, ma'am"), so it has no floor.
 CONDUCT_MIN_WORDS = {"blame_colleague": 6, "blame_customer": 6, "competitor_bashing": 6}
+
+
+def long_enough(label: str, text: str) -> bool:
+    """Whether a turn of ``text`` is long enough for ``label`` to flag on its own
+    (:data:`CONDUCT_MIN_WORDS`; every other label: always)."""
+    return len(text.split()) >= CONDUCT_MIN_WORDS.get(label, 0)
+
+
 # Labels derived from others, learned on every call: ``answer_acknowledge`` and
 # ``answer_resolve``, an agent turn that acknowledges or resolves a problem, are the answers of
 # the grievance's call rule (:func:`caller_turns`). Their own models, not the steps': the steps
@@ -484,7 +493,6 @@ def stage_hits(
     roles = [t.role for t in turns]
     prob = turn_probabilities(model, roles, [t.text for t in turns], threads)
     heard = {lab: dict(caller_turns(model, lab, roles, prob)) for lab in CALLER_LABELS}
-
     stages = {s.id: s for s in pb.stages}
     for k, label in enumerate(model.labels):
         threshold = model.thresholds.get(label)
