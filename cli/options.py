@@ -95,7 +95,10 @@ Threads = Annotated[int, typer.Option(min=0, help="Torch threads (0 = one per tw
 BeamSize = Annotated[
     int | None,
     typer.Option(
-        "--beam-size", min=1, help="Beam search width (default: greedy; faster-whisper: 5)."
+        "--beam-size",
+        min=1,
+        help="Beam search width on every window (default: greedy, and beam 5 on the windows "
+        "greedy decoding is unsure of; faster-whisper: 5).",
     ),
 ]
 MaxDuration = Annotated[

@@ -80,8 +80,8 @@ def test_int8_quantised_openai_whisper_still_transcribes(data_dir):
 
 @pytest.mark.slow
 def test_beam_search_on_the_default_path(base_model, data_dir):
-    # --beam-size 5: windows decode one at a time (whisper's beam search does not batch);
-    # measured 0.161 here, whisper.transcribe with beam 5 0.161-0.287
+    # --beam-size 5: every window with beam search, a batch at a time (callscan's grouped
+    # beam search); measured 0.161 here, whisper.transcribe with beam 5 0.161-0.287
     transcript = run(base_model, data_dir / "sample.wav", "openai-whisper", beam_size=5)
     hypothesis = " ".join(w.text for w in transcript.words())
     assert wer(sample_reference(data_dir), hypothesis, "en") <= 0.20

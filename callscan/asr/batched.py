@@ -85,6 +85,43 @@ def _retry(model, features, language: str, options, first, duration_s: float):
     return temperature_fallback(model, features, language, options, first, duration_s)
 
 
+def unsure(result, options) -> bool:
+    """A greedy decode that passed whisper's checks (temperature 0) but whose mean
+    log-probability is below ``options.unsure_logprob``: worth a beam search. Never with
+    beam search already on, nor for silence."""
+    if options.beam_size or options.unsure_logprob is None or result.temperature != 0:
+        return False
+    if silent(result.avg_logprob, result.no_speech_prob):
+        return False
+    return result.avg_logprob < options.unsure_logprob
+
+
+def _beam_where_unsure(model, features, results: list, durations, language: str, options):
+    """Decode the batch's :func:`unsure` windows again with beam search, together (width
+    ``UNSURE_BEAM_SIZE``), and keep each beam decode that passes whisper's checks in
+    ``results`` (in place).
+
+    Measured on the 26 real clips of ``bench/bench_wer_real.py`` (greedy -> beam where the
+    greedy mean log-probability < -0.45, 9 of 50 windows): English HarperValleyBank 14.3% ->
+    13.3% WER, English other 10.8% unchanged, Indonesian 33.3% -> 16.7%. Beam 5 on every
+    window: 12.9%, 11.7% (worse), 16.7%, at about twice the decoder's time.
+    """
+    import dataclasses
+
+    from callscan.asr.options import UNSURE_BEAM_SIZE
+
+    chosen = [i for i, r in enumerate(results) if unsure(r, options)]
+    if not chosen:
+        return
+    beam = dataclasses.replace(options, beam_size=UNSURE_BEAM_SIZE)
+    again, guarded = model.decode(
+        features[chosen], decode_options(language, beam, 0.0), [durations[i] for i in chosen]
+    )
+    for i, result, ended in zip(chosen, again, guarded, strict=True):
+        if not _failed(result, ended):
+            results[i] = result
+
+
 def _segments(result, tokenizer, duration_s: float) -> list[dict]:
     """Split one window's tokens into segments at timestamp tokens (as whisper.transcribe)."""
     import torch
@@ -127,6 +164,90 @@ def _segments(result, tokenizer, duration_s: float) -> list[dict]:
     return [s for s in out if s["text"].strip()]
 
 
+def _grouped_task():
+    """whisper's ``DecodingTask`` for beam search over a batch of windows.
+
+    openai-whisper 20250625 repeats the token rows ``n_group`` times per window but not the
+    encoder features, so its beam search works on one window only (a batch fails in
+    cross-attention: openai/whisper pull requests 2389 and 2843, open). Here the features
+    are repeated as ``run`` expects (it keeps every ``n_group``-th row afterwards; the
+    language step gets one row per window), while the cross-attention keys and values are
+    computed once per window and read by all of its beams together
+    (:func:`_share_cross_attention`): a decoder step is bound by reading them, so repeating
+    them per beam made the step five times as slow."""
+    from whisper.decoding import DecodingTask, PyTorchInference
+
+    class GroupedInference(PyTorchInference):
+        n_group = 1
+
+        def logits(self, tokens, audio_features):
+            if not self.kv_cache:
+                unique = audio_features[:: self.n_group]
+                # self-attention entries first and empty: the decoder reads its position
+                # from the first entry's length
+                rows, _, width = audio_features.shape
+                empty = audio_features.new_zeros((rows, 0, width))
+                cache = {}
+                for block in self.model.decoder.blocks:
+                    cache[block.attn.key] = cache[block.attn.value] = empty
+                for block in self.model.decoder.blocks:
+                    for proj in (block.cross_attn.key, block.cross_attn.value):
+                        cache[proj] = proj(unique)  # one row per window
+                self.kv_cache, self.hooks = self.model.install_kv_cache_hooks(cache)
+            return super().logits(tokens, audio_features)
+
+    class GroupedTask(DecodingTask):
+        def __init__(self, model, options):
+            super().__init__(model, options)
+            _share_cross_attention(model.decoder)
+            self.inference = GroupedInference(model, len(self.initial_tokens))
+            self.inference.n_group = self.n_group
+            if hasattr(self.decoder, "inference"):  # the beam search rearranges its cache
+                self.decoder.inference = self.inference
+
+        def _get_audio_features(self, mel):
+            features = super()._get_audio_features(mel)
+            return features.repeat_interleave(self.n_group, dim=0)
+
+        def _detect_language(self, audio_features, tokens):  # one row per window
+            return super()._detect_language(audio_features[:: self.n_group], tokens)
+
+    return GroupedTask
+
+
+def _share_cross_attention(decoder) -> None:
+    """Let each cross-attention of ``decoder`` take ``g`` query rows per key row: rows
+    ``a * g ... a * g + g - 1`` (the beams of window ``a``) attend to key row ``a``, as one
+    attention with ``g`` times the queries. With as many query rows as key rows (greedy
+    decoding, word alignment) it is whisper's own attention, unchanged. Installed once per
+    decoder."""
+    import types
+
+    for block in decoder.blocks:
+        attention = block.cross_attn
+        if getattr(attention, "_callscan_shared", False):
+            continue
+        own = attention.qkv_attention
+
+        def qkv_attention(self, q, k, v, mask=None, _own=own):
+            n_batch, n_ctx, n_state = q.shape
+            windows = k.shape[0]
+            if n_batch == windows or n_batch % windows:
+                return _own(q, k, v, mask)
+            group = n_batch // windows
+            out, qk = _own(q.reshape(windows, group * n_ctx, n_state), k, v, mask)
+            if qk is not None:  # (windows, heads, group * n_ctx, keys) -> per row
+                qk = qk.unflatten(2, (group, n_ctx)).transpose(1, 2).flatten(0, 1)
+            return out.reshape(n_batch, n_ctx, n_state), qk
+
+        attention.qkv_attention = types.MethodType(qkv_attention, attention)
+        attention._callscan_shared = True
+
+
+def _GroupedTask(model, options):
+    return _grouped_task()(model, options)
+
+
 class TrimmedModel:
     """The model as whisper's decoding and alignment see it, with a shorter encoder input.
 
@@ -161,25 +282,19 @@ class TrimmedModel:
         """
         from whisper.decoding import DecodingTask
 
-        if options.beam_size and features.shape[0] > 1:
-            # whisper's beam search decodes one window at a time (with more, its audio
-            # features are not repeated per beam and the decode fails)
-            pairs = [
-                self.decode(
-                    features[i : i + 1], options, None if durations_s is None else [durations_s[i]]
-                )
-                for i in range(len(features))
-            ]
-            return [r[0] for r, _ in pairs], [g[0] for _, g in pairs]
-        task = DecodingTask(self, options)
         if not options.beam_size:  # one row per window (greedy or one sample)
+            task = DecodingTask(self, options)
             stop = decode_guard(task.tokenizer, task.sample_begin, durations_s)
             task.logit_filters.append(stop)
             results = task.run(features)
             return results, [i in stop.failed for i in range(len(results))]
-        # beam search on one window: the guards on each beam's row; a beam ended as a loop
-        # is a finished candidate, so the chosen text is checked for a loop afterwards
-        rows = None if durations_s is None else list(durations_s) * options.beam_size
+        # beam search, all windows in one batch (rows window by window, a beam each); the
+        # guards on each beam's row; a beam ended as a loop is a finished candidate, so the
+        # chosen text is checked for a loop afterwards
+        task = _GroupedTask(self, options)
+        rows = None
+        if durations_s is not None:
+            rows = [d for d in durations_s for _ in range(options.beam_size)]
         task.logit_filters.append(decode_guard(task.tokenizer, task.sample_begin, rows))
         results = task.run(features)
         eot = task.tokenizer.eot
@@ -287,7 +402,9 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
             for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
                 if _failed(result, guarded[i]):
                     first = (result, guarded[i])
-                    result = _retry(trimmed, features[i], language, options, first, duration_s)
+                    results[i] = _retry(trimmed, features[i], language, options, first, duration_s)
+            _beam_where_unsure(trimmed, features, results, durations, language, options)
+            for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
                 if silent(result.avg_logprob, result.no_speech_prob):
                     out.append([])
                     continue

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ENGINES", "TranscribeOptions"]
+__all__ = ["ENGINES", "TranscribeOptions", "UNSURE_BEAM_SIZE"]
+
+UNSURE_BEAM_SIZE = 5  # beam width for the windows greedy decoding is unsure of
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,10 @@ class TranscribeOptions:
     language: str = "auto"  # "auto" (detect among `languages`) or a Whisper code such as "id"
     languages: tuple[str, ...] = ("id", "en")  # what auto-detection may choose from
     beam_size: int | None = None  # None = greedy decoding (5x faster on CPU than beam 5)
+    # greedy decoding (beam_size None): a window whose greedy text has a mean log-probability
+    # below this is decoded again with beam search (width UNSURE_BEAM_SIZE), all such windows
+    # of a batch together; None: never (README, "Beam search where greedy is unsure")
+    unsure_logprob: float | None = -0.45
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback on failed decodes
     condition_on_previous_text: bool = False  # True risks repetition loops on phone audio
     initial_prompt: str | None = None  # prompt text (packed windows: each; whole channel: first)
