@@ -18,6 +18,7 @@ validate_file
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -108,11 +109,49 @@ MAX_YAML_DEPTH = 64  # nesting of mappings and lists (the bundled files reach ab
 MAX_YAML_NODES = 1_000_000  # values in a file, counting each alias as the value it repeats
 
 
-def _bounded_loader(path: str) -> type:
-    """A ``yaml.SafeLoader`` that refuses deep nesting and alias bombs (``ConfigError``)."""
+@functools.cache
+def _safe_loader_base() -> type:
+    """``yaml.SafeLoader``'s behaviour, with libyaml's C parser under it where PyYAML has it.
+
+    The C parser reads the characters and makes the events (the slow part in Python: the
+    bundled data files parse in 26 ms instead of 177 ms, to the same data); composing the
+    nodes stays PyYAML's Python ``Composer``, so :func:`_bounded_loader` still checks depth
+    and size node by node while composing (libyaml's own composer recurses in C, with no
+    depth limit). Without libyaml: ``yaml.SafeLoader``.
+    """
     import yaml
 
-    class BoundedLoader(yaml.SafeLoader):
+    if not getattr(yaml, "__with_libyaml__", False):
+        return yaml.SafeLoader
+    from yaml._yaml import CParser
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    class CEventsSafeLoader(CParser, SafeConstructor, Resolver):
+        def __init__(self, stream: Any) -> None:
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.anchors: dict = {}
+
+        # PyYAML's composer on the C parser's events (CParser has C versions of these)
+        get_single_node = Composer.get_single_node
+        compose_document = Composer.compose_document
+        compose_node = Composer.compose_node
+        compose_scalar_node = Composer.compose_scalar_node
+        compose_sequence_node = Composer.compose_sequence_node
+        compose_mapping_node = Composer.compose_mapping_node
+
+    return CEventsSafeLoader
+
+
+def _bounded_loader(path: str) -> type:
+    """A safe YAML loader (:func:`_safe_loader_base`) that refuses deep nesting and alias
+    bombs (``ConfigError``)."""
+    import yaml
+
+    class BoundedLoader(_safe_loader_base()):  # type: ignore[misc]
         def __init__(self, stream: Any) -> None:
             super().__init__(stream)
             self.sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded

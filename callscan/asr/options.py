@@ -23,8 +23,9 @@ class TranscribeOptions:
     beam_size: int | None = None  # None = greedy decoding (5x faster on CPU than beam 5)
     # greedy decoding (beam_size None): a window whose greedy text has a mean log-probability
     # below this is decoded again with beam search (width UNSURE_BEAM_SIZE), all such windows
-    # of a batch together; None: never (README, "Beam search where greedy is unsure")
-    unsure_logprob: float | None = -0.45
+    # of a batch together, and the beam's text kept when the model scores it higher; None:
+    # never (README, "Beam search where greedy is unsure")
+    unsure_logprob: float | None = -0.5
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback on failed decodes
     condition_on_previous_text: bool = False  # True risks repetition loops on phone audio
     initial_prompt: str | None = None  # prompt text (packed windows: each; whole channel: first)
