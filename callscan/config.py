@@ -415,13 +415,13 @@ class Checker:
             raise self.fail(key, "must be a regular expression string")
         text = self.expand(pattern, key)
         try:
-            checked = re.compile(text, flags)  # the syntax the files are documented in
-            compiled = GuardedPattern(text, checked.flags, key=f"'{self.path}': {key}")
+            tree = parse_regex(text, flags)  # the syntax the files are documented in
+            compiled = GuardedPattern(text, tree.state.flags, key=f"'{self.path}': {key}")
         except (re.error, OverflowError, RecursionError, ValueError) as e:
             raise self.fail(key, f"invalid regex ({e})") from None
         except Exception as e:  # the regex package's own error class
             raise self.fail(key, f"invalid regex ({e})") from None
-        if nested_quantifier(text):
+        if _catastrophic_tree(tree):
             raise self.fail(
                 key,
                 "a repeated group whose every part is itself repeated, like (a+)+ or "
@@ -551,8 +551,44 @@ _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 _BIG_REPEAT = 10  # an outer repeat allowing more than this many times counts as unbounded
 
 
+@functools.cache
 def _op(op: Any) -> str:
     return str(op).rsplit(".", 1)[-1]
+
+
+def _sre_parser() -> Any:
+    try:
+        import re._parser as sre_parse
+    except ImportError:  # Python 3.10
+        import sre_parse  # type: ignore[no-redef]
+    return sre_parse
+
+
+def parse_regex(pattern: str, flags: int = 0) -> Any:
+    """``pattern`` parsed as ``re.compile(pattern, flags)`` parses it, with the one check
+    ``re`` makes only when compiling (a look-behind must have a fixed width): the same
+    patterns are accepted and refused, in one parse instead of two (the tree also serves
+    :func:`nested_quantifier`'s check). Its ``state.flags`` are ``re.compile``'s ``flags``.
+
+    Raises
+    ------
+    re.error, OverflowError, RecursionError
+        As ``re.compile`` would.
+    """
+    tree = _sre_parser().parse(pattern, flags)
+    _check_lookbehind(tree)
+    return tree
+
+
+def _check_lookbehind(items: Any) -> None:
+    for op, av in items:
+        n = _op(op)
+        if n in ("ASSERT", "ASSERT_NOT") and av[0] < 0:
+            lo, hi = av[1].getwidth()
+            if lo != hi:
+                raise re.error("look-behind requires fixed-width pattern")
+        for sub in _subtrees(n, av):
+            _check_lookbehind(sub)
 
 
 def _big(hi: int) -> bool:
@@ -569,6 +605,8 @@ def _subtrees(op: str, av: Any) -> list:
         return list(av[1])
     if op in ("ASSERT", "ASSERT_NOT"):
         return [av[1]]
+    if op == "GROUPREF_EXISTS":  # (?(1)yes|no)
+        return [b for b in av[1:] if b is not None]
     return []
 
 
@@ -618,13 +656,13 @@ def nested_quantifier(pattern: str) -> bool:
     (True, False)
     """
     try:
-        import re._parser as sre_parse
-    except ImportError:  # Python 3.10
-        import sre_parse
-    try:
-        tree = sre_parse.parse(pattern)
+        tree = _sre_parser().parse(pattern)
     except (re.error, OverflowError, RecursionError, ValueError):
         return False  # compiling reports it
+    return _catastrophic_tree(tree)
+
+
+def _catastrophic_tree(tree: Any) -> bool:
     try:
         return _catastrophic(tree)
     except RecursionError:

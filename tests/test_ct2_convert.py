@@ -105,6 +105,33 @@ def test_altered_checkpoint_is_refused(tmp_path, monkeypatch):
         weights.load_whisper("base")
 
 
+def test_a_verified_checkpoint_is_not_hashed_again_until_it_changes(tmp_path, monkeypatch):
+    # the first load hashes the tensors and records the file's stamp; a later load of the
+    # same file skips the hash; any new file in its place (same name) is hashed again
+    import shutil
+
+    shutil.copy(weights.model_dir() / "base.pt", tmp_path / "base.pt")
+    monkeypatch.setenv("CALLSCAN_MODEL_DIR", str(tmp_path))
+    hashed: list[int] = []
+    real = weights.checkpoint_digest
+
+    def counting(checkpoint):
+        hashed.append(1)
+        return real(checkpoint)
+
+    monkeypatch.setattr(weights, "checkpoint_digest", counting)
+    weights.load_whisper("base")
+    assert len(hashed) == 1 and (tmp_path / "base.pt.verified").is_file()
+    weights.load_whisper("base")
+    assert len(hashed) == 1  # the same file: not hashed again
+    ck = torch.load(tmp_path / "base.pt", weights_only=True)
+    ck["model_state_dict"]["decoder.ln.bias"][0] += 1
+    torch.save(ck, tmp_path / "base.pt")  # altered in place, the old stamp left beside it
+    with pytest.raises(ModelError, match=r"SHA-256 mismatch for model 'base'"):
+        weights.load_whisper("base")
+    assert len(hashed) == 2
+
+
 @pytest.mark.slow
 def test_truncated_model_bin_is_a_clear_error(ct2_base_dir, tmp_path):
     cut = tmp_path / "model.bin"

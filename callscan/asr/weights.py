@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -244,6 +245,46 @@ def verify(name: str, path: str | Path | None = None) -> str:
     return digest
 
 
+def _file_stamp(path: Path) -> list[int] | None:
+    """(size, modification time ns, inode) of a file, None when it cannot be read."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _verified_before(path: Path, seen: list[int] | None, expected: str) -> bool:
+    """True when this very file (same size, modification time and inode, read before it was
+    loaded and again now) was verified against ``expected`` before: hashing the 140 MB of
+    tensors again costs 0.1 s of every process that loads the model. Any change to the file
+    (a reinstall, an edit, a copy over it) gives it a new stamp and a full check."""
+    if seen is None or _file_stamp(path) != seen:
+        return False
+    try:
+        data = json.loads(_stamp_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data == {"file": seen, "sha256": expected}
+
+
+def _remember_verified(path: Path, seen: list[int] | None, expected: str) -> None:
+    """Record that the file with stamp ``seen`` matched ``expected`` (best effort: a
+    read-only cache only means the next load checks again)."""
+    if seen is None or _file_stamp(path) != seen:
+        return
+    try:
+        from callscan.util import atomic_write
+
+        atomic_write(_stamp_path(path), json.dumps({"file": seen, "sha256": expected}))
+    except OSError:
+        pass
+
+
 def _load_checkpoint(path: Path) -> dict:
     import torch
 
@@ -287,13 +328,16 @@ def load_whisper(name: str = "base", *, model_path: str | Path | None = None, de
         heads_name = None
     elif (model_dir() / f"{name}.pt").is_file():
         path = model_dir() / f"{name}.pt"
-        checkpoint = _load_checkpoint(path)
         expected = manifest().get(name, {}).get("sha256")
-        if expected and checkpoint_digest(checkpoint) != expected:
-            raise ModelError(
-                f"'{path}': SHA-256 mismatch for model '{name}': "
-                f"reinstall it with `callscan models install {name}`"
-            )
+        seen = _file_stamp(path)
+        checkpoint = _load_checkpoint(path)
+        if expected and not _verified_before(path, seen, expected):
+            if checkpoint_digest(checkpoint) != expected:
+                raise ModelError(
+                    f"'{path}': SHA-256 mismatch for model '{name}': "
+                    f"reinstall it with `callscan models install {name}`"
+                )
+            _remember_verified(path, seen, expected)
         heads_name = name
     else:
         if name not in WHISPER_MODELS:
