@@ -560,7 +560,7 @@ def _sre_parser() -> Any:
     try:
         import re._parser as sre_parse
     except ImportError:  # Python 3.10
-        import sre_parse  # type: ignore[no-redef]
+        import sre_parse
     return sre_parse
 
 
