@@ -62,6 +62,8 @@ VARIANTS = {
     "pad0": "callscan.asr.chunking.pack: no padding around speech regions",
     "pad-before": "callscan.asr.chunking.pack: padding before each region only",
     "beam5": "TranscribeOptions(beam_size=5): beam 5 on every window",
+    "greedy": "TranscribeOptions(unsure_logprob=None): no beam search on unsure windows",
+    "unsureX": "TranscribeOptions(unsure_logprob=-X): another bar (e.g. unsure0.45)",
     "padX": "callscan.asr.chunking.pack: X seconds of padding (e.g. pad0.1)",
     "float32": "asr.load_model(quantize='float32'): openai-whisper's weights as loaded",
     "fp16": "asr.load_model(quantize='fp16'): float16-stored weights and logits, float32 math",
@@ -140,6 +142,10 @@ def _apply_one(variant: str) -> dict:
         chunking.pack = functools.partial(chunking.pack, pad_after_s=0.0)
     elif variant == "beam5":
         return {"beam_size": 5}
+    elif variant == "greedy":
+        return {"unsure_logprob": None}
+    elif re.fullmatch(r"unsure\d*\.\d+", variant):
+        return {"unsure_logprob": -float(variant[6:])}
     elif variant in ("float32", "fp16", "bf16", "int8", "int8pt"):
         from callscan import asr
         from callscan.asr import quantize
