@@ -4,8 +4,11 @@ openai-whisper's language distribution is read from each channel's first non-sil
 through the encoder: either 30 s (Whisper's whole input) or 15 s through half of the
 encoder's input positions (what the default engine does with the base model, as it decodes
 its packed windows). Everything else is the shipped check (:func:`callscan.asr.call_language`:
-allowed languages id and en, the decode check below 0.98). For each recording: the language
-chosen, its share, and the seconds the check took, each way; whether they agree.
+allowed languages id and en, the decode check below 0.98). A third column reads the 15 s
+again with the language-token pass in float32 instead of the bfloat16 encoder the default
+uses where the CPU has it (``OpenAIWhisper.exact_language``; the decode check is float32
+either way). For each recording: the language chosen, its share, and the seconds the check
+took, each way; whether they agree.
 
 Recordings: ``samples/*.wav`` and ``samples/extra/*.wav`` (synthetic Indonesian and English
 calls), ``../shared/data/audio`` (real English speech), ``../shared/data/audio-real``
@@ -50,34 +53,44 @@ def main() -> None:
     engine = asr.load_model("base", threads=args.threads)
     options = asr.TranscribeOptions(threads=args.threads)
     rows = []
-    print(f"{'recording':44s} {'30 s':>18s} {'15 s':>18s}")
+    print(f"{'recording':44s} {'30 s':>18s} {'15 s':>18s} {'15 s, float32':>18s}")
     for path in recordings():
         audio = load(str(path))
         row: dict = {
             "recording": str(path.relative_to(path.parents[1])),
             "channels": audio.n_channels,
         }
-        for window in (30.0, 15.0):
+        for window, exact in ((30.0, False), (15.0, False), (15.0, True)):
             engine.detect_window_s = window
+            engine.exact_language = exact  # float32 language-token pass (the bf16 default's)
             start = time.perf_counter()
             language, share, _ = asr.call_language(engine, audio, options)
-            row[f"{window:.0f}s"] = {
+            row[f"{window:.0f}s" + ("-float32" if exact else "")] = {
                 "language": language,
                 "share": round(share, 4),
                 "seconds": round(time.perf_counter() - start, 3),
             }
         row["agree"] = row["30s"]["language"] == row["15s"]["language"]
+        row["agree_float32"] = row["15s"]["language"] == row["15s-float32"]["language"]
         rows.append(row)
         cells = [
             f"{row[k]['language']} {row[k]['share']:.3f} {row[k]['seconds']:5.2f}s"
-            for k in ("30s", "15s")
+            for k in ("30s", "15s", "15s-float32")
         ]
-        print(f"{row['recording'][:44]:44s} {cells[0]:>18s} {cells[1]:>18s}", flush=True)
-    total = {k: round(sum(r[k]["seconds"] for r in rows), 2) for k in ("30s", "15s")}
+        line = f"{row['recording'][:44]:44s} {cells[0]:>18s} {cells[1]:>18s} {cells[2]:>18s}"
+        print(line, flush=True)
+    total = {k: round(sum(r[k]["seconds"] for r in rows), 2) for k in ("30s", "15s", "15s-float32")}
     agree = sum(r["agree"] for r in rows)
-    print(f"\n{len(rows)} recordings; the same language on {agree}; seconds in all: {total}")
+    agree32 = sum(r["agree_float32"] for r in rows)
+    diff = max(abs(r["15s"]["share"] - r["15s-float32"]["share"]) for r in rows)
+    print(
+        f"\n{len(rows)} recordings; 30 s and 15 s: the same language on {agree}; 15 s with the "
+        f"bfloat16 and the float32 language pass: the same on {agree32}, shares at most "
+        f"{diff:.4f} apart; seconds in all: {total}"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"rows": rows, "total_s": total, "agree": agree}, indent=1))
+    record = {"rows": rows, "total_s": total, "agree": agree, "agree_float32": agree32}
+    args.json.write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

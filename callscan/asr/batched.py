@@ -305,8 +305,8 @@ class TrimmedModel:
         """The encoder on ``mels`` (batch, n_mels, 2 * n_audio_ctx); float32 features.
 
         A model quantised to ``"bf16"`` (:mod:`callscan.asr.quantize`) is run under
-        ``torch.autocast`` in bfloat16, unless ``exact``: the language check computes in
-        float32, since its decode check compares two languages' mean log-probabilities
+        ``torch.autocast`` in bfloat16, unless ``exact``: the language check's decode check
+        computes in float32, since it compares two languages' mean log-probabilities
         through a sharp softmax (bfloat16 moved a synthetic Indonesian sample's share from
         0.997 to 0.65)."""
         import torch
