@@ -52,9 +52,9 @@ def test_full_context_matches_whisper_and_half_context_is_its_first_half_input(
     assert np.isfinite(features.numpy()).all()
 
 
-def _whisper_own_beam(model, features, options):
-    """whisper's own beam search on one window, with its own cross-attention (callscan's
-    shared one taken off for the call, put back after)."""
+def _whisper_own_decode(model, features, options):
+    """whisper's own decode of ``features``, with its own cross-attention (callscan's per-head
+    one taken off for the call, put back after)."""
     from whisper.decoding import DecodingTask
 
     blocks = model.decoder.blocks
@@ -73,7 +73,8 @@ def _whisper_own_beam(model, features, options):
 def test_beam_search_decodes_a_batch_of_windows_as_whisper_does_each(base_model, data_dir):
     # whisper's beam search alone fails on more than one window (features not repeated per
     # beam); callscan's decodes the batch together, each window's cross-attention keys
-    # computed once and shared by its beams: the same tokens as whisper's, window by window
+    # computed once, per head, and shared by its beams: the same tokens as whisper's, window
+    # by window; greedy decoding likewise, as one batch
     import whisper
 
     from callscan.audio.decode import load
@@ -92,7 +93,7 @@ def test_beam_search_decodes_a_batch_of_windows_as_whisper_does_each(base_model,
     options = whisper.DecodingOptions(language="en", fp16=False, beam_size=3)
     with torch.no_grad():
         features = model.encode(mels)
-        own = [_whisper_own_beam(model, features[i : i + 1], options)[0] for i in range(2)]
+        own = [_whisper_own_decode(model, features[i : i + 1], options)[0] for i in range(2)]
         results, guarded = model.decode(features, options)
     assert len(results) == 2 and guarded == [False, False]
     assert "fellow americans" in results[0].text.lower()
@@ -100,3 +101,12 @@ def test_beam_search_decodes_a_batch_of_windows_as_whisper_does_each(base_model,
     for ours, theirs in zip(results, own, strict=True):
         assert ours.tokens == theirs.tokens
         assert ours.avg_logprob == pytest.approx(theirs.avg_logprob, abs=1e-4)
+
+    greedy = whisper.DecodingOptions(language="en", fp16=False)
+    with torch.no_grad():
+        own = _whisper_own_decode(model, features, greedy)
+        results, guarded = model.decode(features, greedy)
+    for ours, theirs in zip(results, own, strict=True):
+        assert ours.tokens == theirs.tokens
+        assert ours.avg_logprob == pytest.approx(theirs.avg_logprob, abs=1e-4)
+        assert ours.no_speech_prob == pytest.approx(theirs.no_speech_prob, abs=1e-4)

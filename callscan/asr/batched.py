@@ -12,6 +12,8 @@ Segments and word timestamps are then built per window with openai-whisper's own
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from callscan.asr.guards import (
@@ -165,20 +167,26 @@ def _segments(result, tokenizer, duration_s: float) -> list[dict]:
     return [s for s in out if s["text"].strip()]
 
 
-def _grouped_task():
-    """whisper's ``DecodingTask`` for beam search over a batch of windows.
+@functools.cache
+def _task_class() -> type:
+    """whisper's ``DecodingTask``, with each window's cross-attention keys and values
+    computed once, per head and contiguous, and read by all of the window's rows.
 
-    openai-whisper 20250625 repeats the token rows ``n_group`` times per window but not the
-    encoder features, so its beam search works on one window only (a batch fails in
-    cross-attention: openai/whisper pull requests 2389 and 2843, open). Here the features
-    are repeated as ``run`` expects (it keeps every ``n_group``-th row afterwards; the
-    language step gets one row per window), while the cross-attention keys and values are
-    computed once per window and read by all of its beams together
-    (:func:`_share_cross_attention`): a decoder step is bound by reading them, so repeating
-    them per beam made the step five times as slow."""
+    * Beam search over a batch of windows: openai-whisper 20250625 repeats the token rows
+      ``n_group`` times per window but not the encoder features, so its beam search works
+      on one window only (a batch fails in cross-attention: openai/whisper pull requests
+      2389 and 2843, open). Here the features are repeated as ``run`` expects (it keeps
+      every ``n_group``-th row afterwards; the language step gets one row per window).
+    * A decoder step is bound by reading the cross-attention keys and values (8 windows x
+      750 positions x 512 x 4 bytes, twice, in each of 6 layers): repeating them per beam
+      made beam search 5x as slow, and whisper's layout (positions, then heads) makes each
+      read strided. They are computed here from one row per window and kept per head,
+      contiguous (:func:`_cross_attention_per_head` reads them); whisper's own decode
+      computes the same numbers (tested token for token, greedy and beam).
+    """
     from whisper.decoding import DecodingTask, PyTorchInference
 
-    class GroupedInference(PyTorchInference):
+    class Inference(PyTorchInference):
         n_group = 1
 
         def logits(self, tokens, audio_features):
@@ -192,61 +200,67 @@ def _grouped_task():
                 for block in self.model.decoder.blocks:
                     cache[block.attn.key] = cache[block.attn.value] = empty
                 for block in self.model.decoder.blocks:
+                    heads = block.cross_attn.n_head
                     for proj in (block.cross_attn.key, block.cross_attn.value):
-                        cache[proj] = proj(unique)  # one row per window
+                        cache[proj] = _per_head(proj(unique), heads)
                 self.kv_cache, self.hooks = self.model.install_kv_cache_hooks(cache)
             return super().logits(tokens, audio_features)
 
-    class GroupedTask(DecodingTask):
+    class Task(DecodingTask):
         def __init__(self, model, options):
             super().__init__(model, options)
-            _share_cross_attention(model.decoder)
-            self.inference = GroupedInference(model, len(self.initial_tokens))
+            _cross_attention_per_head(model.decoder)
+            self.inference = Inference(model, len(self.initial_tokens))
             self.inference.n_group = self.n_group
             if hasattr(self.decoder, "inference"):  # the beam search rearranges its cache
                 self.decoder.inference = self.inference
 
         def _get_audio_features(self, mel):
             features = super()._get_audio_features(mel)
+            if self.n_group == 1:
+                return features
             return features.repeat_interleave(self.n_group, dim=0)
 
         def _detect_language(self, audio_features, tokens):  # one row per window
             return super()._detect_language(audio_features[:: self.n_group], tokens)
 
-    return GroupedTask
+    return Task
 
 
-def _share_cross_attention(decoder) -> None:
-    """Let each cross-attention of ``decoder`` take ``g`` query rows per key row: rows
-    ``a * g ... a * g + g - 1`` (the beams of window ``a``) attend to key row ``a``, as one
-    attention with ``g`` times the queries. With as many query rows as key rows (greedy
-    decoding, word alignment) it is whisper's own attention, unchanged. Installed once per
-    decoder."""
+def _per_head(x, heads: int):
+    """(windows, positions, width) -> (windows, heads, positions, width / heads), contiguous."""
+    windows, positions, width = x.shape
+    return x.view(windows, positions, heads, width // heads).transpose(1, 2).contiguous()
+
+
+def _cross_attention_per_head(decoder) -> None:
+    """Let each cross-attention of ``decoder`` read keys and values kept per head
+    (:func:`_per_head`, 4-D), ``g`` query rows per key row: rows ``a * g ... a * g + g - 1``
+    (the beams of window ``a``, or just row ``a``) attend to window ``a``, as one attention
+    with ``g`` times the queries. With whisper's own 3-D keys (word alignment, a plain
+    decode) it is whisper's attention, unchanged. Installed once per decoder."""
     import types
+
+    import torch.nn.functional as F
 
     for block in decoder.blocks:
         attention = block.cross_attn
-        if getattr(attention, "_callscan_shared", False):
+        if getattr(attention, "_callscan_per_head", False):
             continue
         own = attention.qkv_attention
 
         def qkv_attention(self, q, k, v, mask=None, _own=own):
-            n_batch, n_ctx, n_state = q.shape
-            windows = k.shape[0]
-            if n_batch == windows or n_batch % windows:
+            if k.dim() == 3:  # whisper's layout: its own attention
                 return _own(q, k, v, mask)
+            n_batch, n_ctx, n_state = q.shape
+            windows, heads = k.shape[0], k.shape[1]
             group = n_batch // windows
-            out, qk = _own(q.reshape(windows, group * n_ctx, n_state), k, v, mask)
-            if qk is not None:  # (windows, heads, group * n_ctx, keys) -> per row
-                qk = qk.unflatten(2, (group, n_ctx)).transpose(1, 2).flatten(0, 1)
-            return out.reshape(n_batch, n_ctx, n_state), qk
+            q = q.reshape(windows, group * n_ctx, heads, n_state // heads).transpose(1, 2)
+            a = F.scaled_dot_product_attention(q, k, v)  # whisper's scale, no mask
+            return a.transpose(1, 2).reshape(n_batch, n_ctx, n_state), None
 
         attention.qkv_attention = types.MethodType(qkv_attention, attention)
-        attention._callscan_shared = True
-
-
-def _GroupedTask(model, options):
-    return _grouped_task()(model, options)
+        attention._callscan_per_head = True
 
 
 class TrimmedModel:
@@ -281,10 +295,8 @@ class TrimmedModel:
         Returns the results and, per result, whether a guard ended it (a repetition loop, or
         text past the window's end): a failed decode.
         """
-        from whisper.decoding import DecodingTask
-
+        task = _task_class()(self, options)
         if not options.beam_size:  # one row per window (greedy or one sample)
-            task = DecodingTask(self, options)
             stop = decode_guard(task.tokenizer, task.sample_begin, durations_s)
             task.logit_filters.append(stop)
             results = task.run(features)
@@ -292,7 +304,6 @@ class TrimmedModel:
         # beam search, all windows in one batch (rows window by window, a beam each); the
         # guards on each beam's row; a beam ended as a loop is a finished candidate, so the
         # chosen text is checked for a loop afterwards
-        task = _GroupedTask(self, options)
         rows = None
         if durations_s is not None:
             rows = [d for d in durations_s for _ in range(options.beam_size)]
