@@ -52,3 +52,28 @@ def test_excerpt_of_a_long_call_allocates_a_bounded_amount():
     assert e.size == int(DETECT_WINDOW_S * SR)
     assert np.array_equal(e[: 10 * SR], y[: 10 * SR])  # the first speech, in order
     assert peak < 40 * 2**20, peak / 2**20  # blocks and one float per frame, not the call
+
+
+def test_callscans_language_table_is_whispers():
+    # callscan.asr.language_codes copies whisper's tables so that checking --languages
+    # imports no torch on the main thread
+    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+    from callscan.asr import language_codes
+
+    assert language_codes.LANGUAGES == LANGUAGES
+    assert language_codes.TO_LANGUAGE_CODE == TO_LANGUAGE_CODE
+
+
+def test_checking_the_languages_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from callscan.asr.language import parse_languages\n"
+        "assert parse_languages('id, English') == ('id', 'en')\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -36,7 +36,7 @@ def parse_languages(
     ``option`` names the parameter ``spec`` came from, for the error raised when it holds
     no code (:attr:`callscan.errors.CallscanError.option`).
     """
-    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+    from callscan.asr.language_codes import LANGUAGES, TO_LANGUAGE_CODE
 
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     codes = []

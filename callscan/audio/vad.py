@@ -145,6 +145,9 @@ def load_vad(backend: str = "auto"):
     ``"auto"`` is ``"onnx"`` when onnxruntime is installed (the ``fast`` extra brings it),
     else ``"jit"``. Both give the same speech probabilities (within 5e-5 on the 5-minute
     bank call) and the same regions (every real and sample clip: 35 files, 876 s of speech).
+    The onnx backend is :class:`callscan.audio.silero_onnx.SequenceVad`: the model file of the
+    silero-vad wheel, run without importing the package (which imports torch), so that speech
+    detection and the loading of torch and Whisper overlap.
 
     Raises
     ------
@@ -154,28 +157,32 @@ def load_vad(backend: str = "auto"):
     CallscanError
         An unknown ``backend``.
     """
+    import importlib.util
+
+    from callscan.audio import silero_onnx
+
     if backend not in VAD_BACKENDS:
         raise CallscanError(
             f"unknown speech detection backend '{backend}' (choose from: {', '.join(VAD_BACKENDS)})"
         )
-    try:
-        from silero_vad import load_silero_vad
-    except ImportError as e:
-        raise ModelError(
-            "speech detection needs the silero-vad package: pip install silero-vad"
-        ) from e
+    if importlib.util.find_spec("silero_vad") is None:
+        raise ModelError("speech detection needs the silero-vad package: pip install silero-vad")
     if backend == "auto":
-        import importlib.util
-
         backend = "onnx" if importlib.util.find_spec("onnxruntime") else "jit"
     if backend == "jit":
+        from silero_vad import load_silero_vad
+
         return load_silero_vad()
-    try:
-        return load_silero_vad(sequence=True)
-    except ImportError as e:
+    if importlib.util.find_spec("onnxruntime") is None:
         raise ModelError(
             "the onnx speech detection backend needs onnxruntime: pip install onnxruntime"
-        ) from e
+        )
+    path = silero_onnx.model_path()
+    if path is None:
+        raise ModelError(
+            f"silero-vad's {silero_onnx.MODEL_FILE} is missing: pip install 'silero-vad>=6.2'"
+        )
+    return silero_onnx.SequenceVad(path)
 
 
 def _silero(y: np.ndarray, model, options: VadOptions) -> list[tuple[int, int]]:
@@ -191,17 +198,23 @@ def _silero(y: np.ndarray, model, options: VadOptions) -> list[tuple[int, int]]:
         speech_pad_ms=int(options.speech_pad_s * 1000),
     )
     if hasattr(model, "session"):  # the sequence model (onnxruntime): a block per call
-        from silero_vad import get_speech_timestamps_from_probs
+        from callscan.audio.silero_onnx import speech_spans
 
-        probs = model.audio_forward(y, SAMPLE_RATE)
-        found = get_speech_timestamps_from_probs(probs, audio_length_samples=y.size, **settings)
-    else:  # the TorchScript model: a frame per call
-        import torch
-        from silero_vad import get_speech_timestamps
+        return speech_spans(
+            model.audio_forward(y),
+            y.size,
+            threshold=options.threshold,
+            min_speech_ms=int(options.min_speech_s * 1000),
+            min_silence_ms=int(options.min_silence_s * 1000),
+            speech_pad_ms=int(options.speech_pad_s * 1000),
+        )
+    # the TorchScript model: a frame per call
+    import torch
+    from silero_vad import get_speech_timestamps
 
-        with torch.no_grad():
-            found = get_speech_timestamps(torch.from_numpy(y), model, **settings)
-        model.reset_states()
+    with torch.no_grad():
+        found = get_speech_timestamps(torch.from_numpy(y), model, **settings)
+    model.reset_states()
     return [(int(t["start"]), int(t["end"])) for t in found]
 
 
