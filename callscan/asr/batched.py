@@ -2,10 +2,13 @@
 
 Each window (at most 15 s of packed speech, see :mod:`callscan.asr.chunking`) is one item of
 a batch: the encoder and the greedy decoder run once for the whole batch (whisper's own
-``DecodingTask`` on the encoder features; with ``base`` the encoder reads 15 s, not 30 s, see
+``DecodingTask`` on the encoder features, its cross-attention read per head, see
+:func:`_task_class`; with ``base`` the encoder reads 15 s, not 30 s, see
 :class:`TrimmedModel`), with the decoder guards of :mod:`callscan.asr.guards`. Windows whose
 decode fails Whisper's own checks (compression ratio > 2.4 or mean log-probability < -1) or
 was ended as a repetition loop are decoded again alone with Whisper's temperature fallback.
+Windows that pass but that greedy decoding is unsure of (:func:`unsure`) are decoded again
+together with beam search, and the beam's text kept when the model scores it higher.
 Segments and word timestamps are then built per window with openai-whisper's own code
 (``add_word_timestamps``), as ``whisper.transcribe`` does for one window.
 """
