@@ -2,8 +2,9 @@
 
 Whisper alone chooses among 99 languages and misfires on short or synthetic clips (it picks
 Thai for espeak-ng Indonesian). callscan asks Whisper for its language distribution on up to
-30 s (15 s with the base model's half encoder input) of *speech* (leading silence and ringing removed) from every channel, keeps only the
-allowed languages, renormalises, and averages the channels. When Whisper is unsure (the top
+30 s (15 s with the base model's half encoder input) of *speech* (leading silence and ringing
+removed) from every channel, keeps only the allowed languages, renormalises, and averages the
+channels. When Whisper is unsure (the top
 allowed language below ``CHECK_BELOW``), a decode check settles it (:func:`decode_check`).
 """
 

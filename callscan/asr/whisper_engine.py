@@ -114,7 +114,7 @@ class OpenAIWhisper:
         mel = whisper.log_mel_spectrogram(
             torch.from_numpy(np.ascontiguousarray(excerpt, dtype=np.float32)),
             model.dims.n_mels,
-            padding=480000,
+            padding=whisper.audio.N_SAMPLES,
         )[:, : 2 * n_ctx].to(model.device)
         trimmed = TrimmedModel(model, n_ctx)
         with torch.no_grad():
@@ -139,7 +139,9 @@ class OpenAIWhisper:
         mels = torch.stack(
             [
                 whisper.log_mel_spectrogram(
-                    torch.from_numpy(np.ascontiguousarray(e)), model.dims.n_mels, padding=480000
+                    torch.from_numpy(np.ascontiguousarray(e)),
+                    model.dims.n_mels,
+                    padding=whisper.audio.N_SAMPLES,
                 )[:, :3000]
                 for e in excerpts
             ]

@@ -190,13 +190,9 @@ def _silero(y: np.ndarray, model, options: VadOptions) -> list[tuple[int, int]]:
     if y.size < FRAME or not np.any(y):
         return []
     y = np.ascontiguousarray(y, dtype=np.float32)
-    settings = dict(
-        threshold=options.threshold,
-        sampling_rate=SAMPLE_RATE,
-        min_speech_duration_ms=int(options.min_speech_s * 1000),
-        min_silence_duration_ms=int(options.min_silence_s * 1000),
-        speech_pad_ms=int(options.speech_pad_s * 1000),
-    )
+    min_speech_ms = int(options.min_speech_s * 1000)
+    min_silence_ms = int(options.min_silence_s * 1000)
+    speech_pad_ms = int(options.speech_pad_s * 1000)
     if hasattr(model, "session"):  # the sequence model (onnxruntime): a block per call
         from callscan.audio.silero_onnx import speech_spans
 
@@ -204,16 +200,24 @@ def _silero(y: np.ndarray, model, options: VadOptions) -> list[tuple[int, int]]:
             model.audio_forward(y),
             y.size,
             threshold=options.threshold,
-            min_speech_ms=int(options.min_speech_s * 1000),
-            min_silence_ms=int(options.min_silence_s * 1000),
-            speech_pad_ms=int(options.speech_pad_s * 1000),
+            min_speech_ms=min_speech_ms,
+            min_silence_ms=min_silence_ms,
+            speech_pad_ms=speech_pad_ms,
         )
     # the TorchScript model: a frame per call
     import torch
     from silero_vad import get_speech_timestamps
 
     with torch.no_grad():
-        found = get_speech_timestamps(torch.from_numpy(y), model, **settings)
+        found = get_speech_timestamps(
+            torch.from_numpy(y),
+            model,
+            threshold=options.threshold,
+            sampling_rate=SAMPLE_RATE,
+            min_speech_duration_ms=min_speech_ms,
+            min_silence_duration_ms=min_silence_ms,
+            speech_pad_ms=speech_pad_ms,
+        )
     model.reset_states()
     return [(int(t["start"]), int(t["end"])) for t in found]
 
