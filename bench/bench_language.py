@@ -14,6 +14,9 @@ Recordings: ``samples/*.wav`` and ``samples/extra/*.wav`` (synthetic Indonesian 
 calls), ``../shared/data/audio`` (real English speech), ``../shared/data/audio-real``
 (HarperValleyBank's 22 one-party files, 8 kHz; the Common Voice Indonesian clip).
 
+With ``--engine faster-whisper`` the same two windows on the CTranslate2 copy (no float32
+column: CTranslate2 runs int8).
+
 Usage::
 
     .venv/bin/python bench/bench_language.py [--json bench/out/language.json]
@@ -45,13 +48,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "language.json")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--engine",
+        default="openai-whisper",
+        choices=("openai-whisper", "faster-whisper"),
+        help="faster-whisper: 30 s (a whole input) against 15 s (half), no float32 column",
+    )
     args = parser.parse_args()
 
     from callscan import asr
     from callscan.audio.decode import load
 
-    engine = asr.load_model("base", threads=args.threads)
-    options = asr.TranscribeOptions(threads=args.threads)
+    engine = asr.load_model("base", engine=args.engine, threads=args.threads)
+    options = asr.TranscribeOptions(engine=args.engine, threads=args.threads)
+    ways = [(30.0, False), (15.0, False)]
+    if args.engine == "openai-whisper":
+        ways.append((15.0, True))
+    keys = [f"{w:.0f}s" + ("-float32" if exact else "") for w, exact in ways]
     rows = []
     print(f"{'recording':44s} {'30 s':>18s} {'15 s':>18s} {'15 s, float32':>18s}")
     for path in recordings():
@@ -60,7 +73,7 @@ def main() -> None:
             "recording": str(path.relative_to(path.parents[1])),
             "channels": audio.n_channels,
         }
-        for window, exact in ((30.0, False), (15.0, False), (15.0, True)):
+        for window, exact in ways:
             engine.detect_window_s = window
             engine.exact_language = exact  # float32 language-token pass (the bf16 default's)
             start = time.perf_counter()
@@ -71,25 +84,28 @@ def main() -> None:
                 "seconds": round(time.perf_counter() - start, 3),
             }
         row["agree"] = row["30s"]["language"] == row["15s"]["language"]
-        row["agree_float32"] = row["15s"]["language"] == row["15s-float32"]["language"]
+        if "15s-float32" in row:
+            row["agree_float32"] = row["15s"]["language"] == row["15s-float32"]["language"]
         rows.append(row)
         cells = [
-            f"{row[k]['language']} {row[k]['share']:.3f} {row[k]['seconds']:5.2f}s"
-            for k in ("30s", "15s", "15s-float32")
+            f"{row[k]['language']} {row[k]['share']:.3f} {row[k]['seconds']:5.2f}s" for k in keys
         ]
-        line = f"{row['recording'][:44]:44s} {cells[0]:>18s} {cells[1]:>18s} {cells[2]:>18s}"
-        print(line, flush=True)
-    total = {k: round(sum(r[k]["seconds"] for r in rows), 2) for k in ("30s", "15s", "15s-float32")}
+        print(f"{row['recording'][:44]:44s} " + " ".join(f"{c:>18s}" for c in cells), flush=True)
+    total = {k: round(sum(r[k]["seconds"] for r in rows), 2) for k in keys}
     agree = sum(r["agree"] for r in rows)
-    agree32 = sum(r["agree_float32"] for r in rows)
-    diff = max(abs(r["15s"]["share"] - r["15s-float32"]["share"]) for r in rows)
-    print(
-        f"\n{len(rows)} recordings; 30 s and 15 s: the same language on {agree}; 15 s with the "
-        f"bfloat16 and the float32 language pass: the same on {agree32}, shares at most "
-        f"{diff:.4f} apart; seconds in all: {total}"
+    summary = (
+        f"\n{len(rows)} recordings ({args.engine}); 30 s and 15 s: the same language on {agree}"
     )
+    record = {"engine": args.engine, "rows": rows, "total_s": total, "agree": agree}
+    if "15s-float32" in keys:
+        record["agree_float32"] = agree32 = sum(r["agree_float32"] for r in rows)
+        diff = max(abs(r["15s"]["share"] - r["15s-float32"]["share"]) for r in rows)
+        summary += (
+            f"; 15 s with the bfloat16 and the float32 language pass: the same on {agree32}, "
+            f"shares at most {diff:.4f} apart"
+        )
+    print(f"{summary}; seconds in all: {total}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    record = {"rows": rows, "total_s": total, "agree": agree, "agree_float32": agree32}
     args.json.write_text(json.dumps(record, indent=1))
 
 

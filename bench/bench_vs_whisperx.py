@@ -36,6 +36,7 @@ import csv
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,14 +53,16 @@ THREADS = 2
 SR = 8000  # Hz, the HarperValleyBank files
 
 
-def build_call(path: Path, minutes: float) -> dict:
-    """Write the stereo test call (16-bit, 8 kHz); return what it is made of."""
+def build_calls(paths: list[Path], minutes: float) -> list[dict]:
+    """Write the stereo test calls (16-bit, 8 kHz): the HarperValleyBank calls joined in
+    ``calls.tsv`` order, cut into consecutive pieces of ``minutes``, one per path (the
+    first is the same call whatever the count). Returns what each is made of."""
     import soundfile as sf
 
     target = int(minutes * 60 * SR)
     with open(HVB / "calls.tsv", newline="") as f:
         calls = list(csv.DictReader(f, delimiter="\t"))
-    parts, used, n = [], [], 0
+    parts, spans, n = [], [], 0
     for call in calls:
         agent, sr_a = sf.read(HVB / call["agent_file"], dtype="float32")
         caller, sr_c = sf.read(HVB / call["caller_file"], dtype="float32")
@@ -69,13 +72,20 @@ def build_call(path: Path, minutes: float) -> dict:
         stereo[: len(agent), 0] = agent
         stereo[: len(caller), 1] = caller
         parts.append(stereo)
-        used.append(call["sid"])
+        spans.append((call["sid"], n, n + length))
         n += length
-        if n >= target:
+        if n >= target * len(paths):
             break
-    y = np.concatenate(parts)[:target]
-    sf.write(path, y, SR, subtype="PCM_16")
-    return {"calls": used, "duration_s": len(y) / SR, "channels": 2, "sr": SR}
+    if n < target * len(paths):
+        raise SystemExit(f"{n / SR / 60:.1f} min of HarperValleyBank audio: too little")
+    y = np.concatenate(parts)
+    made = []
+    for i, path in enumerate(paths):
+        a, b = i * target, (i + 1) * target
+        sf.write(path, y[a:b], SR, subtype="PCM_16")
+        used = [sid for sid, s, e in spans if s < b and e > a]
+        made.append({"calls": used, "duration_s": target / SR, "channels": 2, "sr": SR})
+    return made
 
 
 # --- children ---------------------------------------------------------------------------
@@ -107,8 +117,9 @@ def child_callscan(events_path: str, argv: list[str]) -> None:
         Path(events_path).write_text(json.dumps({"events": events, "end": time.time()}))
 
 
-def child_whisperx(result_path: str, call: str) -> None:
-    """WhisperX-style: model loaded first, then only the transcription is timed."""
+def child_whisperx(result_path: str, calls: list[str]) -> None:
+    """WhisperX-style: model loaded first, then only each call's transcription is timed
+    (the calls in turn, in one process: the first pays the pipeline's own first-use costs)."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
     from callscan.asr.weights import ct2_dir
@@ -117,22 +128,34 @@ def child_whisperx(result_path: str, call: str) -> None:
         str(ct2_dir("base")), device="cpu", compute_type="int8", cpu_threads=THREADS
     )
     pipeline = BatchedInferencePipeline(model)
-    audio = decode_audio(call, sampling_rate=16000)  # mono: channels averaged (downmix)
-    start, cpu = time.perf_counter(), time.process_time()
-    segments, info = pipeline.transcribe(audio, beam_size=5, batch_size=8)
-    segments = list(segments)  # the generator does the work
-    transcribe_s = time.perf_counter() - start
-    Path(result_path).write_text(
-        json.dumps(
+    out = []
+    for call in calls:
+        audio = decode_audio(call, sampling_rate=16000)  # mono: channels averaged (downmix)
+        start, cpu = time.perf_counter(), time.process_time()
+        segments, info = pipeline.transcribe(audio, beam_size=5, batch_size=8)
+        segments = list(segments)  # the generator does the work
+        out.append(
             {
-                "transcribe_s": transcribe_s,
+                "transcribe_s": time.perf_counter() - start,
                 "transcribe_cpu_s": time.process_time() - cpu,
                 "language": info.language,
                 "segments": len(segments),
                 "words": sum(len(s.text.split()) for s in segments),
             }
         )
-    )
+    Path(result_path).write_text(json.dumps(out))
+
+
+def child_batch(argv: list[str]) -> None:
+    """``callscan batch`` in this process (its log gives each call's processing time)."""
+    from callscan.cli.app import main
+
+    sys.argv = ["callscan", *argv]
+    try:
+        main()
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise
 
 
 # --- parent -----------------------------------------------------------------------------
@@ -189,11 +212,31 @@ def run_callscan(call: Path, engine: str | None, env: dict[str, str], tmp: Path)
     return r
 
 
-def run_whisperx(call: Path, env: dict[str, str], tmp: Path) -> dict:
+def run_whisperx(calls: list[Path], env: dict[str, str], tmp: Path) -> list[dict]:
+    """The peer on each call (one process, model loaded once): per call, its figures with the
+    whole process's CPU and peak memory."""
     result = tmp / "whisperx.json"
-    r = run_child(["whisperx", str(result), str(call)], env)
-    r.update(json.loads(result.read_text()))
-    return r
+    r = run_child(["whisperx", str(result), *map(str, calls)], env)
+    return [{**r, **one} for one in json.loads(result.read_text())]
+
+
+def run_batch(calls: list[Path], engine: str | None, env: dict[str, str], tmp: Path) -> list[dict]:
+    """``callscan batch`` over the calls (one worker, 2 threads): per call, its processing
+    time from the batch log (the model loads inside the first call's), with the whole
+    process's wall, CPU and peak memory."""
+    out_dir = tmp / f"batch-{engine or 'default'}"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    argv = ["batch", *map(str, calls), "-o", str(out_dir), "--threads", str(THREADS)]
+    if engine:
+        argv += ["--engine", engine]
+    r = run_child(["batch", *argv], env)
+    rows = {}
+    for line in (out_dir / "batch.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        row = entry.get("row") or {}
+        if entry.get("status") == "ok" and row.get("file"):
+            rows[Path(row["file"]).name] = row
+    return [{**r, "processing_s": float(rows[c.name]["processing_s"])} for c in calls]
 
 
 def summarise(runs: list[dict], key: str) -> dict:
@@ -216,8 +259,10 @@ def main() -> None:
         kind, path, *rest = sys.argv[2:]
         if kind == "callscan":
             child_callscan(path, rest)
+        elif kind == "batch":
+            child_batch([path, *rest])
         else:
-            child_whisperx(path, rest[0])
+            child_whisperx(path, rest)
         return
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -232,31 +277,55 @@ def main() -> None:
 
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
     load_start = os.getloadavg()
-    results: dict[str, list[dict]] = {"a": [], "b": [], "c": []}
+    results: dict[str, list] = {k: [] for k in ("a", "b", "c", "c2", "d", "e")}
     with tempfile.TemporaryDirectory(prefix="callscan-vs-whisperx-") as name:
         tmp = Path(name)
-        call = tmp / "call.wav"
-        made = build_call(call, args.minutes)
-        audio_s = made["duration_s"]
+        calls = [tmp / "call1.wav", tmp / "call2.wav"]
+        made = build_calls(calls, args.minutes)
+        audio_s = made[0]["duration_s"]
         for i in range(args.runs):
             print(f"run {i + 1}/{args.runs}", file=sys.stderr)
-            results["c"].append(run_whisperx(call, env, tmp))
+            peer = run_whisperx(calls, env, tmp)
+            results["c"].append(peer[0])
+            results["c2"].append(peer[1])
             if "a" in chosen:
-                results["a"].append(run_callscan(call, "faster-whisper", env, tmp))
+                results["a"].append(run_callscan(calls[0], "faster-whisper", env, tmp))
+                results["e"].append(run_batch(calls, "faster-whisper", env, tmp))
             if "b" in chosen:
-                results["b"].append(run_callscan(call, None, env, tmp))
+                results["b"].append(run_callscan(calls[0], None, env, tmp))
+                results["d"].append(run_batch(calls, None, env, tmp))
 
     c = summarise(results["c"], "transcribe_s")
     c["realtime_x"] = round(audio_s / c["median_transcribe_s"], 2)
-    peer_s = c["median_transcribe_s"]
+    c2 = summarise(results["c2"], "transcribe_s")
+    peer_s, peer2_s = c["median_transcribe_s"], c2["median_transcribe_s"]
     ours: dict[str, dict] = {}
     for key in sorted(chosen):
         s = summarise(results[key], "wall_s")
         s["realtime_x"] = round(audio_s / s["median_wall_s"], 2)
         s["ratio_to_whisperx"] = round(s["median_wall_s"] / peer_s, 2)
         ours[key] = s
+    batches: dict[str, dict] = {}
+    for key, whole in (("d", "b"), ("e", "a")):
+        if whole not in chosen:
+            continue
+        first = statistics.median(r[0]["processing_s"] for r in results[key])
+        second = statistics.median(r[1]["processing_s"] for r in results[key])
+        batches[key] = {
+            "first_call_s": first,  # the model's load included (not the process start)
+            "first_call_ratio": round(first / peer_s, 2),
+            "second_call_s": second,  # the model loaded, as the peer's
+            "second_call_ratio": round(second / peer2_s, 2),
+            "second_call_realtime_x": round(audio_s / second, 2),
+            "runs_s": [[r[0]["processing_s"], r[1]["processing_s"]] for r in results[key]],
+            "median_process_wall_s": round(
+                statistics.median(r[0]["wall_s"] for r in results[key]), 2
+            ),
+            "peak_rss_mib": round(max(r[0]["peak_rss_mib"] for r in results[key]), 0),
+        }
     record = {
-        "call": made,
+        "call": made[0],
+        "second_call": made[1],
         "threads": THREADS,
         "runs": args.runs,
         "goal": "ratio_to_whisperx <= 1.0 for (a) and (b)",
@@ -267,13 +336,16 @@ def main() -> None:
         **({"a_callscan_faster_whisper": ours["a"]} if "a" in ours else {}),
         **({"b_callscan_default": ours["b"]} if "b" in ours else {}),
         "c_whisperx_style_transcribe_only": c,
+        "c_second_call": c2,
+        **({"d_callscan_batch_default": batches["d"]} if "d" in batches else {}),
+        **({"e_callscan_batch_faster_whisper": batches["e"]} if "e" in batches else {}),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
 
     print(
-        f"\n{audio_s / 60:.1f}-minute stereo call ({len(made['calls'])} HarperValleyBank calls), "
-        f"{THREADS} threads, median of {args.runs}"
+        f"\n{audio_s / 60:.1f}-minute stereo call ({len(made[0]['calls'])} HarperValleyBank "
+        f"calls), {THREADS} threads, median of {args.runs}"
     )
     print(f"{'':44s} {'wall s':>7s} {'x real':>7s} {'ratio':>6s} {'cpu s':>7s} {'peak MiB':>8s}")
     labels = {
@@ -292,6 +364,16 @@ def main() -> None:
         label = f"({key})"
         steps = ", ".join(f"{k} {v:.1f}" for k, v in s.get("steps_s", {}).items())
         print(f"{label} steps (s): {steps}")
+    names = {
+        "d": "(d) callscan batch (default engine)",
+        "e": "(e) callscan batch --engine faster-whisper",
+    }
+    for key, b in batches.items():
+        print(
+            f"{names[key]}: first call {b['first_call_s']:.1f} s (model load included, ratio "
+            f"{b['first_call_ratio']:.2f}), second call {b['second_call_s']:.1f} s (model "
+            f"loaded, ratio {b['second_call_ratio']:.2f} to the peer's {peer2_s:.1f} s)"
+        )
     la = record["load_average"]
     print(f"load average {la['start'][0]:.1f} -> {la['end'][0]:.1f} on {os.cpu_count()} CPUs")
     print(

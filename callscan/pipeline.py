@@ -236,6 +236,8 @@ def transcribe_recording(
 
     options = options or AnalyzeOptions()
     team_profile(options)  # a bad profile fails before decoding
+    if model is None:  # the engine's imports, most of its load, while the audio decodes
+        _aside(partial(asr.import_engine, options.engine), "callscan-import")
     _step(hook, "decode", 0, 1)
     recording = load(str(path), max_duration_s=options.max_duration_s)
     _step(hook, "decode", 1, 1)

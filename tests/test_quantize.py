@@ -32,6 +32,22 @@ def test_fp16_linear_matches_a_float32_linear():
     assert float((got - want).abs().mean()) < 1e-3 * float(want.abs().mean())
 
 
+def test_a_large_fp16_linear_is_packed_in_pieces_with_the_same_output():
+    torch.manual_seed(0)
+    n_rows = 2 * quantize.PACK_ROWS + 1000  # three pieces, the last one short
+    weight, bias = torch.randn(n_rows, 64), torch.randn(n_rows)
+    pieces = quantize.fp16_linear(weight, bias)
+    assert len(pieces.packed) == 3
+    x = torch.randn(2, 5, 64)
+    with torch.no_grad():
+        got = pieces(x)
+        whole = torch.ops.quantized.linear_dynamic_fp16(
+            x, torch.ops.quantized.linear_prepack_fp16(weight, bias)
+        )
+    assert got.shape == (2, 5, n_rows)
+    assert torch.equal(got, whole)  # each output is one row's dot product either way
+
+
 def test_unknown_precision_is_a_library_error():
     with pytest.raises(CallscanError, match="unknown precision 'int4'"):
         quantize.quantize(torch.nn.Module(), "int4")

@@ -116,10 +116,18 @@ def quantize_fp16(model: Any, *, logits: bool = True, encoder: bool = True) -> A
     return model
 
 
+PACK_ROWS = 16384  # output rows packed together at most (see :func:`fp16_linear`)
+
+
 def fp16_linear(weight: Any, bias: Any = None) -> Any:
     """A module computing ``x @ weight.T + bias`` from a float16-packed copy of ``weight``
     (fbgemm's ``linear_dynamic_fp16``: float32 input, arithmetic and output). Packed once,
-    here (torch's own quantiser packs a zero matrix first, doubling the load time)."""
+    here (torch's own quantiser packs a zero matrix first, doubling the load time).
+
+    A matrix of more than :data:`PACK_ROWS` output rows (the 51865-token logits) is packed
+    in pieces of rows, whose products are joined: fbgemm's packing of the whole logits
+    matrix takes 0.46 s, in 4 pieces 0.24 s, with the same output to the bit (each output
+    is one row's dot product either way) and the same time per decoder step."""
     return _fp16_linear_class()(weight, bias)
 
 
@@ -133,14 +141,24 @@ def _fp16_linear_class() -> type:
         def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
             super().__init__()
             self.out_features, self.in_features = weight.shape
+            pieces = -(-self.out_features // PACK_ROWS)
             with torch.no_grad():
-                b = None if bias is None else bias.detach().float().contiguous()
-                self.packed = torch.ops.quantized.linear_prepack_fp16(
-                    weight.detach().float().contiguous(), b
-                )
+                w = weight.detach().float()
+                b = None if bias is None else bias.detach().float()
+                rows = w.chunk(pieces)
+                biases = [None] * len(rows) if b is None else b.chunk(pieces)
+                self.packed = [
+                    torch.ops.quantized.linear_prepack_fp16(r.contiguous(), c)
+                    for r, c in zip(rows, biases, strict=True)
+                ]
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.ops.quantized.linear_dynamic_fp16(x.float(), self.packed)
+            x = x.float()
+            if len(self.packed) == 1:
+                return torch.ops.quantized.linear_dynamic_fp16(x, self.packed[0])
+            return torch.cat(
+                [torch.ops.quantized.linear_dynamic_fp16(x, p) for p in self.packed], dim=-1
+            )
 
         def extra_repr(self) -> str:
             return f"in_features={self.in_features}, out_features={self.out_features}, fp16"
