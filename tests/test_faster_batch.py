@@ -15,7 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from callscan.asr.faster_engine import FW_MAX_TOKENS, first_pass_tokens
+from callscan.asr.faster_engine import FW_MAX_TOKENS, _on_own_thread, first_pass_tokens
+
+
+def test_the_ct2_model_is_made_on_a_thread_that_has_ended_before_it_is_used():
+    import threading
+
+    made = _on_own_thread(lambda: threading.current_thread())
+    assert made is not threading.current_thread()
+    assert not made.is_alive()  # CTranslate2 decodes slower while the loading thread lives
+    with pytest.raises(ValueError, match="bad folder"):  # errors come out as they were
+        _on_own_thread(lambda: (_ for _ in ()).throw(ValueError("bad folder")))
 
 
 def test_the_first_pass_allows_more_than_speech_and_never_more_than_whisper():
@@ -109,3 +119,22 @@ def test_the_fallback_is_batched_and_gives_the_same_text_every_time(samples_dir)
     sampled = [w for w in runs[0] if any(t > 0 for t, _ in w)]
     assert len(sampled) == 2
     assert runs[0] == runs[1]
+
+
+@pytest.mark.slow
+def test_the_faster_whisper_engine_never_imports_torch(samples_dir):
+    """Its language check and transcription run on CTranslate2 alone (torch's import was
+    0.8 s of a call's language step)."""
+    code = (
+        "import sys\n"
+        "from callscan import asr\n"
+        "from callscan.audio.decode import load\n"
+        "engine = asr.load_model('base', engine='faster-whisper', threads=1)\n"
+        "options = asr.TranscribeOptions(engine='faster-whisper', threads=1)\n"
+        f"audio = load({str(samples_dir / 'en_sales_stereo.wav')!r})\n"
+        "language = asr.call_language(engine, audio, options)\n"
+        "words = asr.transcribe(engine, audio, options, language=language).words()\n"
+        "print(language[0], len(words) > 20, 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["en", "True", "False"], out.stdout + out.stderr[-2000:]

@@ -49,8 +49,13 @@ Detected = tuple[str, float, dict[str, float]]  # language, its share, every all
 
 
 @contextmanager
-def _torch_threads(options: TranscribeOptions) -> Iterator[None]:
-    """torch's intra-op threads set to what ``options`` ask for, restored afterwards."""
+def _torch_threads(engine: Engine, options: TranscribeOptions) -> Iterator[None]:
+    """torch's intra-op threads set to what ``options`` ask for, restored afterwards, for an
+    engine that runs on torch. The faster-whisper engine sets CTranslate2's threads when it
+    loads and never imports torch (0.8 s of a call's time, and a second thread pool)."""
+    if engine.name == "faster-whisper":
+        yield
+        return
     import torch
 
     previous = torch.get_num_threads()
@@ -65,7 +70,7 @@ def call_language(engine: Engine, audio: Audio, options: TranscribeOptions) -> D
     """The call's language: ``options.language`` when set, else detected among
     ``options.languages`` on each channel's first 30 s of non-silent audio, with the
     threads ``options`` ask for (:func:`callscan.asr.language.detect_language`)."""
-    with _torch_threads(options):
+    with _torch_threads(engine, options):
         return _resolve_language(engine, audio, options)
 
 
@@ -226,7 +231,7 @@ def transcribe_audio(
     """
     if audio.sr != 16000:
         raise CallscanError(f"Whisper needs 16 kHz audio, got {audio.sr} Hz")
-    with _torch_threads(options):
+    with _torch_threads(engine, options):
         detected = language if language is not None else _resolve_language(engine, audio, options)
         code, probability, probs = detected
         # A mono call saved as stereo carries both parties on both channels: decode it once.
