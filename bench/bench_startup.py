@@ -154,7 +154,7 @@ def timed_steps(audio: Path) -> dict[str, float]:
     import importlib
 
     start = time.perf_counter()
-    from callscan.cli.app import main as cli_main
+    from callscan.cli.app import app as cli_app  # not main(): it would end the process
 
     seconds = {"import CLI": time.perf_counter() - start}
     t = time.perf_counter()
@@ -188,7 +188,7 @@ def timed_steps(audio: Path) -> dict[str, float]:
     sys.argv = ["callscan", "transcribe", str(audio), "--threads", "1", "-f", "txt", "-o", out]
     t = time.perf_counter()
     try:
-        cli_main()
+        cli_app()
     except SystemExit as e:
         if e.code:
             raise

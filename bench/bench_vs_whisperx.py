@@ -39,6 +39,7 @@ Writes bench/out/vs_whisperx.json and prints a table. Goal (issue 17): (a)/(c) <
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import os
@@ -114,14 +115,12 @@ def child_callscan(events_path: str, argv: list[str]) -> None:
     common.progress_hook = recording_progress_hook  # before the commands import it
     from callscan.cli.app import main
 
-    sys.argv = ["callscan", *argv]
-    try:
-        main()
-    except SystemExit as e:
-        if e.code not in (0, None):
-            raise
-    finally:
+    def write_events() -> None:  # at exit: main() ends the process itself after analyze
         Path(events_path).write_text(json.dumps({"events": events, "end": time.time()}))
+
+    atexit.register(write_events)
+    sys.argv = ["callscan", *argv]
+    main()
 
 
 def child_whisperx(result_path: str, calls: list[str]) -> None:
