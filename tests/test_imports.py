@@ -26,3 +26,26 @@ def test_library_never_prints(capsys, data_dir):
     load(str(data_dir / "fw_jfk.flac"))
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_import_engine_brings_in_each_engine_and_nothing_else():
+    """What the pipeline imports on a thread while the audio decodes (``asr.import_engine``):
+    torch only for the default engine, CTranslate2 alone for faster-whisper, nothing for an
+    unknown name (the load reports it)."""
+    code = (
+        "import sys\n"
+        "from callscan import asr\n"
+        "def have(*names): return [m for m in names if m in sys.modules]\n"
+        "asr.import_engine('no-such-engine')\n"
+        "print(have('torch', 'whisper', 'ctranslate2', 'faster_whisper'))\n"
+        "asr.import_engine('faster-whisper')\n"
+        "print(have('torch', 'whisper', 'ctranslate2', 'faster_whisper'))\n"
+        "asr.import_engine('openai-whisper')\n"
+        "print(have('torch', 'whisper'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "[]",
+        "['ctranslate2', 'faster_whisper']",
+        "['torch', 'whisper']",
+    ]
