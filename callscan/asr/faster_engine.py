@@ -85,14 +85,10 @@ class FasterWhisper:
     def language_probs(self, excerpt: np.ndarray) -> dict[str, float]:
         """Whisper's language distribution for a speech excerpt (language code -> probability).
 
-        The encoder reads the frames the excerpt's windows would be decoded with
-        (:func:`callscan.asr.batched.audio_context`: 15 s for an excerpt of up to 15 s with the
-        base model), and CTranslate2's language step reads its output: 0.09 s a channel
+        The encoder reads the frames a window of the excerpt's length is decoded with
+        (:func:`_window_features`), and CTranslate2's language step reads its output: 0.09 s a channel
         instead of 0.36 s for a whole 30 s input."""
-        from callscan.asr.batched import audio_context
-
-        n_frames = 2 * audio_context([excerpt.size / 16000], model_name=self.model_name)
-        encoded = self.model.encode(_features(self, [excerpt], n_frames))
+        encoded = self.model.encode(_window_features(self, [excerpt]))
         pairs = self.model.model.detect_language(encoded)[0]
         return {token[2:-2]: float(p) for token, p in pairs}
 
@@ -175,8 +171,6 @@ class FasterWhisper:
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
-        from callscan.asr.batched import audio_context
-
         ctranslate2.set_random_seed(0)  # the same call gives the same transcript every time
         fw = self.model
         tokenizer = Tokenizer(
@@ -192,8 +186,7 @@ class FasterWhisper:
             hotwords=fw_options.hotwords,
         )
         durations = [len(a) / 16000 for a in audios]
-        n_frames = 2 * audio_context(durations, model_name=self.model_name)
-        features = _features(self, audios, n_frames)
+        features = _window_features(self, audios)
         return EncodedBatch(
             fw, features, fw.encode(features), durations, prompt, fw_options, tokenizer
         )
@@ -429,6 +422,16 @@ def _features(fw: FasterWhisper, audios, n_frames: int = 3000) -> np.ndarray:
     return np.stack([pad_or_trim(_mel(fw, a)[..., :-1], n_frames) for a in audios]).astype(
         np.float32
     )
+
+
+def _window_features(fw: FasterWhisper, audios) -> np.ndarray:
+    """:func:`_features` of windows as the encoder reads them
+    (:func:`callscan.asr.batched.audio_context`: 15 s, 1500 frames, when every window fits
+    in 15 s with the base model; else 30 s)."""
+    from callscan.asr.batched import audio_context
+
+    durations = [len(a) / 16000 for a in audios]
+    return _features(fw, audios, 2 * audio_context(durations, model_name=fw.model_name))
 
 
 def _mel(fw: FasterWhisper, audio: np.ndarray) -> np.ndarray:
