@@ -20,6 +20,11 @@ Timed, each in its own process, with 2 threads (``OMP_NUM_THREADS=MKL_NUM_THREAD
     log (``batch.jsonl``: decode to reports written). The model loads inside call 1's time;
     call 2 runs with it loaded, as (c) is timed, and is compared with (c)'s call 2.
 
+(f) ``callscan analyze CALL1.wav --server URL`` whole client process, against a
+    ``callscan serve --threads 2`` started for the run (default engine) and warmed by one call
+    (call 2) first: the model loaded, as (c) is timed; (g) the same with a server started with
+    ``--engine faster-whisper``. A fresh server each run, so call 1 is never one it has seen.
+
 For (a) and (b) the per-step times come from the library's progress hook (``decode``,
 ``model``, ``speech``, ``transcribe``, ``speakers``, ``analysis``), with ``start-up`` (process
 start to the first step) and ``report`` (last step to exit). The report JSON has no timings
@@ -33,7 +38,7 @@ Usage::
 need it).
 
 Writes bench/out/vs_whisperx.json and prints a table. Goal (issue 17): (a)/(c) <= 1.0 and
-(b)/(c) <= 1.0.
+(b)/(c) <= 1.0; (f) and (g) are the same call with the model kept loaded by a server.
 """
 
 from __future__ import annotations
@@ -245,6 +250,63 @@ def run_batch(calls: list[Path], engine: str | None, env: dict[str, str], tmp: P
     return [{**r, "processing_s": float(rows[c.name]["processing_s"])} for c in calls]
 
 
+def run_served(calls: list[Path], engine: str | None, env: dict[str, str], tmp: Path) -> dict:
+    """``callscan analyze CALL1 --server URL`` (a whole client process) against a fresh
+    ``callscan serve`` warmed by call 2; the server's start-up and peak memory beside it."""
+    import signal
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "callscan", "serve", "--port", str(port)]
+    argv += ["--threads", str(THREADS), *(["--engine", engine] if engine else [])]
+    started = time.time()
+    server = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    assert server.stderr is not None
+    try:
+        for line in server.stderr:
+            if "ready at" in line:
+                break
+        else:
+            raise SystemExit(f"callscan serve did not start: {server.wait()}")
+        ready_s = time.time() - started
+        url = f"http://127.0.0.1:{port}"
+        out_dir = tmp / f"served-{engine or 'default'}"
+        client = [sys.executable, "-m", "callscan", "analyze"]
+        client_args = ["--server", url, "-o", str(out_dir), "-f", "json"]
+        warm = run_command([*client, str(calls[1]), *client_args], env)
+        r = run_command([*client, str(calls[0]), *client_args], env)
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        hwm = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+        r["server_peak_rss_mib"] = int(hwm.split()[1]) / 1024
+        r["server_ready_s"] = round(ready_s, 2)
+        r["warm_up_call_s"] = round(warm["wall_s"], 2)
+        report = json.loads((out_dir / f"{calls[0].stem}.callscan.json").read_text())
+        r["words"] = sum(len(t["text"].split()) for t in report["conversation"]["turns"])
+        return r
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+
+
+def run_command(argv: list[str], env: dict[str, str]) -> dict:
+    """Wall, CPU and peak memory of one command (``os.wait4``); it must succeed."""
+    start = time.time()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall_s = time.time() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv[2:4]} failed:\n{err.decode()[-3000:]}")
+    return {
+        "wall_s": wall_s,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
 def summarise(runs: list[dict], key: str) -> dict:
     med = statistics.median(r[key] for r in runs)
     best = min(runs, key=lambda r: abs(r[key] - med))  # the median run, for its steps
@@ -283,7 +345,7 @@ def main() -> None:
 
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
     load_start = os.getloadavg()
-    results: dict[str, list] = {k: [] for k in ("a", "b", "c", "c2", "d", "e")}
+    results: dict[str, list] = {k: [] for k in ("a", "b", "c", "c2", "d", "e", "f", "g")}
     with tempfile.TemporaryDirectory(prefix="callscan-vs-whisperx-") as name:
         tmp = Path(name)
         calls = [tmp / "call1.wav", tmp / "call2.wav"]
@@ -297,9 +359,11 @@ def main() -> None:
             if "a" in chosen:
                 results["a"].append(run_callscan(calls[0], "faster-whisper", env, tmp))
                 results["e"].append(run_batch(calls, "faster-whisper", env, tmp))
+                results["g"].append(run_served(calls, "faster-whisper", env, tmp))
             if "b" in chosen:
                 results["b"].append(run_callscan(calls[0], None, env, tmp))
                 results["d"].append(run_batch(calls, None, env, tmp))
+                results["f"].append(run_served(calls, None, env, tmp))
 
     c = summarise(results["c"], "transcribe_s")
     c["realtime_x"] = round(audio_s / c["median_transcribe_s"], 2)
@@ -330,6 +394,18 @@ def main() -> None:
             ),
             "peak_rss_mib": round(max(r[0]["peak_rss_mib"] for r in results[key]), 0),
         }
+    served: dict[str, dict] = {}
+    for key, whole in (("f", "b"), ("g", "a")):
+        if whole not in chosen:
+            continue
+        s = summarise(results[key], "wall_s")
+        s["realtime_x"] = round(audio_s / s["median_wall_s"], 2)
+        s["ratio_to_whisperx"] = round(s["median_wall_s"] / peer_s, 2)
+        pairs = zip(results[key], results["c"], strict=True)
+        s["ratio_runs"] = [round(r["wall_s"] / p["transcribe_s"], 2) for r, p in pairs]
+        for extra in ("server_peak_rss_mib", "server_ready_s", "warm_up_call_s"):
+            s[f"median_{extra}"] = round(statistics.median(r[extra] for r in results[key]), 2)
+        served[key] = s
     record = {
         "call": made[0],
         "second_call": made[1],
@@ -346,6 +422,8 @@ def main() -> None:
         "c_second_call": c2,
         **({"d_callscan_batch_default": batches["d"]} if "d" in batches else {}),
         **({"e_callscan_batch_faster_whisper": batches["e"]} if "e" in batches else {}),
+        **({"f_callscan_server_default": served["f"]} if "f" in served else {}),
+        **({"g_callscan_server_faster_whisper": served["g"]} if "g" in served else {}),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
@@ -380,6 +458,17 @@ def main() -> None:
             f"{names[key]}: first call {b['first_call_s']:.1f} s (model load included, ratio "
             f"{b['first_call_ratio']:.2f}), second call {b['second_call_s']:.1f} s (model "
             f"loaded, ratio {b['second_call_ratio']:.2f} to the peer's {peer2_s:.1f} s)"
+        )
+    names = {
+        "f": "(f) callscan analyze --server (default engine)",
+        "g": "(g) callscan analyze --server (faster-whisper)",
+    }
+    for key, f in served.items():
+        print(
+            f"{names[key]}: client process {f['median_wall_s']:.1f} s, ratio "
+            f"{f['ratio_to_whisperx']:.2f} (per run {f['ratio_runs']}), server ready in "
+            f"{f['median_server_ready_s']:.1f} s, server peak {f['median_server_peak_rss_mib']:.0f}"
+            f" MiB, client peak {f['peak_rss_mib']:.0f} MiB"
         )
     la = record["load_average"]
     print(f"load average {la['start'][0]:.1f} -> {la['end'][0]:.1f} on {os.cpu_count()} CPUs")

@@ -86,17 +86,56 @@ def analyze(
     classifier: ClassifierOption = True,
     redact: Redact = None,
     redact_audio: RedactAudio = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Send the call to a running 'callscan serve' at this URL (model loaded "
+            "there once); the reports are written here. The analysis options are the "
+            "server's, except --language, --call-type and --agent-channel.",
+        ),
+    ] = None,
 ) -> None:
     """Analyse a call: speakers and roles, the agent's opening, caller modality, stage coverage
     and talk metrics, as a JSON report and a self-contained HTML page (or Markdown)."""
     from callscan import CallscanError
     from callscan import report as reports
     from callscan.conversation import is_transcript_path
-    from callscan.pipeline import analyze as analyze_call
-    from callscan.pipeline import redaction_on
 
     if embed_audio and is_transcript_path(call):
         raise CallscanError("--embed-audio needs a recording, not a transcript")
+    if server is not None:
+        refuse_server_side(
+            (
+                ("--languages", languages, "id,en"),
+                ("--model", model, "base"),
+                ("--engine", engine, Engine.openai_whisper),
+                ("--model-path", model_path, None),
+                ("--threads", threads, 0),
+                ("--beam-size", beam_size, None),
+                ("--max-duration", max_duration, 4.0),
+                ("--agent-speaker", agent_speaker, None),
+                ("--swap-roles", swap_roles, False),
+                ("--speakers", n_speakers, 2),
+                ("--agent-pattern", agent_pattern, None),
+                ("--playbook", playbook, None),
+                ("--profile", profile, None),
+                ("--opening-seconds", opening_seconds, None),
+                ("--no-classifier", classifier, True),
+                ("--redact/--no-redact", redact, None),
+                ("--redact-audio", redact_audio, False),
+            )
+        )
+        overrides = {
+            "language": None if language in ("", "auto") else language,
+            "call_type": None if call_type.value == "auto" else call_type.value,
+            "agent_channel": None if agent_channel is None else agent_channel.value,
+        }
+        write_remote(server, call, overrides, output_dir, as_json, fmt, audience, embed_audio)
+        return
+    from callscan.pipeline import analyze as analyze_call
+    from callscan.pipeline import redaction_on
+
     folder = output_dir if output_dir is not None else call.parent
     silenced = folder / f"{reports.report_stem(call)}.redacted.wav" if redact_audio else None
     options = analyze_options(
@@ -123,10 +162,7 @@ def analyze(
         redact=redact,
         redact_audio=silenced,
     )
-    if fmt is None:
-        formats: tuple[str, ...] = () if as_json else ("json", "html")
-    else:
-        formats = reports.FORMATS if fmt is Format.all else (fmt.value,)
+    formats = report_formats(as_json, fmt)
     paths = reports.report_paths(call, formats, output_dir)
     refuse_overwriting_input(call, paths)
     if embed_audio and silenced is None and redaction_on(options):
@@ -148,6 +184,55 @@ def analyze(
     if as_json:
         write_output(reports.render_json(report), None)
     print_summary(reports.summary(report), written)
+
+
+def write_remote(
+    server: str,
+    call: Path,
+    overrides: dict,
+    output_dir: Path | None,
+    as_json: bool,
+    fmt: Format | None,
+    audience: Audience,
+    embed_audio: bool,
+) -> None:
+    """``analyze --server``: the call analysed by the server, its reports written here as
+    ``analyze`` writes them (nothing is written when the server refuses the call)."""
+    from callscan import report as reports
+    from callscan.server import analyze_remote
+
+    formats = report_formats(as_json, fmt)
+    paths = reports.report_paths(call, formats, output_dir)
+    refuse_overwriting_input(call, paths)
+    report = analyze_remote(server, call, overrides)
+    audio_uri = reports.audio_data_uri(call) if embed_audio and "html" in formats else None
+    render_options = reports.ReportOptions(audience=audience.value, audio_uri=audio_uri)
+    written = reports.write_reports(report, paths, render_options)
+    if as_json:
+        write_output(reports.render_json(report), None)
+    print_summary(reports.summary(report), written)
+
+
+def report_formats(as_json: bool, fmt: Format | None) -> tuple[str, ...]:
+    """The report files to write: ``--format``'s, else JSON and HTML unless ``--json``."""
+    from callscan import report as reports
+
+    if fmt is None:
+        return () if as_json else ("json", "html")
+    return reports.FORMATS if fmt is Format.all else (fmt.value,)
+
+
+def refuse_server_side(settings: tuple[tuple[str, object, object], ...]) -> None:
+    """A one-line error when a flag the server decides (its model, its playbook, ...) is set
+    with ``--server``: ``(flag, value, default)`` each."""
+    from callscan import CallscanError
+
+    for flag, value, default in settings:
+        if value != default:
+            raise CallscanError(
+                f"{flag} is the server's setting: give it to 'callscan serve' "
+                "(with --server only --language, --call-type and --agent-channel go with a call)"
+            )
 
 
 def refuse_overwriting_input(call: Path, paths: dict) -> None:

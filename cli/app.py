@@ -54,6 +54,7 @@ def _register() -> None:
         playbook,
         qa,
         rescore,
+        serve,
         speakers,
         transcribe,
     )
@@ -67,6 +68,7 @@ def _register() -> None:
     config.register(app)
     models.register(app)
     qa.register(app)
+    serve.register(app)
 
 
 _register()

@@ -218,25 +218,35 @@ def read_batch_manifest(path: str | Path) -> list[tuple[Path, dict[str, Any], di
                              ("date", "date"))
             if row.get(old)
         }  # fmt: skip
-        overrides: dict[str, Any] = {}
-        if row.get("language"):
-            overrides["language"] = row["language"].lower()
-        if row.get("call_type"):
-            call_type = row["call_type"].lower()
-            if call_type not in CALL_TYPES:
-                raise CallscanError(
-                    f"{where}: call_type '{row['call_type']}' is not one of {', '.join(CALL_TYPES)}"
-                )
-            overrides["call_type"] = call_type
-        if row.get("agent_channel"):
-            channel = {"0": 0, "1": 1, "left": 0, "right": 1}.get(row["agent_channel"].lower())
-            if channel is None:
-                raise CallscanError(
-                    f"{where}: agent_channel '{row['agent_channel']}' is not 0 (left) or 1 (right)"
-                )
-            overrides["agent_channel"] = channel
+        overrides = call_overrides(row, where)
         out.append((file, meta, overrides))
     return out
+
+
+def call_overrides(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """The per-call overrides in ``values`` (a manifest row, a server request's parameters):
+    ``language``, ``call_type`` (one of :data:`CALL_TYPES`) and ``agent_channel`` (0 or
+    ``left``, 1 or ``right``), for :func:`call_options`. Empty values are left out; a value
+    that is not allowed raises :class:`CallscanError` led by ``where``."""
+    overrides: dict[str, Any] = {}
+    if values.get("language"):
+        overrides["language"] = str(values["language"]).strip().lower()
+    if values.get("call_type"):
+        call_type = str(values["call_type"]).lower()
+        if call_type not in CALL_TYPES:
+            raise CallscanError(
+                f"{where}: call_type '{values['call_type']}' is not one of {', '.join(CALL_TYPES)}"
+            )
+        overrides["call_type"] = call_type
+    if values.get("agent_channel") not in (None, ""):
+        text = str(values["agent_channel"]).lower()
+        channel = {"0": 0, "1": 1, "left": 0, "right": 1}.get(text)
+        if channel is None:
+            raise CallscanError(
+                f"{where}: agent_channel '{values['agent_channel']}' is not 0 (left) or 1 (right)"
+            )
+        overrides["agent_channel"] = channel
+    return overrides
 
 
 def team_metadata(path: str | Path, root: str | Path, pattern: str | None) -> dict[str, str]:
