@@ -199,7 +199,7 @@ def write_remote(
     """``analyze --server``: the call analysed by the server, its reports written here as
     ``analyze`` writes them (nothing is written when the server refuses the call)."""
     from callscan import report as reports
-    from callscan.server import analyze_remote
+    from callscan.qa.server import analyze_remote
 
     formats = report_formats(as_json, fmt)
     paths = reports.report_paths(call, formats, output_dir)

@@ -63,8 +63,8 @@ def serve(
     /analyze?name=CALL.wav for its report (JSON), or run 'callscan analyze CALL --server URL'.
     The options here are every call's; language, call type and agent channel may be given
     per call. Stop it with Ctrl-C."""
-    from callscan.server import Worker
-    from callscan.server import serve as run_server
+    from callscan.qa.server import Worker
+    from callscan.qa.server import serve as run_server
 
     options = analyze_options(
         speakers=speakers_options(n_speakers=n_speakers, agent_pattern=agent_pattern),

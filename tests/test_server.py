@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from callscan import CallscanError
 from callscan.cli.app import app
 from callscan.pipeline import AnalyzeOptions, analyze
-from callscan.server import Worker, analyze_remote, create_app, relocate, safe_name
+from callscan.qa.server import Worker, analyze_remote, create_app, relocate, safe_name
 
 ROOT = Path(__file__).resolve().parent.parent
 BLIND = ROOT / "tests" / "data" / "blind-calls"

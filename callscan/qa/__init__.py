@@ -5,6 +5,10 @@ Modules
 runner
     :func:`~callscan.qa.runner.run_batch`: analyse folders of calls, resumable, one bad file
     never stopping the rest; ``summary.csv`` and ``agents.csv``.
+server
+    ``callscan serve``: a resident worker over HTTP that keeps the model loaded
+    (:class:`~callscan.qa.server.Worker`, :func:`~callscan.qa.server.create_app`), and its
+    standard-library client :func:`~callscan.qa.server.analyze_remote`.
 """
 
 from callscan.qa.runner import BatchResult, run_batch
