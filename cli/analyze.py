@@ -90,6 +90,8 @@ def analyze(
         str | None,
         typer.Option(
             "--server",
+            envvar="CALLSCAN_SERVER",
+            show_envvar=True,
             help="Send the call to a running 'callscan serve' at this URL (model loaded "
             "there once); the reports are written here. The analysis options are the "
             "server's, except --language, --call-type and --agent-channel.",

@@ -306,3 +306,38 @@ def test_every_call_runs_on_the_workers_own_thread(monkeypatch):
     assert first["conversation"]["turns"] and all(r["conversation"]["turns"] for r in others)
     assert len(set(seen)) == 1 and seen[0].startswith("callscan-worker"), seen
     assert worker.calls == 3
+
+
+def test_a_server_that_breaks_off_the_call_is_a_one_line_error():
+    """A server that takes the connection and closes it mid-call (killed, out of memory)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def rude() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1024)
+        conn.close()
+
+    thread = threading.Thread(target=rude, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    call = BLIND / "blind_en_01.txt"
+    with pytest.raises(CallscanError) as e:
+        analyze_remote(f"http://127.0.0.1:{port}", call)
+    thread.join(5)
+    listener.close()
+    assert str(e.value).startswith(f"'{call}': the callscan server at http://127.0.0.1:{port}")
+    assert "broke off the call" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_callscan_server_in_the_environment_is_the_server(text_server, tmp_path):
+    call = BLIND / "blind_id_02.txt"
+    result = runner.invoke(
+        app, ["analyze", str(call), "-o", str(tmp_path)], env={"CALLSCAN_SERVER": text_server}
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "blind_id_02.callscan.json").read_text(encoding="utf-8"))
+    assert report["source"] == str(call)
+    with urllib.request.urlopen(f"{text_server}/health", timeout=10) as answer:
+        assert json.loads(answer.read())["calls"] >= 1

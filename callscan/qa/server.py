@@ -327,6 +327,7 @@ def analyze_remote(
     CallscanError
         The file cannot be read, no server answers at ``url``, or the server's one-line error.
     """
+    import http.client
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -355,10 +356,14 @@ def analyze_remote(
             report = json.loads(answer.read().decode("utf-8"))
     except urllib.error.HTTPError as e:
         raise CallscanError(_server_error(e, base, path)) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
-        reason = getattr(e, "reason", e)
+    except urllib.error.URLError as e:
         raise CallscanError(
-            f"no callscan server answers at {base} ({reason}); start one with 'callscan serve'"
+            f"no callscan server answers at {base} ({e.reason}); start one with 'callscan serve'"
+        ) from None
+    except (OSError, http.client.HTTPException) as e:  # reset, timed out, cut short
+        reason = str(e) or type(e).__name__
+        raise CallscanError(
+            f"'{path}': the callscan server at {base} broke off the call ({reason})"
         ) from None
     except ValueError as e:
         raise CallscanError(f"{base} did not answer with a report ({e})") from None
