@@ -173,25 +173,8 @@ def child_batch(argv: list[str]) -> None:
 
 
 def run_child(args: list[str], env: dict[str, str]) -> dict:
-    start = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall_s = time.time() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"child {args[:2]} failed:\n{err.decode()[-3000:]}")
-    return {
-        "start": start,
-        "wall_s": wall_s,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mib": usage.ru_maxrss / 1024,
-    }
+    """This script's ``--child`` mode in a process of its own (see :func:`run_command`)."""
+    return run_command([sys.executable, __file__, "--child", *args], env)
 
 
 def step_times(start: float, record: dict) -> dict[str, float]:
@@ -291,7 +274,7 @@ def run_served(calls: list[Path], engine: str | None, env: dict[str, str], tmp: 
 
 
 def run_command(argv: list[str], env: dict[str, str]) -> dict:
-    """Wall, CPU and peak memory of one command (``os.wait4``); it must succeed."""
+    """Start time, wall, CPU and peak memory of one command (``os.wait4``); it must succeed."""
     start = time.time()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
@@ -301,6 +284,7 @@ def run_command(argv: list[str], env: dict[str, str]) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{argv[2:4]} failed:\n{err.decode()[-3000:]}")
     return {
+        "start": start,
         "wall_s": wall_s,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mib": usage.ru_maxrss / 1024,
