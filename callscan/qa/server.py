@@ -81,6 +81,7 @@ class Worker:
     calls: int = 0  # calls answered with a report
     _thread: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="callscan-worker"),
+        init=False,
         repr=False,
     )
 
