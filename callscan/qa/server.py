@@ -13,11 +13,12 @@ it behind your own authentication before opening it to a network.
 Endpoints
 ---------
 ``GET /health``
-    ``{"status": "ok", "callscan_version", "model", "engine", "calls"}``.
+    ``{"status": "ok", "callscan_version", "model", "engine", "model_loaded", "calls"}``.
 ``POST /analyze?name=NAME[&language=id][&call_type=complaint][&agent_channel=0]``
     The body is the call file's bytes (a recording, or a ``.txt``/``.json`` transcript; its
     kind is told by NAME's extension, as for a file). The answer is the report, the JSON of
-    ``callscan analyze --json``, with its ``source`` set to NAME. Errors answer
+    ``callscan analyze --json``, with its ``source`` set to NAME (and the seconds it took in
+    the ``X-Callscan-Seconds`` header). Errors answer
     ``{"error": "<one line>"}``: 400 (no name, no body, a bad parameter), 413 (over the size
     limit), 422 (the call cannot be analysed: the same message ``callscan analyze`` gives),
     500 (an internal error; the server keeps serving).
