@@ -341,3 +341,32 @@ def test_callscan_server_in_the_environment_is_the_server(text_server, tmp_path)
     assert report["source"] == str(call)
     with urllib.request.urlopen(f"{text_server}/health", timeout=10) as answer:
         assert json.loads(answer.read())["calls"] >= 1
+
+
+def test_posted_calls_leave_no_copy_on_the_server(text_server):
+    import tempfile
+
+    def copies() -> set[str]:
+        return {p.name for p in Path(tempfile.gettempdir()).glob("callscan-serve-*")}
+
+    before = copies()
+    post(text_server, b"\xff\xfe\x00garbage", "name=broken.json")  # refused
+    analyze_remote(text_server, BLIND / "blind_en_01.txt")  # analysed
+    post(text_server, b"x" * 60_000, "name=big.txt")  # over the limit while streaming
+    assert copies() == before
+
+
+def test_an_upload_without_a_length_is_stopped_at_the_limit(text_server):
+    """Chunked uploads declare no length: the limit is applied while the body streams."""
+    import http.client
+    import urllib.parse
+
+    url = urllib.parse.urlsplit(text_server)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    chunks = (b"y" * 10_000 for _ in range(10))  # 100 kB against the 0.05 MB limit
+    conn.request("POST", "/analyze?name=big.txt", body=chunks, encode_chunked=True)
+    answer = conn.getresponse()
+    assert answer.status == 413
+    assert "larger than the server's 0.05 MB limit" in json.loads(answer.read())["error"]
+    conn.close()
+    assert analyze_remote(text_server, BLIND / "blind_en_01.txt")["conversation"]["turns"]
