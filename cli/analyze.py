@@ -107,27 +107,7 @@ def analyze(
     if embed_audio and is_transcript_path(call):
         raise CallscanError("--embed-audio needs a recording, not a transcript")
     if server is not None:
-        refuse_server_side(
-            (
-                ("--languages", languages, "id,en"),
-                ("--model", model, "base"),
-                ("--engine", engine, Engine.openai_whisper),
-                ("--model-path", model_path, None),
-                ("--threads", threads, 0),
-                ("--beam-size", beam_size, None),
-                ("--max-duration", max_duration, 4.0),
-                ("--agent-speaker", agent_speaker, None),
-                ("--swap-roles", swap_roles, False),
-                ("--speakers", n_speakers, 2),
-                ("--agent-pattern", agent_pattern, None),
-                ("--playbook", playbook, None),
-                ("--profile", profile, None),
-                ("--opening-seconds", opening_seconds, None),
-                ("--no-classifier", classifier, True),
-                ("--redact/--no-redact", redact, None),
-                ("--redact-audio", redact_audio, False),
-            )
-        )
+        refuse_server_side(locals())
         overrides = {
             "language": None if language in ("", "auto") else language,
             "call_type": None if call_type.value == "auto" else call_type.value,
@@ -224,13 +204,37 @@ def report_formats(as_json: bool, fmt: Format | None) -> tuple[str, ...]:
     return reports.FORMATS if fmt is Format.all else (fmt.value,)
 
 
-def refuse_server_side(settings: tuple[tuple[str, object, object], ...]) -> None:
-    """A one-line error when a flag the server decides (its model, its playbook, ...) is set
-    with ``--server``: ``(flag, value, default)`` each."""
+SERVER_SIDE = (
+    ("--languages", "languages"),
+    ("--model", "model"),
+    ("--engine", "engine"),
+    ("--model-path", "model_path"),
+    ("--threads", "threads"),
+    ("--beam-size", "beam_size"),
+    ("--max-duration", "max_duration"),
+    ("--agent-speaker", "agent_speaker"),
+    ("--swap-roles", "swap_roles"),
+    ("--speakers", "n_speakers"),
+    ("--agent-pattern", "agent_pattern"),
+    ("--playbook", "playbook"),
+    ("--profile", "profile"),
+    ("--opening-seconds", "opening_seconds"),
+    ("--no-classifier", "classifier"),
+    ("--redact/--no-redact", "redact"),
+    ("--redact-audio", "redact_audio"),
+)  # (flag, parameter of `analyze`) that `callscan serve` decides, not a call sent to it
+
+
+def refuse_server_side(given: dict) -> None:
+    """A one-line error when a flag the server decides (:data:`SERVER_SIDE`) is set away from
+    its default with ``--server``; ``given``: ``analyze``'s parameters and their values."""
+    import inspect
+
     from callscan import CallscanError
 
-    for flag, value, default in settings:
-        if value != default:
+    defaults = inspect.signature(analyze).parameters
+    for flag, name in SERVER_SIDE:
+        if given[name] != defaults[name].default:
             raise CallscanError(
                 f"{flag} is the server's setting: give it to 'callscan serve' "
                 "(with --server only --language, --call-type and --agent-channel go with a call)"

@@ -294,7 +294,9 @@ def call_type_evidence(
 
 
 def grievance(
-    call: PreparedCall, pb: Playbook, learned: tcl.ClassifierHits | None = None
+    call: PreparedCall,
+    pb: Playbook,
+    learned: tcl.ClassifierHits | None = None,
 ) -> Grievance:
     """Whether the caller raised a grievance.
 

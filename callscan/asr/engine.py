@@ -34,6 +34,7 @@ class Engine(Protocol):
 
     name: str  # the engine, as reported in Transcript.engine: "openai-whisper", "faster-whisper"
     detect_window_s: float  # seconds of speech per channel :meth:`language_probs` reads
+    runs_on_torch: bool  # torch's threads are set around its work (else it sets its own)
 
     @property
     def is_multilingual(self) -> bool:

@@ -57,6 +57,7 @@ class FasterWhisper:
 
     name = "faster-whisper"
     long_form = False  # a channel without speech regions is decoded in packed windows
+    runs_on_torch = False  # CTranslate2's threads are set when it loads; torch never imported
 
     def __init__(self, model_name: str, model: Any, pipeline: Any, threads: int = 1) -> None:
         from callscan.asr.batched import HALF_CONTEXT_MODELS

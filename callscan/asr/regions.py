@@ -51,9 +51,10 @@ Detected = tuple[str, float, dict[str, float]]  # language, its share, every all
 @contextmanager
 def _torch_threads(engine: Engine, options: TranscribeOptions) -> Iterator[None]:
     """torch's intra-op threads set to what ``options`` ask for, restored afterwards, for an
-    engine that runs on torch. The faster-whisper engine sets CTranslate2's threads when it
-    loads and never imports torch (0.8 s of a call's time, and a second thread pool)."""
-    if engine.name == "faster-whisper":
+    engine that runs on torch (``engine.runs_on_torch``). The faster-whisper engine sets
+    CTranslate2's threads when it loads and never imports torch (0.8 s of a call's time, and
+    a second thread pool)."""
+    if not engine.runs_on_torch:
         yield
         return
     import torch

@@ -31,6 +31,7 @@ class OpenAIWhisper:
 
     name = "openai-whisper"
     long_form = True  # whisper.transcribe decodes a whole channel
+    runs_on_torch = True
 
     def __init__(self, module: Any, *, half_context: bool = False) -> None:
         self.module = module  # whisper.model.Whisper (possibly int8-quantised)

@@ -212,9 +212,10 @@ def create_app(worker: Worker, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB):
             overrides = parse_overrides(params)
         except CallscanError as e:
             return error(400, str(e))
+        too_large = f"'{name}' is larger than the server's {max_upload_mb:g} MB limit"
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            return error(413, f"'{name}' is larger than the server's {max_upload_mb:g} MB limit")
+            return error(413, too_large)
         start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="callscan-serve-") as folder:
             path = Path(folder) / name
@@ -222,10 +223,8 @@ def create_app(worker: Worker, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB):
             with path.open("wb") as f:
                 async for chunk in request.stream():
                     size += len(chunk)
-                    if size > limit:
-                        return error(
-                            413, f"'{name}' is larger than the server's {max_upload_mb:g} MB limit"
-                        )
+                    if size > limit:  # a body without a length, or a longer one than said
+                        return error(413, too_large)
                     f.write(chunk)
             if size == 0:
                 return error(400, f"'{name}': the request has no body (post the call's bytes)")
