@@ -138,3 +138,19 @@ def test_the_faster_whisper_engine_never_imports_torch(samples_dir):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["en", "True", "False"], out.stdout + out.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_windows_encoded_one_by_one_give_the_batched_output_to_the_bit(engine, samples_dir):
+    # encode_rows encodes each window alone (faster on CPU: no fresh pages for a batch's
+    # attention buffers on every call); the decoder must read exactly what a batch gives
+    import numpy as np
+
+    from callscan.asr.faster_engine import _window_features, encode_rows
+
+    audios = _windows([samples_dir / "id_complaint_mono.wav"])[:4]
+    features = _window_features(engine, audios)
+    together = np.asarray(engine.model.encode(features))
+    alone = np.asarray(encode_rows(engine.model, features))
+    assert alone.shape == together.shape and alone.shape[0] == 4
+    assert np.array_equal(alone, together)
