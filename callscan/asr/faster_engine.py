@@ -6,8 +6,9 @@ packages beside the converted checkpoint. The result has the same schema as the 
 engine's: the same packed speech windows of all channels are decoded together, in batches
 (int8, beam 5, the 15 s encoder input for ``base``), and times are mapped back to the file.
 
-Each batch is encoded once (:meth:`FasterWhisper.encode_batch`), and everything after reads
-that encoder output: the beam search, the fallback and the word alignment. The beam search
+Each batch is encoded once (:meth:`FasterWhisper.encode_batch`, window by window:
+:func:`encode_rows`), and everything after reads that encoder output, batched: the beam
+search, the fallback and the word alignment. The beam search
 runs in two passes (:meth:`EncodedBatch.decode`): the first stops at a little more text than
 speech gives (:func:`first_pass_tokens`), so a window that loops no longer holds the whole
 batch for 224 decoder steps. Every window then goes through the same guards as the default
