@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from callscan.asr.batched import TrimmedModel, audio_context
+from callscan.asr.batched import TrimmedModel, audio_context, window_mel
 
 
 def test_audio_context_is_half_for_15_second_windows_else_whole():
@@ -110,3 +110,19 @@ def test_beam_search_decodes_a_batch_of_windows_as_whisper_does_each(base_model,
         assert ours.tokens == theirs.tokens
         assert ours.avg_logprob == pytest.approx(theirs.avg_logprob, abs=1e-4)
         assert ours.no_speech_prob == pytest.approx(theirs.no_speech_prob, abs=1e-4)
+
+
+@pytest.mark.parametrize("seconds", [0.3, 6.0, 14.99, 15.0, 15.01, 22.0])
+def test_window_mel_is_whispers_padded_spectrogram_to_the_bit(seconds, data_dir):
+    # whisper's own features of a window (30 s of padding, then cut) against window_mel's
+    # (only the frames the cut keeps): real speech, windows shorter than, at and just past
+    # the 15 s input, and a 30 s input
+    import whisper
+
+    from callscan.audio.decode import load
+
+    y = np.tile(load(data_dir / "fw_jfk.flac").mono(), 3)  # 33 s of real speech
+    audio = np.ascontiguousarray(y[: int(seconds * 16000)], dtype=np.float32)
+    for n_frames in (1500, 3000):
+        own = whisper.log_mel_spectrogram(torch.from_numpy(audio), padding=whisper.audio.N_SAMPLES)
+        assert torch.equal(window_mel(audio, 80, n_frames), own[:, :n_frames])

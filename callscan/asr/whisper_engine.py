@@ -105,18 +105,13 @@ class OpenAIWhisper:
         it): with 15 s, half of its input positions, as the packed windows are decoded
         (:func:`callscan.asr.batched.audio_context`)."""
         import torch
-        import whisper
         from whisper.decoding import detect_language
 
-        from callscan.asr.batched import TrimmedModel
+        from callscan.asr.batched import TrimmedModel, window_mel
 
         model = self.module
         n_ctx = int(model.dims.n_audio_ctx * min(self.detect_window_s, 30.0) / 30.0)
-        mel = whisper.log_mel_spectrogram(
-            torch.from_numpy(np.ascontiguousarray(excerpt, dtype=np.float32)),
-            model.dims.n_mels,
-            padding=whisper.audio.N_SAMPLES,
-        )[:, : 2 * n_ctx].to(model.device)
+        mel = window_mel(excerpt, model.dims.n_mels, 2 * n_ctx).to(model.device)
         trimmed = TrimmedModel(model, n_ctx)
         with torch.no_grad():
             # the bfloat16 encoder where the model has it: on 35 real and sample recordings
@@ -134,19 +129,12 @@ class OpenAIWhisper:
         import torch
         import whisper
 
-        from callscan.asr.batched import TrimmedModel
+        from callscan.asr.batched import TrimmedModel, window_mel
 
         model = self.module
-        mels = torch.stack(
-            [
-                whisper.log_mel_spectrogram(
-                    torch.from_numpy(np.ascontiguousarray(e)),
-                    model.dims.n_mels,
-                    padding=whisper.audio.N_SAMPLES,
-                )[:, :3000]
-                for e in excerpts
-            ]
-        ).to(model.device)
+        mels = torch.stack([window_mel(e, model.dims.n_mels, 3000) for e in excerpts]).to(
+            model.device
+        )
         # the whole 30 s input here: with the 15 s encoder input, forced English read as well as
         # Indonesian on a synthetic Indonesian call
         trimmed = TrimmedModel(model, model.dims.n_audio_ctx)
