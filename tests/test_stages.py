@@ -948,3 +948,28 @@ def test_a_caller_who_is_not_happy_raises_a_grievance():
     text = "caller: I'm really not happy, the jacket came back with a torn lining.\nagent: Sorry."
     assert run(text, "en").grievance.raised
     assert not run("caller: I'm happy with the plan.\nagent: Great.", "en").grievance.raised
+
+
+@pytest.mark.parametrize("name", ["blind_en_01.txt", "blind_id_01.txt"])
+def test_matching_ahead_gives_the_same_check_and_saves_the_matching(name, monkeypatch):
+    # The pipeline matches the cues while the turns embed on another thread
+    # (stages.match_ahead); the check that reads the prepared call must report exactly what a
+    # check on its own does, and match no cue the rules-only pass already matched.
+    from callscan.analysis import matching, stages
+
+    path = Path(__file__).parent / "data" / "blind-calls" / name
+    options = StageOptions()
+    alone = check(load(path), options=options).to_dict()
+    conv = load(path)
+    prepared = stages.match_ahead(conv, options=options)
+    assert prepared.cache  # the rules' cues were matched ahead
+    ahead = set(prepared.cache)
+    fresh: list[str] = []
+    real = matching._match
+    monkeypatch.setattr(
+        matching,
+        "_match",
+        lambda call, cue, deadline: fresh.append(cue.id) or real(call, cue, deadline),
+    )
+    assert check(conv, options=options, prepared=prepared).to_dict() == alone
+    assert not ahead & set(fresh)

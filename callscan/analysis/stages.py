@@ -61,6 +61,7 @@ __all__ = [
     "StageStatus",
     "check",
     "detect_call_type",
+    "match_ahead",
     "prepare",
 ]
 
@@ -766,6 +767,8 @@ def check(
     conversation: Conversation,
     playbook: Playbook | None = None,
     options: StageOptions | None = None,
+    *,
+    prepared: PreparedCall | None = None,
 ) -> StageResult:
     """Check one call against a playbook.
 
@@ -777,6 +780,9 @@ def check(
     playbook : Playbook, optional
         Default: the bundled playbook of ``conversation.language``.
     options : StageOptions, optional
+    prepared : PreparedCall, optional
+        The call as :func:`match_ahead` left it (its cues' hits already found, for the same
+        playbook and options); None: prepared here.
 
     Returns
     -------
@@ -795,7 +801,10 @@ def check(
         raise CallscanError(
             f"call type {options.call_type!r} is not valid (valid: auto, {', '.join(CALL_TYPES)})"
         )
-    call = prepare(conversation, pb)
+    if prepared is not None and prepared.turns is conversation.turns:
+        call = prepared
+    else:
+        call = prepare(conversation, pb)
     learned = None
     if options.classifier:  # before the call type: a grievance it hears types the call
         model = tcl.load(options.classifier_path)
@@ -836,6 +845,27 @@ def check(
         no_speech=no_speech,
     )
     return review_confidence(result, call, pb)  # absent where the words were unsure: unclear
+
+
+def match_ahead(
+    conversation: Conversation,
+    playbook: Playbook | None = None,
+    options: StageOptions | None = None,
+) -> PreparedCall:
+    """The call prepared for :func:`check` (``prepared=``), with the hits of every cue that
+    the rules alone read already found: :func:`check` without the turn classifier, its
+    result dropped. The pipeline runs it while the turns are embedded for the classifier on
+    another thread (the embedding runs in C, leaving the interpreter free); :func:`check`
+    then finds the cues' hits in ``prepared.cache`` (the same hits: matching depends only on
+    the call and the cue) and matches only the cues the classifier's call type adds."""
+    import dataclasses
+
+    options = options or StageOptions()
+    pb = playbook or load_playbook(language=conversation.language)
+    call = prepare(conversation, profile_cues.apply(pb, options.profile))
+    rules_only = dataclasses.replace(options, classifier=False, semantic=False)
+    check(conversation, pb, rules_only, prepared=call)
+    return call
 
 
 def _capped(g: Grievance, keep: int) -> Grievance:
