@@ -295,9 +295,7 @@ def call_type_evidence(
 
 
 def grievance(
-    call: PreparedCall,
-    pb: Playbook,
-    learned: tcl.ClassifierHits | None = None,
+    call: PreparedCall, pb: Playbook, learned: tcl.ClassifierHits | None = None
 ) -> Grievance:
     """Whether the caller raised a grievance.
 
@@ -795,8 +793,7 @@ def check(
         installed; an unreadable classifier weights file.
     """
     options = options or StageOptions()
-    pb = playbook or load_playbook(language=conversation.language)
-    pb = profile_cues.apply(pb, options.profile)  # the team's names in the profile macros
+    pb = _playbook_of(conversation, playbook, options)
     if options.call_type not in ("auto", *CALL_TYPES):
         raise CallscanError(
             f"call type {options.call_type!r} is not valid (valid: auto, {', '.join(CALL_TYPES)})"
@@ -861,11 +858,20 @@ def match_ahead(
     import dataclasses
 
     options = options or StageOptions()
-    pb = playbook or load_playbook(language=conversation.language)
-    call = prepare(conversation, profile_cues.apply(pb, options.profile))
+    pb = _playbook_of(conversation, playbook, options)
+    call = prepare(conversation, pb)
     rules_only = dataclasses.replace(options, classifier=False, semantic=False)
     check(conversation, pb, rules_only, prepared=call)
     return call
+
+
+def _playbook_of(
+    conversation: Conversation, playbook: Playbook | None, options: StageOptions
+) -> Playbook:
+    """The playbook a call is checked against: ``playbook`` (default: the bundled one of the
+    call's language) with the team's names in its profile macros."""
+    pb = playbook or load_playbook(language=conversation.language)
+    return profile_cues.apply(pb, options.profile)
 
 
 def _capped(g: Grievance, keep: int) -> Grievance:

@@ -493,7 +493,6 @@ def stage_hits(
     roles = [t.role for t in turns]
     prob = turn_probabilities(model, roles, [t.text for t in turns], threads)
     heard = {lab: dict(caller_turns(model, lab, roles, prob)) for lab in CALLER_LABELS}
-
     stages = {s.id: s for s in pb.stages}
     for k, label in enumerate(model.labels):
         threshold = model.thresholds.get(label)
