@@ -123,6 +123,15 @@ def test_error_bad_regex_and_unknown_macro(tmp_path):
         "invalid regex (missing ), unterminated subpattern at position 0)"
     )
 
+    def later(d):  # a cue's patterns are checked joined; the one at fault is still named
+        d["rules"]["bare_no"]["cues"]["refusal"]["patterns"].append("(?<=a+)b")
+
+    n = len(bundled()["rules"]["bare_no"]["cues"]["refusal"]["patterns"])
+    assert mutate(tmp_path, later) == (
+        f"'FILE': rules.bare_no.cues.refusal.patterns[{n}]: "
+        "invalid regex (look-behind requires fixed-width pattern)"
+    )
+
     def macro(d):
         d["stages"]["needs"]["elements"]["open_question"]["patterns"] = ["<CUSTOMER> mau apa"]
 

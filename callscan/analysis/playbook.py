@@ -240,19 +240,22 @@ class _Loader(Checker):
 
     def cue(self, raw: Any, key: str, cue_id: str, *, default_speaker: str = "agent") -> Cue:
         raw = self.mapping(raw, key, _CUE_KEYS)
-        parts: list[str] = []
-        for i, p in enumerate(self.strings(raw.get("patterns", []), f"{key}.patterns")):
-            parts.append(self.regex(p, f"{key}.patterns[{i}]").pattern)
-        for p in self.strings(raw.get("phrases", []), f"{key}.phrases"):
-            parts.append(self.phrase(p))
+        patterns = self.strings(raw.get("patterns", []), f"{key}.patterns")
+        parts = [self.expand(p, f"{key}.patterns[{i}]") for i, p in enumerate(patterns)]
+        parts += [self.phrase(p) for p in self.strings(raw.get("phrases", []), f"{key}.phrases")]
         lemmas = tuple(
             tuple(s.lower().split()) for s in self.strings(raw.get("lemmas", []), f"{key}.lemmas")
         )
         if not parts and not lemmas:
             raise self.fail(key, "needs at least one of patterns, phrases or lemmas")
         regex = None
-        if parts:
-            regex = self.regex("|".join(f"(?:{p})" for p in parts), f"{key}.patterns")
+        if parts:  # checked once, joined; a pattern at fault is then named by checking each alone
+            try:
+                regex = self.regex("|".join(f"(?:{p})" for p in parts), f"{key}.patterns")
+            except ConfigError:
+                for i, p in enumerate(patterns):
+                    self.regex(p, f"{key}.patterns[{i}]")
+                raise
         unless = None
         if "unless" in raw:
             u = self.strings(raw["unless"], f"{key}.unless")
