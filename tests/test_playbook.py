@@ -305,3 +305,26 @@ def test_team_sets_its_own_emphasis(tmp_path):
     assert r.stage("needs").status == "absent"
     assert (r.stage("needs").weight, r.stage("needs").emphasis) == (3.0, "more")
     assert r.potential - r.score >= 3.0  # the missing needs question costs its emphasised weight
+
+
+def test_a_pattern_may_mark_its_evidence(tmp_path):
+    """``(?P<ev>...)`` marks the words a hit shows (numbered per pattern once a cue's
+    patterns are joined); without it the whole match is the evidence."""
+    from callscan.analysis.matching import evidence_span
+
+    data = bundled()
+    data["stages"]["needs"]["elements"]["open_question"]["patterns"] = [
+        r"\bboleh\s+saya\s+(?P<ev>tahu)\b",
+        r"\bmau\s+(?P<ev>tanya)\s+dulu\b",
+        r"\bkenapa\b",
+    ]
+    pb = load_playbook(write(tmp_path, data))
+    rx = {s.id: s for s in pb.stages}["needs"].elements["open_question"].regex
+    assert {"ev0", "ev1"} <= set(rx.groupindex)
+    for text, evidence in [
+        ("saya mau tanya dulu", "tanya"),
+        ("boleh saya tahu alamatnya", "tahu"),
+        ("kenapa begitu", "kenapa"),
+    ]:
+        m = rx.search(text)
+        assert text[slice(*evidence_span(m))] == evidence

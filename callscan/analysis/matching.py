@@ -216,7 +216,7 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
         spans: list[tuple[int, int]] = []
         if cue.regex is not None:
             found = _finditer(cue.regex, text, left())
-            spans += [m.span() for m in found if m.end() > m.start()]
+            spans += [evidence_span(m) for m in found if m.end() > m.start()]
         if cue.lemmas:
             stems = call.turn_stems(i)
             words = [s for s, _, _ in stems]
@@ -243,6 +243,17 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
                 )
             )
     return hits
+
+
+def evidence_span(m: Any) -> tuple[int, int]:
+    """The span of a match that is its evidence: the words a pattern marked ``(?P<ev>...)``
+    (numbered ``ev0``, ``ev1``, ... once a cue's patterns are joined; the first that took
+    part), else the whole match. A pattern that must read its context to decide (the words
+    around an organisation's name) shows only the name."""
+    for name in m.re.groupindex:
+        if name.startswith("ev") and m.end(name) > m.start(name) >= 0:
+            return m.span(name)
+    return m.span()
 
 
 def _search(pattern: Any, text: str, timeout: float) -> Any:

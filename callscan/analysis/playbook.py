@@ -250,8 +250,12 @@ class _Loader(Checker):
             raise self.fail(key, "needs at least one of patterns, phrases or lemmas")
         regex = None
         if parts:  # checked once, joined; a pattern at fault is then named by checking each alone
+            # each pattern's evidence group (?P<ev>...) is numbered: names must differ, joined
+            joined = "|".join(
+                f"(?:{p.replace('(?P<ev>', f'(?P<ev{i}>')})" for i, p in enumerate(parts)
+            )
             try:
-                regex = self.regex("|".join(f"(?:{p})" for p in parts), f"{key}.patterns")
+                regex = self.regex(joined, f"{key}.patterns")
             except ConfigError:
                 for i, p in enumerate(patterns):
                     self.regex(p, f"{key}.patterns[{i}]")
