@@ -320,7 +320,7 @@ def test_a_pattern_may_mark_its_evidence(tmp_path):
     ]
     pb = load_playbook(write(tmp_path, data))
     rx = {s.id: s for s in pb.stages}["needs"].elements["open_question"].regex
-    assert {"ev0", "ev1"} <= set(rx.groupindex)
+    assert {"ev0_", "ev1_"} <= set(rx.groupindex)
     for text, evidence in [
         ("saya mau tanya dulu", "tanya"),
         ("boleh saya tahu alamatnya", "tahu"),

@@ -250,9 +250,10 @@ class _Loader(Checker):
             raise self.fail(key, "needs at least one of patterns, phrases or lemmas")
         regex = None
         if parts:  # checked once, joined; a pattern at fault is then named by checking each alone
-            # each pattern's evidence group (?P<ev>...) is numbered: names must differ, joined
+            # each pattern's evidence groups (?P<ev...>) get its number: names must differ, joined
             joined = "|".join(
-                f"(?:{p.replace('(?P<ev>', f'(?P<ev{i}>')})" for i, p in enumerate(parts)
+                f"(?:{_EVIDENCE.sub(lambda m, i=i: f'(?P<ev{i}_{m[1]}>', p)})"
+                for i, p in enumerate(parts)
             )
             try:
                 regex = self.regex(joined, f"{key}.patterns")
@@ -525,6 +526,9 @@ class _Loader(Checker):
                 )
             )
         return out
+
+
+_EVIDENCE = re.compile(r"\(\?P<ev(\w*)>")  # a pattern's evidence group, (?P<ev>...)
 
 
 def _load_path(path: str, macros: tuple[tuple[str, str], ...] = ()) -> Playbook:
