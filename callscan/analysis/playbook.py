@@ -250,11 +250,7 @@ class _Loader(Checker):
             raise self.fail(key, "needs at least one of patterns, phrases or lemmas")
         regex = None
         if parts:  # checked once, joined; a pattern at fault is then named by checking each alone
-            # each pattern's evidence groups (?P<ev...>) get its number: names must differ, joined
-            joined = "|".join(
-                f"(?:{_EVIDENCE.sub(lambda m, i=i: f'(?P<ev{i}_{m[1]}>', p)})"
-                for i, p in enumerate(parts)
-            )
+            joined = "|".join(f"(?:{_numbered(p, i)})" for i, p in enumerate(parts))
             try:
                 regex = self.regex(joined, f"{key}.patterns")
             except ConfigError:
@@ -529,6 +525,12 @@ class _Loader(Checker):
 
 
 _EVIDENCE = re.compile(r"\(\?P<ev(\w*)>")  # a pattern's evidence group, (?P<ev>...)
+
+
+def _numbered(pattern: str, i: int) -> str:
+    """``pattern``'s evidence groups renamed with its number (``ev`` -> ``ev3_``): a cue's
+    patterns are joined into one regex, where group names must differ."""
+    return _EVIDENCE.sub(lambda m: f"(?P<ev{i}_{m[1]}>", pattern)
 
 
 def _load_path(path: str, macros: tuple[tuple[str, str], ...] = ()) -> Playbook:
