@@ -1,14 +1,17 @@
-"""Accuracy of the scripted-greeting rule on openings labelled by a reader who never saw it.
+"""Accuracy of a conduct rule on calls labelled, for that rule, by readers who never saw it.
 
-    .venv/bin/python bench/eval_greeting.py                 # every group, table
-    .venv/bin/python bench/eval_greeting.py --errors dev    # the dev split's misses (tune here)
-    .venv/bin/python bench/eval_greeting.py --json out.json
+    .venv/bin/python bench/eval_rule_labels.py                      # scripted greeting
+    .venv/bin/python bench/eval_rule_labels.py --rule farewell
+    .venv/bin/python bench/eval_rule_labels.py --errors dev         # the dev split's misses
+    .venv/bin/python bench/eval_rule_labels.py --json out.json
 
-The rule (``scripted_greeting`` in the bundled playbooks, no team profile) looks for three
-required elements in the agent's first turns: a formal greeting, the organisation's name and
-the agent's own name. ``tests/data/opening-labels/labels.jsonl`` says, for 810 calls, whether
-each element is there; it was written by readers who saw only the agent's first three turns
-and the definitions in that folder's README, never the rules.
+``scripted_greeting`` (bundled playbooks, no team profile) looks for three required elements in
+the agent's first turns: a formal greeting, the organisation's name and the agent's own name.
+``tests/data/opening-labels/labels.jsonl`` says, for 810 calls, whether each element is there;
+it was written by readers who saw only the agent's first three turns and the definitions in
+that folder's README, never the rules. ``farewell`` looks for a closing courtesy in the agent's
+last turns; ``tests/data/closing-labels/labels.jsonl`` says, for the same 810 calls, whether
+the agent closes with one (readers who saw only the agent's last turns).
 
 Groups: **tune**, 240 short openings written for tuning this rule by a writer who never saw it
 (``tests/data/opening-tune``, labelled by that writer: tune on it); the dev-calls
@@ -34,13 +37,22 @@ sys.path.insert(0, str(ROOT))
 from bench.eval_devcalls import DEFAULT as DEVCALLS  # noqa: E402
 from bench.eval_devcalls import is_heldout  # noqa: E402
 
-LABELS = (
-    ROOT / "tests" / "data" / "opening-tune" / "labels.jsonl",
-    ROOT / "tests" / "data" / "opening-tune-2" / "labels.jsonl",
-    ROOT / "tests" / "data" / "opening-labels" / "labels.jsonl",
-)
-ELEMENTS = ("greeting", "company", "agent_name")
-RULE = "scripted_greeting"
+DATA = ROOT / "tests" / "data"
+RULES = {  # rule -> (its label files, the elements labelled: the rule's cue names)
+    "scripted_greeting": (
+        (
+            DATA / "opening-tune" / "labels.jsonl",
+            DATA / "opening-tune-2" / "labels.jsonl",
+            DATA / "opening-labels" / "labels.jsonl",
+        ),
+        ("greeting", "company", "agent_name"),
+    ),
+    "farewell": (
+        (DATA / "closing-tune" / "labels.jsonl", DATA / "closing-labels" / "labels.jsonl"),
+        ("farewell",),
+    ),
+}
+LABELS, ELEMENTS = RULES["scripted_greeting"]  # the default rule
 
 
 @dataclass
@@ -76,7 +88,7 @@ class Counts:
 
 @dataclass
 class Group:
-    elements: dict[str, Counts] = field(default_factory=lambda: {e: Counts() for e in ELEMENTS})
+    elements: dict[str, Counts]
     rule: Counts = field(default_factory=Counts)  # "complete" (all present) against "fail"
     errors: list[str] = field(default_factory=list)
 
@@ -90,7 +102,7 @@ def transcript_path(call_id: str) -> Path:
 
 def group_of(call_id: str, hvb_ids: list[str]) -> str:
     folder, name = call_id.split("/", 1)
-    if folder.startswith("opening-tune"):
+    if folder.startswith(("opening-tune", "closing-tune")):
         return "tune"
     if folder != "dev-calls":
         return "blind"
@@ -98,18 +110,21 @@ def group_of(call_id: str, hvb_ids: list[str]) -> str:
     return "heldout" if is_heldout(base, hvb_ids) else "dev"
 
 
-def found_elements(path: Path) -> tuple[set[str], str]:
-    """The rule's elements found in the call (no team profile), and the agent's first turn."""
+def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[str], str]:
+    """The rule's elements (cues) found in the call (no team profile), and the agent's first
+    turn (its last for the farewell)."""
     from callscan.analysis import stages
     from callscan.conversation import load
 
-    if path.parent.name.startswith("opening-tune"):  # an opening alone: give it a call's length, so
-        # that the 'start' window holds the agent's first three turns, as in a whole call
-        # (short calls split their turns between the opening and the close)
+    if path.parent.name.startswith(("opening-tune", "closing-tune")):
+        # an opening or a close alone: give it a call's length, so that the 'start' ('end')
+        # window holds the agent's first (last) three turns, as in a whole call (short calls
+        # split their turns between the opening and the close)
         import tempfile
 
         text = path.read_text(encoding="utf-8").rstrip("\n") + "\n"
-        text += "caller: okay\nagent: okay\n" * 4
+        filler = "caller: okay\nagent: okay\n" * 4
+        text = "agent: okay\n" + filler + text if "closing" in path.parent.name else text + filler
         with tempfile.TemporaryDirectory() as tmp:
             padded = Path(tmp) / path.name
             padded.write_text(text, encoding="utf-8")
@@ -117,13 +132,20 @@ def found_elements(path: Path) -> tuple[set[str], str]:
     else:
         conv = load(str(path))
     result = stages.check(conv, options=stages.StageOptions(classifier=False))
-    rule = next(r for r in result.rules if r.id == RULE)
-    found = {h.rule.split(".", 1)[1] for h in rule.hits if h.rule.startswith(f"{RULE}.")}
-    first = next((t.text for t in conv.turns if t.role == "agent"), "")
-    return found, first
+    rule = next(r for r in result.rules if r.id == rule_id)
+    found = {h.rule.split(".", 1)[1] for h in rule.hits if h.rule.startswith(f"{rule_id}.")}
+    agent = [t.text for t in conv.turns if t.role == "agent"] or [""]
+    return found, agent[-1] if rule_id == "farewell" else agent[0]
 
 
-def score(labels: list[dict]) -> dict[str, Group]:
+def _unsure(row: dict, elements: tuple[str, ...]) -> set[str]:
+    """The elements a labeller could not decide (a list of them, or true for all)."""
+    unsure = row.get("unsure", [])
+    return set(elements) if unsure is True else set(unsure or [])
+
+
+def score(labels: list[dict], rule_id: str = "scripted_greeting") -> dict[str, Group]:
+    elements = RULES[rule_id][1]
     hvb = sorted(
         {
             r["id"].split("/", 1)[1].removesuffix("_asr")
@@ -134,32 +156,34 @@ def score(labels: list[dict]) -> dict[str, Group]:
     groups: dict[str, Group] = {}
     for row in labels:
         name = group_of(row["id"], hvb)
-        g = groups.setdefault(name, Group())
-        found, first = found_elements(transcript_path(row["id"]))
-        for e in ELEMENTS:
-            if e in row.get("unsure", []):
+        g = groups.setdefault(name, Group({e: Counts() for e in elements}))
+        found, turn = found_elements(transcript_path(row["id"]), rule_id)
+        unsure = _unsure(row, elements)
+        for e in elements:
+            if e in unsure:
                 continue
             g.elements[e].add(bool(row[e]), e in found)
             if bool(row[e]) != (e in found):
-                g.errors.append(f"{row['id']}: {e} label={row[e]} rule={e in found} | {first}")
-        if not set(row.get("unsure", [])) & set(ELEMENTS):
-            g.rule.add(all(row[e] for e in ELEMENTS), set(ELEMENTS) <= found)
+                g.errors.append(f"{row['id']}: {e} label={row[e]} rule={e in found} | {turn}")
+        if not unsure:
+            g.rule.add(all(row[e] for e in elements), set(elements) <= found)
     return groups
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--labels", type=Path, nargs="+", default=LABELS)
+    ap.add_argument("--rule", choices=sorted(RULES), default="scripted_greeting")
+    ap.add_argument("--labels", type=Path, nargs="+", help="label files (default: the rule's)")
     ap.add_argument(
         "--errors", choices=("tune", "dev", "heldout", "blind"), help="print this group's misses"
     )
     ap.add_argument("--json", type=Path, help="write the scores here")
     args = ap.parse_args()
     labels = []
-    for path in args.labels:
+    for path in args.labels or RULES[args.rule][0]:
         with open(path, encoding="utf-8") as f:
             labels += [json.loads(line) for line in f if line.strip()]
-    groups = score(labels)
+    groups = score(labels, args.rule)
     out: dict[str, dict] = {}
     print("| group | element | n | present P | present R | 'missing' P | 'missing' R | accuracy |")
     print("|---|---|---|---|---|---|---|---|")
@@ -167,7 +191,7 @@ def main() -> None:
         if name not in groups:
             continue
         g = groups[name]
-        rows = {e: g.elements[e].row() for e in ELEMENTS} | {"whole rule": g.rule.row()}
+        rows = {e: c.row() for e, c in g.elements.items()} | {"whole rule": g.rule.row()}
         out[name] = rows
         for e, r in rows.items():
             print(
