@@ -248,8 +248,8 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
 def evidence_span(m: Any) -> tuple[int, int]:
     """The span of a match that is its evidence: the words a pattern marked ``(?P<ev>...)``
     (``ev0_``, ``ev1_``, ... once a cue's patterns are joined, by the pattern's number; the
-    first that took part), else the whole match. A pattern that must read its context to decide (the words
-    around an organisation's name) shows only the name."""
+    first that took part), else the whole match. A pattern that must read its context to
+    decide (the words around an organisation's name) shows only the name."""
     for name in m.re.groupindex:
         if name.startswith("ev") and m.end(name) > m.start(name) >= 0:
             return m.span(name)

@@ -260,7 +260,8 @@ class _Loader(Checker):
         unless = None
         if "unless" in raw:
             u = self.strings(raw["unless"], f"{key}.unless")
-            unless = self.regex("|".join(f"(?:{self.expand(p, key)})" for p in u), f"{key}.unless")
+            joined = "|".join(f"(?:{_numbered(self.expand(p, key), i)})" for i, p in enumerate(u))
+            unless = self.regex(joined, f"{key}.unless")
         return Cue(
             id=cue_id,
             regex=regex,
