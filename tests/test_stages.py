@@ -415,6 +415,12 @@ def test_hold_etiquette_text_and_timed():
     r = run(good)
     assert [r.rule(x).status for x in ("hold_ask", "hold_duration", "hold_thanks")] == ["pass"] * 3
     assert r.rule("silent_hold").status == "n/a"  # text input has no times
+    # an outbound caller asking for the customer's time puts nobody on hold (the 20 blind-set
+    # calls whose hold rules applied by this phrase alone all had it in the agent's opening)
+    opener = run(
+        "agent: Maaf mengganggu, Kak. Saya Nisa dari Belanjaku. Boleh minta waktunya dua menit?"
+    )
+    assert {opener.rule(x).status for x in ("hold_ask", "hold_duration", "hold_thanks")} == {"n/a"}
     bad = run("agent: saya cek dulu ya\ncaller: iya\nagent: oke pak")
     assert [bad.rule(x).status for x in ("hold_ask", "hold_duration", "hold_thanks")] == [
         "fail"
