@@ -114,21 +114,16 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
     """The rule's elements (cues) found in the call (no team profile), and the agent's first
     turn (its last for the farewell)."""
     from callscan.analysis import stages
-    from callscan.conversation import load
+    from callscan.conversation import load, parse_text
 
     if path.parent.name.startswith(("opening-tune", "closing-tune")):
         # an opening or a close alone: give it a call's length, so that the 'start' ('end')
         # window holds the agent's first (last) three turns, as in a whole call (short calls
         # split their turns between the opening and the close)
-        import tempfile
-
         text = path.read_text(encoding="utf-8").rstrip("\n") + "\n"
         filler = "caller: okay\nagent: okay\n" * 4
         text = "agent: okay\n" + filler + text if "closing" in path.parent.name else text + filler
-        with tempfile.TemporaryDirectory() as tmp:
-            padded = Path(tmp) / path.name
-            padded.write_text(text, encoding="utf-8")
-            conv = load(str(padded))
+        conv = parse_text(text, source=str(path))
     else:
         conv = load(str(path))
     result = stages.check(conv, options=stages.StageOptions(classifier=False))
