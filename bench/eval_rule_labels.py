@@ -52,7 +52,6 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         ("farewell",),
     ),
 }
-LABELS, ELEMENTS = RULES["scripted_greeting"]  # the default rule
 
 
 @dataclass
