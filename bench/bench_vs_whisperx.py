@@ -20,6 +20,10 @@ Timed, each in its own process, with 2 threads (``OMP_NUM_THREADS=MKL_NUM_THREAD
     log (``batch.jsonl``: decode to reports written). The model loads inside call 1's time;
     call 2 runs with it loaded, as (c) is timed, and is compared with (c)'s call 2.
 
+(h) the same WhisperX-style transcription of call 1 as a whole process of its own (start,
+    imports, the model's load, decoding, transcription, exit), as a user who picked that
+    pipeline runs it on one call: like for like with (a) and (b).
+
 (f) ``callscan analyze CALL1.wav --server URL`` whole client process, against a
     ``callscan serve --threads 2`` started for the run (default engine) and warmed by one call
     (call 2) first: the model loaded, as (c) is timed; (g) the same with a server started with
@@ -38,7 +42,8 @@ Usage::
 need it).
 
 Writes bench/out/vs_whisperx.json and prints a table. Goal (issue 17): (a)/(c) <= 1.0 and
-(b)/(c) <= 1.0; (f) and (g) are the same call with the model kept loaded by a server.
+(b)/(c) <= 1.0; (f) and (g) are the same call with the model kept loaded by a server; (a)/(h)
+and (b)/(h) compare whole processes with whole processes.
 """
 
 from __future__ import annotations
@@ -155,6 +160,21 @@ def child_whisperx(result_path: str, calls: list[str]) -> None:
             }
         )
     Path(result_path).write_text(json.dumps(out))
+
+
+def child_whisperx_whole(call: str) -> None:
+    """The WhisperX-style transcription of one call as a whole process (timed from outside:
+    imports, the model's load, decoding and transcription)."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+
+    from callscan.asr.weights import ct2_dir
+
+    model = WhisperModel(
+        str(ct2_dir("base")), device="cpu", compute_type="int8", cpu_threads=THREADS
+    )
+    audio = decode_audio(call, sampling_rate=16000)
+    segments, _ = BatchedInferencePipeline(model).transcribe(audio, beam_size=5, batch_size=8)
+    list(segments)
 
 
 def child_batch(argv: list[str]) -> None:
@@ -306,15 +326,18 @@ def summarise(runs: list[dict], key: str) -> dict:
     return out
 
 
+CHILDREN = {  # this script's ``--child KIND PATH ARGS...`` modes
+    "callscan": child_callscan,
+    "batch": lambda path, rest: child_batch([path, *rest]),
+    "whisperx": child_whisperx,
+    "whisperx-whole": lambda path, rest: child_whisperx_whole(path),
+}
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         kind, path, *rest = sys.argv[2:]
-        if kind == "callscan":
-            child_callscan(path, rest)
-        elif kind == "batch":
-            child_batch([path, *rest])
-        else:
-            child_whisperx(path, rest)
+        CHILDREN[kind](path, rest)
         return
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -329,7 +352,7 @@ def main() -> None:
 
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
     load_start = os.getloadavg()
-    results: dict[str, list] = {k: [] for k in ("a", "b", "c", "c2", "d", "e", "f", "g")}
+    results: dict[str, list] = {k: [] for k in ("a", "b", "c", "c2", "d", "e", "f", "g", "h")}
     with tempfile.TemporaryDirectory(prefix="callscan-vs-whisperx-") as name:
         tmp = Path(name)
         calls = [tmp / "call1.wav", tmp / "call2.wav"]
@@ -340,6 +363,7 @@ def main() -> None:
             peer = run_whisperx(calls, env, tmp)
             results["c"].append(peer[0])
             results["c2"].append(peer[1])
+            results["h"].append(run_child(["whisperx-whole", str(calls[0])], env))
             if "a" in chosen:
                 results["a"].append(run_callscan(calls[0], "faster-whisper", env, tmp))
                 results["e"].append(run_batch(calls, "faster-whisper", env, tmp))
@@ -354,11 +378,14 @@ def main() -> None:
     c["median_cpu_s"] = round(statistics.median(r["transcribe_cpu_s"] for r in results["c"]), 2)
     c2 = summarise(results["c2"], "transcribe_s")
     peer_s, peer2_s = c["median_transcribe_s"], c2["median_transcribe_s"]
+    h = summarise(results["h"], "wall_s")
+    h["realtime_x"] = round(audio_s / h["median_wall_s"], 2)
     ours: dict[str, dict] = {}
     for key in sorted(chosen):
         s = summarise(results[key], "wall_s")
         s["realtime_x"] = round(audio_s / s["median_wall_s"], 2)
         s["ratio_to_whisperx"] = round(s["median_wall_s"] / peer_s, 2)
+        s["ratio_to_whisperx_whole_process"] = round(s["median_wall_s"] / h["median_wall_s"], 2)
         ours[key] = s
     batches: dict[str, dict] = {}
     for key, whole in (("d", "b"), ("e", "a")):
@@ -404,6 +431,7 @@ def main() -> None:
         **({"b_callscan_default": ours["b"]} if "b" in ours else {}),
         "c_whisperx_style_transcribe_only": c,
         "c_second_call": c2,
+        "h_whisperx_style_whole_process": h,
         **({"d_callscan_batch_default": batches["d"]} if "d" in batches else {}),
         **({"e_callscan_batch_faster_whisper": batches["e"]} if "e" in batches else {}),
         **({"f_callscan_server_default": served["f"]} if "f" in served else {}),
@@ -428,6 +456,15 @@ def main() -> None:
         print(
             f"{label:44s} {wall:7.1f} {s['realtime_x']:6.1f}x {ratio:6.2f} "
             f"{s['median_cpu_s']:7.1f} {s['peak_rss_mib']:8.0f}"
+        )
+    print(
+        f"{'(h) WhisperX-style, whole process':44s} {h['median_wall_s']:7.1f} "
+        f"{h['realtime_x']:6.1f}x {'':6s} {h['median_cpu_s']:7.1f} {h['peak_rss_mib']:8.0f}"
+    )
+    for key, s in ours.items():
+        print(
+            f"({key}) whole process against (h), whole process: "
+            f"{s['ratio_to_whisperx_whole_process']:.2f}"
         )
     for key, s in ours.items():
         label = f"({key})"

@@ -51,7 +51,15 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         (DATA / "closing-tune" / "labels.jsonl", DATA / "closing-labels" / "labels.jsonl"),
         ("farewell",),
     ),
+    # the three hold rules (hold_ask, hold_duration, hold_thanks) apply when a hold notice is
+    # heard; scored as what a user reads: whether the call has a hold, and each "not heard"
+    "hold": (
+        (DATA / "hold-tune" / "labels.jsonl", DATA / "hold-labels" / "all-calls.jsonl"),
+        ("hold", "asked", "duration", "thanks"),
+    ),
 }
+HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
+TUNE_FOLDERS = ("opening-tune", "closing-tune", "hold-tune")
 
 
 @dataclass
@@ -101,7 +109,7 @@ def transcript_path(call_id: str) -> Path:
 
 def group_of(call_id: str, hvb_ids: list[str]) -> str:
     folder, name = call_id.split("/", 1)
-    if folder.startswith(("opening-tune", "closing-tune")):
+    if folder.startswith(TUNE_FOLDERS):
         return "tune"
     if folder != "dev-calls":
         return "blind"
@@ -111,7 +119,10 @@ def group_of(call_id: str, hvb_ids: list[str]) -> str:
 
 def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[str], str]:
     """The rule's elements (cues) found in the call (no team profile), and the agent's first
-    turn (its last for the farewell)."""
+    turn (its last for the farewell, its first hold notice for the hold rules).
+
+    For ``hold``: "hold" when the hold rules apply (a hold notice heard), and each of "asked",
+    "duration" and "thanks" whose rule then passes (heard)."""
     from callscan.analysis import stages
     from callscan.conversation import load, parse_text
 
@@ -126,10 +137,26 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
     else:
         conv = load(str(path))
     result = stages.check(conv, options=stages.StageOptions(classifier=False))
+    agent = [t.text for t in conv.turns if t.role == "agent"] or [""]
+    if rule_id == "hold":
+        rules = {r.id: r for r in result.rules}
+        found = {e for e, rid in HOLD_RULES.items() if rules[rid].status == stages.PASS}
+        if rules["hold_ask"].status != stages.NA:
+            found.add("hold")
+        return found, _hold_turn(conv)
     rule = next(r for r in result.rules if r.id == rule_id)
     found = {h.rule.split(".", 1)[1] for h in rule.hits if h.rule.startswith(f"{rule_id}.")}
-    agent = [t.text for t in conv.turns if t.role == "agent"] or [""]
     return found, agent[-1] if rule_id == "farewell" else agent[0]
+
+
+def _hold_turn(conv) -> str:
+    """The turn of the first hold notice heard ('' when none), for the error listing."""
+    from callscan.analysis.matching import match, prepare
+    from callscan.analysis.playbook import load_playbook
+
+    pb = load_playbook(language=conv.language)
+    hits = match(prepare(conv, pb), pb.triggers["hold_notice"])
+    return conv.turns[hits[0].turn].text if hits else ""
 
 
 def _unsure(row: dict, elements: tuple[str, ...]) -> set[str]:
@@ -150,8 +177,12 @@ def score(labels: list[dict], rule_id: str = "scripted_greeting") -> dict[str, G
     groups: dict[str, Group] = {}
     for row in labels:
         name = group_of(row["id"], hvb)
-        g = groups.setdefault(name, Group({e: Counts() for e in elements}))
         found, turn = found_elements(transcript_path(row["id"]), rule_id)
+        if rule_id == "hold":
+            g = groups.setdefault(name, Group({e: Counts() for e in HOLD_ELEMENTS}))
+            _score_hold(g, row, found, turn)
+            continue
+        g = groups.setdefault(name, Group({e: Counts() for e in elements}))
         unsure = _unsure(row, elements)
         for e in elements:
             if e in unsure:
@@ -162,6 +193,31 @@ def score(labels: list[dict], rule_id: str = "scripted_greeting") -> dict[str, G
         if not unsure:
             g.rule.add(all(row[e] for e in elements), set(elements) <= found)
     return groups
+
+
+HOLD_ELEMENTS = ("hold", *(f"{e}: not heard" for e in HOLD_RULES))
+
+
+def _score_hold(g: Group, row: dict, found: set[str], turn: str) -> None:
+    """One call's hold findings: whether the hold rules apply ("hold"), and each "ELEMENT: not
+    heard" finding (shown when they apply and the element is not heard; right when the call
+    has a hold without it). The whole-rule row: whether the call gets any hold finding."""
+    unsure = _unsure(row, RULES["hold"][1])
+    fired = "hold" in found
+    if "hold" not in unsure:
+        g.elements["hold"].add(bool(row["hold"]), fired)
+        if bool(row["hold"]) != fired:
+            g.errors.append(f"{row['id']}: hold label={row['hold']} rule={fired} | {turn}")
+    for e in HOLD_RULES:
+        if e in unsure or "hold" in unsure:
+            continue
+        truth, shown = bool(row["hold"]) and not row[e], fired and e not in found
+        g.elements[f"{e}: not heard"].add(truth, shown)
+        if truth != shown and fired:
+            g.errors.append(f"{row['id']}: {e} label={row[e]} rule={e in found} | {turn}")
+    if not unsure:
+        truth = bool(row["hold"]) and not all(row[e] for e in HOLD_RULES)
+        g.rule.add(truth, fired and not set(HOLD_RULES) <= found)
 
 
 def main() -> None:

@@ -66,6 +66,7 @@ _ALIKE = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def max_edits(word: str) -> int:
     """Edits allowed between ``word`` and a cue word: 0 under 4 letters or with a digit,
     1 for 4-7 letters, 2 for 8 or more."""
@@ -257,10 +258,16 @@ def _budget(a: str, b: str) -> int:
     return min(max_edits(a), max_edits(b)) and max_edits(max(a, b, key=len))
 
 
-def _closest(token: str, words: Iterable[str]) -> str | None:
-    """The cue word nearest ``token`` within its budget; None when none is, or two tie."""
+@lru_cache(maxsize=65536)
+def _closest(token: str, words: frozenset[str]) -> str | None:
+    """The cue word nearest ``token`` within its budget; None when none is, or two tie.
+    Cached: a call's unsure words meet the same cue vocabularies again and again (a 5-minute
+    call's cue matching 0.43 -> 0.2 s)."""
     best: list[tuple[float, str]] = []
+    n = len(token)
     for w in words:
+        if abs(len(w) - n) > 2:  # over any budget (at most two edits)
+            continue
         limit = _budget(token, w)
         if not limit or w == token:
             continue
@@ -306,7 +313,7 @@ def approximate_spans(
     if not turn.words or len(norm) != len(turn.text):
         return []
     team = frozenset(w.lower() for w in names if len(w) >= MIN_LETTERS)
-    vocabulary = cue_words(pattern.pattern) | team
+    vocabulary = cue_words(pattern.pattern) | team if team else cue_words(pattern.pattern)
     repairs: list[tuple[int, int, str]] = []  # (start, end, cue word) in norm
     unsure = _unsure_tokens(turn, norm, team)
     for a, b, tok in unsure:
