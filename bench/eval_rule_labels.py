@@ -54,7 +54,11 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
     # the three hold rules (hold_ask, hold_duration, hold_thanks) apply when a hold notice is
     # heard; scored as what a user reads: whether the call has a hold, and each "not heard"
     "hold": (
-        (DATA / "hold-tune" / "labels.jsonl", DATA / "hold-labels" / "all-calls.jsonl"),
+        (
+            DATA / "hold-tune" / "labels.jsonl",
+            DATA / "hold-tune-2" / "labels.jsonl",
+            DATA / "hold-labels" / "all-calls.jsonl",
+        ),
         ("hold", "asked", "duration", "thanks"),
     ),
 }

@@ -9,9 +9,9 @@ wrong. The farewell: ``tests/data/closing-labels`` (the same 810 calls) and
 ``tests/data/closing-tune`` (200 call endings) say whether the agent closes with a closing
 courtesy; before, half of its "not heard" findings on the blind sets were wrong. The hold
 rules: ``tests/data/hold-labels/all-calls.jsonl`` (the same 810 calls, read whole) and
-``tests/data/hold-tune`` (200 call excerpts) say whether the agent puts the customer on hold
-and, if so, asks first, says how long and thanks them after; before, two in three calls the
-hold rules applied to on the blind sets had no hold at all.
+``tests/data/hold-tune*`` (360 call excerpts written blind to the rules) say whether the agent
+puts the customer on hold and, if so, asks first, says how long and thanks them after; before,
+two in three calls the hold rules applied to on the blind sets had no hold at all.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def hold_groups():
 
 
 @pytest.mark.parametrize(
-    ("rule", "n"), [("scripted_greeting", 1210), ("farewell", 1010), ("hold", 1010)]
+    ("rule", "n"), [("scripted_greeting", 1210), ("farewell", 1010), ("hold", 1170)]
 )
 def test_labelled_sets_are_whole(rule, n):
     rows = _labels(rule)
@@ -174,7 +174,7 @@ def test_closes(text, language, heard):
 # and their "not heard" findings are right; before on the blind sets: hold P 0.33, R 0.35,
 # "thanks: not heard" P 0.17, R 0.20
 HOLD_FLOORS = {
-    "tune": (0.97, 0.95),
+    "tune": (0.97, 0.90),
     "dev": (0.95, 0.95),
     "heldout": (0.95, 0.95),
     "blind": (0.45, 0.35),
@@ -241,6 +241,12 @@ def _hold(text: str, language: str) -> dict[str, str]:
         (
             "agent: Baik, Pak. Boleh saya minta waktunya sekitar dua menit untuk saya cek?\n"
             "caller: Iya.\nagent: Terima kasih sudah menunggu, Pak. Datanya sudah benar.",
+            "id",
+            ("pass", "pass", "pass"),
+        ),
+        (  # Javanese: asked, with a length, thanks on return
+            "agent: nggih bu kula cek riyin teng gudang kinten kinten tigang menit menawi kersa "
+            "ibu nengga\ncaller: nggih\nagent: matur nuwun sampun nengga bu barangipun wonten",
             "id",
             ("pass", "pass", "pass"),
         ),
