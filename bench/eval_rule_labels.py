@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/eval_rule_labels.py                      # scripted greeting
     .venv/bin/python bench/eval_rule_labels.py --rule farewell
+    .venv/bin/python bench/eval_rule_labels.py --rule hold
     .venv/bin/python bench/eval_rule_labels.py --errors dev         # the dev split's misses
     .venv/bin/python bench/eval_rule_labels.py --json out.json
 
@@ -11,10 +12,15 @@ the agent's first turns: a formal greeting, the organisation's name and the agen
 it was written by readers who saw only the agent's first three turns and the definitions in
 that folder's README, never the rules. ``farewell`` looks for a closing courtesy in the agent's
 last turns; ``tests/data/closing-labels/labels.jsonl`` says, for the same 810 calls, whether
-the agent closes with one (readers who saw only the agent's last turns).
+the agent closes with one (readers who saw only the agent's last turns). The three hold rules
+(ask before a hold, say how long, thank for waiting; they apply when a hold notice is heard):
+``tests/data/hold-labels/all-calls.jsonl`` says, for the same 810 calls read whole, whether the
+agent puts the customer on hold and, if so, asks, gives a length and thanks; scored as what a
+user reads: whether the rules apply, and each "not heard" finding.
 
-Groups: **tune**, 240 short openings written for tuning this rule by a writer who never saw it
-(``tests/data/opening-tune``, labelled by that writer: tune on it); the dev-calls
+Groups: **tune**, the sets written for tuning a rule by writers who never saw it
+(``tests/data/opening-tune*``, ``closing-tune``, ``hold-tune*``, labelled by their writers: tune
+on them); the dev-calls
 (``../shared/data/dev-calls``) split as ``bench/eval_devcalls.py`` splits them, **dev** (tune on
 it) and **held out**; the **blind** sets (``tests/data/blind-calls*``,
 written blind to the rules; never tuned on: aggregate scores only). Per element: precision and
