@@ -63,6 +63,7 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         (
             DATA / "hold-tune" / "labels.jsonl",
             DATA / "hold-tune-2" / "labels.jsonl",
+            DATA / "hold-tune-3" / "labels.jsonl",
             DATA / "hold-labels" / "all-calls.jsonl",
         ),
         ("hold", "asked", "duration", "thanks"),
