@@ -3,6 +3,7 @@
     .venv/bin/python bench/eval_rule_labels.py                      # scripted greeting
     .venv/bin/python bench/eval_rule_labels.py --rule farewell
     .venv/bin/python bench/eval_rule_labels.py --rule hold
+    .venv/bin/python bench/eval_rule_labels.py --rule bare_no
     .venv/bin/python bench/eval_rule_labels.py --errors dev         # the dev split's misses
     .venv/bin/python bench/eval_rule_labels.py --json out.json
 
@@ -16,7 +17,9 @@ the agent closes with one (readers who saw only the agent's last turns). The thr
 (ask before a hold, say how long, thank for waiting; they apply when a hold notice is heard):
 ``tests/data/hold-labels/all-calls.jsonl`` says, for the same 810 calls read whole, whether the
 agent puts the customer on hold and, if so, asks, gives a length and thanks; scored as what a
-user reads: whether the rules apply, and each "not heard" finding.
+user reads: whether the rules apply, and each "not heard" finding. ``bare_no`` (a refusal with
+no reason, alternative or next step): ``tests/data/bare-no-labels/labels.jsonl``, the same 810
+calls read whole; scored as the violation reported.
 
 Groups: **tune**, the sets written for tuning a rule by writers who never saw it
 (``tests/data/opening-tune*``, ``closing-tune``, ``hold-tune*``, labelled by their writers: tune
@@ -68,6 +71,8 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         ),
         ("hold", "asked", "duration", "thanks"),
     ),
+    # a refusal with no reason, alternative or next step (conduct: forbidden)
+    "bare_no": ((DATA / "bare-no-labels" / "labels.jsonl",), ("bare_no",)),
 }
 HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
 TUNE_FOLDERS = ("opening-tune", "closing-tune", "hold-tune")
@@ -156,6 +161,9 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
             found.add("hold")
         return found, _hold_turn(conv)
     rule = next(r for r in result.rules if r.id == rule_id)
+    if rule_id == "bare_no":  # the violation is reported when the rule fails
+        found = {"bare_no"} if rule.status == stages.FAIL else set()
+        return found, "; ".join(h.text for h in rule.hits)
     found = {h.rule.split(".", 1)[1] for h in rule.hits if h.rule.startswith(f"{rule_id}.")}
     return found, agent[-1] if rule_id == "farewell" else agent[0]
 
