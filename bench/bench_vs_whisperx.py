@@ -133,23 +133,42 @@ def child_callscan(events_path: str, argv: list[str]) -> None:
     main()
 
 
-def child_whisperx(result_path: str, calls: list[str]) -> None:
-    """WhisperX-style: model loaded first, then only each call's transcription is timed
-    (the calls in turn, in one process: the first pays the pipeline's own first-use costs)."""
-    from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+def _peer_pipeline():
+    """The WhisperX-style pipeline: faster-whisper's ``BatchedInferencePipeline`` on the same
+    base weights (int8, ``cpu_threads=THREADS``)."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from callscan.asr.weights import ct2_dir
 
     model = WhisperModel(
         str(ct2_dir("base")), device="cpu", compute_type="int8", cpu_threads=THREADS
     )
-    pipeline = BatchedInferencePipeline(model)
+    return BatchedInferencePipeline(model)
+
+
+def _decoded(call: str):
+    """The call as the peer takes it: downmixed to mono, 16 kHz."""
+    from faster_whisper import decode_audio
+
+    return decode_audio(call, sampling_rate=16000)  # mono: channels averaged (downmix)
+
+
+def _peer_transcribe(pipeline, audio):
+    """The peer's transcription (beam 5, batch 8): its segments (the generator run to the
+    end: it does the work) and the transcription info."""
+    segments, info = pipeline.transcribe(audio, beam_size=5, batch_size=8)
+    return list(segments), info
+
+
+def child_whisperx(result_path: str, calls: list[str]) -> None:
+    """WhisperX-style: model loaded first, then only each call's transcription is timed
+    (the calls in turn, in one process: the first pays the pipeline's own first-use costs)."""
+    pipeline = _peer_pipeline()
     out = []
     for call in calls:
-        audio = decode_audio(call, sampling_rate=16000)  # mono: channels averaged (downmix)
+        audio = _decoded(call)
         start, cpu = time.perf_counter(), time.process_time()
-        segments, info = pipeline.transcribe(audio, beam_size=5, batch_size=8)
-        segments = list(segments)  # the generator does the work
+        segments, info = _peer_transcribe(pipeline, audio)
         out.append(
             {
                 "transcribe_s": time.perf_counter() - start,
@@ -165,16 +184,8 @@ def child_whisperx(result_path: str, calls: list[str]) -> None:
 def child_whisperx_whole(call: str) -> None:
     """The WhisperX-style transcription of one call as a whole process (timed from outside:
     imports, the model's load, decoding and transcription)."""
-    from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
-
-    from callscan.asr.weights import ct2_dir
-
-    model = WhisperModel(
-        str(ct2_dir("base")), device="cpu", compute_type="int8", cpu_threads=THREADS
-    )
-    audio = decode_audio(call, sampling_rate=16000)
-    segments, _ = BatchedInferencePipeline(model).transcribe(audio, beam_size=5, batch_size=8)
-    list(segments)
+    pipeline = _peer_pipeline()
+    _peer_transcribe(pipeline, _decoded(call))
 
 
 def child_batch(argv: list[str]) -> None:

@@ -153,7 +153,6 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
     else:
         conv = load(str(path))
     result = stages.check(conv, options=stages.StageOptions(classifier=False))
-    agent = [t.text for t in conv.turns if t.role == "agent"] or [""]
     if rule_id == "hold":
         rules = {r.id: r for r in result.rules}
         found = {e for e, rid in HOLD_RULES.items() if rules[rid].status == stages.PASS}
@@ -165,6 +164,7 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
         found = {"bare_no"} if rule.status == stages.FAIL else set()
         return found, "; ".join(h.text for h in rule.hits)
     found = {h.rule.split(".", 1)[1] for h in rule.hits if h.rule.startswith(f"{rule_id}.")}
+    agent = [t.text for t in conv.turns if t.role == "agent"] or [""]
     return found, agent[-1] if rule_id == "farewell" else agent[0]
 
 

@@ -83,12 +83,16 @@ def test_blind_sets_company_recall(groups):
     assert company["present_r"] >= 0.90, company  # before: 0.42
 
 
-def _rule(text: str, language: str):
+def _rules(text: str, language: str, call_type: str = "auto") -> dict:
+    """The bundled playbook's rule outcomes on ``text`` (rules alone, no team profile), by id."""
     conv = parse_text(text, language=language)
-    result = stages.check(
-        conv, load_playbook(language=language), stages.StageOptions(classifier=False)
-    )
-    rule = next(r for r in result.rules if r.id == "scripted_greeting")
+    options = stages.StageOptions(classifier=False, call_type=call_type)
+    result = stages.check(conv, load_playbook(language=language), options)
+    return {r.id: r for r in result.rules}
+
+
+def _rule(text: str, language: str):
+    rule = _rules(text, language)["scripted_greeting"]
     return {h.rule.split(".", 1)[1]: h.text for h in rule.hits}, rule.note
 
 
@@ -164,10 +168,7 @@ def test_farewell_on_labelled_closes(farewell_groups, group):
     ],
 )
 def test_closes(text, language, heard):
-    conv = parse_text(text, language=language)
-    pb = load_playbook(language=language)
-    result = stages.check(conv, pb, stages.StageOptions(classifier=False, call_type="service"))
-    rule = next(r for r in result.rules if r.id == "farewell")
+    rule = _rules(text, language, "service")["farewell"]
     assert (rule.status == "pass") is heard, (rule.status, rule.note)
 
 
@@ -198,12 +199,8 @@ def test_hold_rules_on_labelled_calls(hold_groups, group):
 
 
 def _hold(text: str, language: str) -> dict[str, str]:
-    conv = parse_text(text, language=language)
-    pb = load_playbook(language=language)
-    result = stages.check(conv, pb, stages.StageOptions(classifier=False, call_type="service"))
-    return {
-        r.id: r.status for r in result.rules if r.id in ("hold_ask", "hold_duration", "hold_thanks")
-    }
+    rules = _rules(text, language, "service")
+    return {x: rules[x].status for x in ("hold_ask", "hold_duration", "hold_thanks")}
 
 
 @pytest.mark.parametrize(

@@ -261,8 +261,8 @@ def _budget(a: str, b: str) -> int:
 @lru_cache(maxsize=65536)
 def _closest(token: str, words: frozenset[str]) -> str | None:
     """The cue word nearest ``token`` within its budget; None when none is, or two tie.
-    Cached: a call's unsure words meet the same cue vocabularies again and again (a 5-minute
-    call's cue matching 0.43 -> 0.2 s)."""
+    Cached: a call's unsure words meet the same cue vocabularies again and again, and a
+    batch's calls the same words (a 5-minute call's first cue matching 0.30 -> 0.26 s)."""
     best: list[tuple[float, str]] = []
     n = len(token)
     for w in words:
