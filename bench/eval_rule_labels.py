@@ -19,11 +19,11 @@ the agent closes with one (readers who saw only the agent's last turns). The thr
 agent puts the customer on hold and, if so, asks, gives a length and thanks; scored as what a
 user reads: whether the rules apply, and each "not heard" finding. ``bare_no`` (a refusal with
 no reason, alternative or next step): ``tests/data/bare-no-labels/labels.jsonl``, the same 810
-calls read whole; scored as the violation reported.
+calls read whole, and ``tests/data/bare-no-tune*``; scored as the violation reported.
 
 Groups: **tune**, the sets written for tuning a rule by writers who never saw it
-(``tests/data/opening-tune*``, ``closing-tune``, ``hold-tune*``, labelled by their writers: tune
-on them); the dev-calls
+(``tests/data/opening-tune*``, ``closing-tune``, ``hold-tune*``, ``bare-no-tune*``, labelled by
+their writers: tune on them); the dev-calls
 (``../shared/data/dev-calls``) split as ``bench/eval_devcalls.py`` splits them, **dev** (tune on
 it) and **held out**; the **blind** sets (``tests/data/blind-calls*``,
 written blind to the rules; never tuned on: aggregate scores only). Per element: precision and
@@ -72,10 +72,17 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         ("hold", "asked", "duration", "thanks"),
     ),
     # a refusal with no reason, alternative or next step (conduct: forbidden)
-    "bare_no": ((DATA / "bare-no-labels" / "labels.jsonl",), ("bare_no",)),
+    "bare_no": (
+        (
+            DATA / "bare-no-tune" / "labels.jsonl",
+            DATA / "bare-no-tune-2" / "labels.jsonl",
+            DATA / "bare-no-labels" / "labels.jsonl",
+        ),
+        ("bare_no",),
+    ),
 }
 HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
-TUNE_FOLDERS = ("opening-tune", "closing-tune", "hold-tune")
+TUNE_FOLDERS = ("opening-tune", "closing-tune", "hold-tune", "bare-no-tune")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Two conduct rules on calls labelled, for that rule, by readers who never saw it.
+"""Conduct rules on calls labelled, for that rule, by readers who never saw it.
 
 The scripted greeting: ``tests/data/opening-labels`` (810 calls: the dev-calls and the blind
 sets) and the two tuning sets ``tests/data/opening-tune*`` (400 openings written and labelled
@@ -11,7 +11,11 @@ courtesy; before, half of its "not heard" findings on the blind sets were wrong.
 rules: ``tests/data/hold-labels/all-calls.jsonl`` (the same 810 calls, read whole) and
 ``tests/data/hold-tune*`` (480 calls and excerpts written blind to the rules) say whether the agent
 puts the customer on hold and, if so, asks first, says how long and thanks them after; before,
-two in three calls the hold rules applied to on the blind sets had no hold at all.
+two in three calls the hold rules applied to on the blind sets had no hold at all. The bare
+"no": ``tests/data/bare-no-labels`` (the same 810 calls) and ``tests/data/bare-no-tune*`` (320
+excerpts and whole calls written blind to the rule) say whether the agent refuses a request with
+a refusal and nothing else in the turn; before, the rule heard none of the blind sets' sure
+bare refusals.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def hold_groups():
 
 @pytest.mark.parametrize(
     ("rule", "n"),
-    [("scripted_greeting", 1210), ("farewell", 1010), ("hold", 1290), ("bare_no", 810)],
+    [("scripted_greeting", 1210), ("farewell", 1010), ("hold", 1290), ("bare_no", 1130)],
 )
 def test_labelled_sets_are_whole(rule, n):
     rows = _labels(rule)
@@ -273,10 +277,87 @@ def test_holds(text, language, statuses):
     assert (got["hold_ask"], got["hold_duration"], got["hold_thanks"]) == statuses, got
 
 
-@pytest.mark.parametrize("group", ["dev", "heldout"])
-def test_bare_no_on_the_dev_calls(group):
-    """The bare "no" rule on the dev-calls, labelled by readers who never saw it (the blind sets'
-    figures are measured, not asserted: README, Limits)."""
-    rows = [r for r in _labels("bare_no") if r["id"].startswith("dev-calls/")]
-    row = eval_rule_labels.score(rows, "bare_no")[group].elements["bare_no"].row()
-    assert row["accuracy"] >= 0.99 and row["present_p"] >= 0.99, (group, row)
+@pytest.fixture(scope="module")
+def bare_no_groups():
+    return eval_rule_labels.score(_labels("bare_no"), "bare_no")
+
+
+BARE_NO_FLOORS = {  # precision, recall of the violation (before this round: blind 0.00 / 0.00)
+    "tune": (0.97, 0.97),
+    "dev": (0.99, 0.99),
+    "heldout": (0.99, 0.99),
+    "blind": (0.65, 0.55),
+}
+
+
+@pytest.mark.parametrize("group", ["tune", "dev", "heldout", "blind"])
+def test_bare_no_on_labelled_calls(bare_no_groups, group):
+    """The bare "no" rule on calls labelled by readers who never saw it: the tuning sets
+    (``tests/data/bare-no-tune*``, 320 excerpts and whole calls written blind to the rule), the
+    dev-calls and the blind sets (measured, never read row by row)."""
+    g = bare_no_groups[group]
+    precision, recall = BARE_NO_FLOORS[group]
+    row = g.elements["bare_no"].row()
+    errors = [] if group == "blind" else g.errors[:20]  # the blind rows are never read
+    assert row["present_p"] >= precision, (group, row, errors)
+    assert row["present_r"] >= recall, (group, row, errors)
+    assert row["accuracy"] >= 0.98, (group, row)
+
+
+def _bare_no(text: str, language: str) -> str:
+    return _rules(text, language, "service")["bare_no"].status
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "status"),
+    [
+        ("caller: Can you waive the late fee?\nagent: I'm afraid not, sir.", "en", "fail"),
+        (  # an apology and an address around it add nothing
+            "caller: Can you refund it?\nagent: I do apologise, Ms. Carter, but no, we're "
+            "unable to do that.",
+            "en",
+            "fail",
+        ),
+        ("caller: Can I speak to a manager?\nagent: uh no we cant do that", "en", "fail"),
+        (  # BPO politeness around it
+            "caller: Please extend it.\nagent: I'm sorry, ma'am, kindly note that we will not "
+            "be able to do that.",
+            "en",
+            "fail",
+        ),
+        (  # a reason in the same turn
+            "caller: Can you waive the fee?\nagent: No, I can't waive it, because the payment "
+            "was 40 days late.",
+            "en",
+            "pass",
+        ),
+        (  # an alternative in the same turn
+            "caller: Can I get cash back?\nagent: Unfortunately that's not possible, but I can "
+            "put it on your card as store credit today.",
+            "en",
+            "pass",
+        ),
+        ("caller: Is there a charge?\nagent: No problem, there's no charge at all.", "en", "pass"),
+        ("caller: Bisa dikembalikan, Kak?\nagent: Waduh, ndak bisa, Pak.", "id", "fail"),
+        (
+            "caller: Minta dihapus dendanya.\nagent: Mohon maaf sekali, Ibu, permintaan "
+            "tersebut tidak dapat kami penuhi.",
+            "id",
+            "fail",
+        ),
+        ("caller: Bisa diskon?\nagent: Punten, Bu, teu tiasa.", "id", "fail"),
+        ("caller: Boleh refund?\nagent: Sorry, kak, can't. Nggak bisa.", "id", "fail"),
+        (  # a reason in the same turn
+            "caller: Bisa dipercepat?\nagent: Tidak bisa, Pak, karena jadwalnya sudah penuh.",
+            "id",
+            "pass",
+        ),
+        (  # a factual "there is no outage", not a refusal
+            "caller: Ada gangguan ya?\nagent: eee nggak ada gangguan di daerah itu pak",
+            "id",
+            "pass",
+        ),
+    ],
+)
+def test_bare_refusals(text, language, status):
+    assert _bare_no(text, language) == status
