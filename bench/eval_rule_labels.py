@@ -76,6 +76,7 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         (
             DATA / "bare-no-tune" / "labels.jsonl",
             DATA / "bare-no-tune-2" / "labels.jsonl",
+            DATA / "bare-no-tune-3" / "labels.jsonl",
             DATA / "bare-no-labels" / "labels.jsonl",
         ),
         ("bare_no",),

@@ -141,7 +141,7 @@ def test_misspelled_key_in_playbook(tmp_path):
     assert error(write(tmp_path, data)) == (
         "'FILE': stages.contact.elements.greeting.strenght: unknown key "
         "(valid: patterns, phrases, lemmas, strength, speaker, window, required, weight, unless, "
-        "excused_by, excuse_void_if, echo)"
+        "excused_by, excuse_void_if, echo, reply_to)"
     )
 
 

@@ -132,6 +132,14 @@ def test_error_bad_regex_and_unknown_macro(tmp_path):
         "invalid regex (look-behind requires fixed-width pattern)"
     )
 
+    def reply_to(d):  # a cue's condition on the other party's last turn is checked too
+        d["rules"]["bare_no"]["cues"]["bare"]["reply_to"] = ["(bisa"]
+
+    assert mutate(tmp_path, reply_to) == (
+        "'FILE': rules.bare_no.cues.bare.reply_to: "
+        "invalid regex (missing ), unterminated subpattern at position 0)"
+    )
+
     def macro(d):
         d["stages"]["needs"]["elements"]["open_question"]["patterns"] = ["<CUSTOMER> mau apa"]
 

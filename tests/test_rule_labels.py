@@ -12,7 +12,7 @@ rules: ``tests/data/hold-labels/all-calls.jsonl`` (the same 810 calls, read whol
 ``tests/data/hold-tune*`` (480 calls and excerpts written blind to the rules) say whether the agent
 puts the customer on hold and, if so, asks first, says how long and thanks them after; before,
 two in three calls the hold rules applied to on the blind sets had no hold at all. The bare
-"no": ``tests/data/bare-no-labels`` (the same 810 calls) and ``tests/data/bare-no-tune*`` (320
+"no": ``tests/data/bare-no-labels`` (the same 810 calls) and ``tests/data/bare-no-tune*`` (420
 excerpts and whole calls written blind to the rule) say whether the agent refuses a request with
 a refusal and nothing else in the turn; before, the rule heard none of the blind sets' sure
 bare refusals.
@@ -61,7 +61,7 @@ def hold_groups():
 
 @pytest.mark.parametrize(
     ("rule", "n"),
-    [("scripted_greeting", 1210), ("farewell", 1010), ("hold", 1290), ("bare_no", 1130)],
+    [("scripted_greeting", 1210), ("farewell", 1010), ("hold", 1290), ("bare_no", 1230)],
 )
 def test_labelled_sets_are_whole(rule, n):
     rows = _labels(rule)
@@ -286,14 +286,14 @@ BARE_NO_FLOORS = {  # precision, recall of the violation (before this round: bli
     "tune": (0.97, 0.97),
     "dev": (0.99, 0.99),
     "heldout": (0.99, 0.99),
-    "blind": (0.65, 0.55),
+    "blind": (0.95, 0.55),
 }
 
 
 @pytest.mark.parametrize("group", ["tune", "dev", "heldout", "blind"])
 def test_bare_no_on_labelled_calls(bare_no_groups, group):
     """The bare "no" rule on calls labelled by readers who never saw it: the tuning sets
-    (``tests/data/bare-no-tune*``, 320 excerpts and whole calls written blind to the rule), the
+    (``tests/data/bare-no-tune*``, 420 excerpts and whole calls written blind to the rule), the
     dev-calls and the blind sets (measured, never read row by row)."""
     g = bare_no_groups[group]
     precision, recall = BARE_NO_FLOORS[group]
@@ -357,6 +357,22 @@ def _bare_no(text: str, language: str) -> str:
             "id",
             "pass",
         ),
+        # a bare "No." refuses only when it answers a request, not a question of fact
+        ("caller: Can you waive the fee?\nagent: No.", "en", "fail"),
+        ("caller: Is there a fee for switching plans?\nagent: No.", "en", "pass"),
+        ("caller: Do I need to bring anything?\nagent: Nope.", "en", "pass"),
+        ("caller: Bisa dihapus dendanya, Kak?\nagent: Nggak, Kak.", "id", "fail"),
+        ("caller: Harus ke kantor ya, nggak bisa online?\nagent: nggak", "id", "fail"),
+        ("caller: Ada biaya ganti paket nggak, Kak?\nagent: Nggak, Kak.", "id", "pass"),
+        ("caller: Jadi diblokir nggak, Mas?\nagent: Tidak, Bu.", "id", "pass"),
+        (  # refusals in passive and idiomatic forms
+            "caller: Could you make an exception?\nagent: That can't be done.",
+            "en",
+            "fail",
+        ),
+        ("caller: Can you upgrade us?\nagent: That's out of the question.", "en", "fail"),
+        ("caller: bisa refund nggak kak\nagent: refund nggak bisa kak", "id", "fail"),
+        ("caller: Bang, bisa kagak jadi hari ini?\nagent: Kagak bisa, Bang.", "id", "fail"),
     ],
 )
 def test_bare_refusals(text, language, status):

@@ -391,8 +391,8 @@ def test_conduct_negatives_id(line):
         ("bare_no", "No."),
     ],
 )
-def test_conduct_rule_hits_en(rule, line):
-    r = run(f"caller: I have a question\nagent: {line}\ncaller: ok", lang="en")
+def test_conduct_rule_hits_en(rule, line):  # a request before: a bare "No." refuses only one
+    r = run(f"caller: Can you waive it for me?\nagent: {line}\ncaller: ok", lang="en")
     assert rule in r.violations()
 
 

@@ -182,7 +182,7 @@ def match(call: PreparedCall, cue: Cue) -> list[Evidence]:
     """
     if cue.id in call.cache:
         return call.cache[cue.id]
-    for pattern in (cue.regex, cue.unless):  # compiled before the clock starts
+    for pattern in (cue.regex, cue.unless, cue.reply_to):  # compiled before the clock starts
         if isinstance(pattern, GuardedPattern):
             pattern.compiled  # noqa: B018
     try:
@@ -212,6 +212,8 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
         if cue.unless is not None and _search(cue.unless, text, left()):
             continue
         if cue.echo and call.echoed(i) < cue.echo:
+            continue
+        if cue.reply_to is not None and not _replies_to(call, i, cue.reply_to, left()):
             continue
         spans: list[tuple[int, int]] = []
         if cue.regex is not None:
@@ -243,6 +245,16 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
                 )
             )
     return hits
+
+
+def _replies_to(call: PreparedCall, i: int, pattern: Any, timeout: float) -> bool:
+    """Whether turn ``i`` answers a turn that ``pattern`` matches: the other party's last
+    turn before it (False when the other party has not spoken yet)."""
+    role = call.turns[i].role
+    for j in range(i - 1, -1, -1):
+        if call.turns[j].role != role:
+            return bool(_search(pattern, call.norm[j], timeout))
+    return False
 
 
 def evidence_span(m: Any) -> tuple[int, int]:

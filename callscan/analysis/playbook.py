@@ -56,6 +56,7 @@ _CUE_KEYS = (
     "excused_by",
     "excuse_void_if",
     "echo",
+    "reply_to",
 )
 _STAGE_KEYS = (
     "order",
@@ -133,6 +134,8 @@ class Cue:
     excuse_void_if: str | None = None  # trigger id: heard before the excuse, the excuse is void
     echo: int = 0  # a hit counts only in a turn sharing this many content stems with the
     # caller's earlier turns (a paraphrase check repeats the caller's words); 0: no condition
+    reply_to: re.Pattern | None = None  # a hit counts only in a turn whose other party's last
+    # turn before it matches (a bare "No." refuses only when it answers a request)
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,11 @@ class _Loader(Checker):
             u = self.strings(raw["unless"], f"{key}.unless")
             joined = "|".join(f"(?:{_numbered(self.expand(p, key), i)})" for i, p in enumerate(u))
             unless = self.regex(joined, f"{key}.unless")
+        reply_to = None
+        if "reply_to" in raw:
+            r = self.strings(raw["reply_to"], f"{key}.reply_to")
+            joined = "|".join(f"(?:{_numbered(self.expand(p, key), i)})" for i, p in enumerate(r))
+            reply_to = self.regex(joined, f"{key}.reply_to")
         return Cue(
             id=cue_id,
             regex=regex,
@@ -277,6 +285,7 @@ class _Loader(Checker):
             if raw.get("excuse_void_if") is None
             else str(raw["excuse_void_if"]),
             echo=self.number(raw.get("echo", 0), f"{key}.echo", integer=True, minimum=0),
+            reply_to=reply_to,
         )
 
     def cues(self, raw: Any, key: str, prefix: str, *, default_speaker: str = "agent") -> dict:
