@@ -4,6 +4,7 @@
     .venv/bin/python bench/eval_rule_labels.py --rule farewell
     .venv/bin/python bench/eval_rule_labels.py --rule hold
     .venv/bin/python bench/eval_rule_labels.py --rule bare_no
+    .venv/bin/python bench/eval_rule_labels.py --rule name_use
     .venv/bin/python bench/eval_rule_labels.py --errors dev         # the dev split's misses
     .venv/bin/python bench/eval_rule_labels.py --json out.json
 
@@ -20,6 +21,9 @@ agent puts the customer on hold and, if so, asks, gives a length and thanks; sco
 user reads: whether the rules apply, and each "not heard" finding. ``bare_no`` (a refusal with
 no reason, alternative or next step): ``tests/data/bare-no-labels/labels.jsonl``, the same 810
 calls read whole, and ``tests/data/bare-no-tune*``; scored as the violation reported.
+``name_use`` (the agent addresses the customer by name, a plus):
+``tests/data/name-labels/labels.jsonl``, the same 810 calls read whole, and
+``tests/data/name-tune``; scored as the plus given.
 
 Groups: **tune**, the sets written for tuning a rule by writers who never saw it
 (``tests/data/opening-tune*``, ``closing-tune``, ``hold-tune*``, ``bare-no-tune*``, labelled by
@@ -81,9 +85,14 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         ),
         ("bare_no",),
     ),
+    # the customer addressed by name (conduct: a plus; passes when heard, else n/a)
+    "name_use": (
+        (DATA / "name-tune" / "labels.jsonl", DATA / "name-labels" / "labels.jsonl"),
+        ("name_use",),
+    ),
 }
 HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
-TUNE_FOLDERS = ("opening-tune", "closing-tune", "hold-tune", "bare-no-tune")
+TUNE_FOLDERS = ("opening-tune", "closing-tune", "hold-tune", "bare-no-tune", "name-tune")
 
 
 @dataclass
@@ -170,6 +179,9 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
     rule = next(r for r in result.rules if r.id == rule_id)
     if rule_id == "bare_no":  # the violation is reported when the rule fails
         found = {"bare_no"} if rule.status == stages.FAIL else set()
+        return found, "; ".join(h.text for h in rule.hits)
+    if rule_id == "name_use":  # the plus is given when the rule passes
+        found = {"name_use"} if rule.status == stages.PASS else set()
         return found, "; ".join(h.text for h in rule.hits)
     found = {h.rule.split(".", 1)[1] for h in rule.hits if h.rule.startswith(f"{rule_id}.")}
     agent = [t.text for t in conv.turns if t.role == "agent"] or [""]

@@ -15,7 +15,9 @@ two in three calls the hold rules applied to on the blind sets had no hold at al
 "no": ``tests/data/bare-no-labels`` (the same 810 calls) and ``tests/data/bare-no-tune*`` (420
 excerpts and whole calls written blind to the rule) say whether the agent refuses a request with
 a refusal and nothing else in the turn; before, the rule heard none of the blind sets' sure
-bare refusals.
+bare refusals. Name use: ``tests/data/name-labels`` (the same 810 calls) and
+``tests/data/name-tune`` (160 calls written blind to the rule) say whether the agent addresses
+the customer by name.
 """
 
 from __future__ import annotations
@@ -61,7 +63,13 @@ def hold_groups():
 
 @pytest.mark.parametrize(
     ("rule", "n"),
-    [("scripted_greeting", 1210), ("farewell", 1010), ("hold", 1290), ("bare_no", 1230)],
+    [
+        ("scripted_greeting", 1210),
+        ("farewell", 1010),
+        ("hold", 1290),
+        ("bare_no", 1230),
+        ("name_use", 970),
+    ],
 )
 def test_labelled_sets_are_whole(rule, n):
     rows = _labels(rule)
@@ -304,6 +312,32 @@ def test_bare_no_on_labelled_calls(bare_no_groups, group):
     assert row["accuracy"] >= 0.98, (group, row)
 
 
+@pytest.fixture(scope="module")
+def name_use_groups():
+    return eval_rule_labels.score(_labels("name_use"), "name_use")
+
+
+NAME_USE_FLOORS = {  # precision, recall of the plus (before this round: blind 0.94 / 0.72)
+    "tune": (0.97, 0.65),
+    "dev": (0.99, 0.99),
+    "heldout": (0.99, 0.99),
+    "blind": (0.95, 0.80),
+}
+
+
+@pytest.mark.parametrize("group", ["tune", "dev", "heldout", "blind"])
+def test_name_use_on_labelled_calls(name_use_groups, group):
+    """The name-use plus on calls labelled by readers who never saw it: ``tests/data/name-tune``
+    (160 calls written blind to the rule), the dev-calls and the blind sets
+    (``tests/data/name-labels``; measured, never read row by row)."""
+    g = name_use_groups[group]
+    precision, recall = NAME_USE_FLOORS[group]
+    row = g.elements["name_use"].row()
+    errors = [] if group == "blind" else g.errors[:20]  # the blind rows are never read
+    assert row["present_p"] >= precision, (group, row, errors)
+    assert row["present_r"] >= recall, (group, row, errors)
+
+
 def _bare_no(text: str, language: str) -> str:
     return _rules(text, language, "service")["bare_no"].status
 
@@ -359,6 +393,13 @@ def _bare_no(text: str, language: str) -> str:
         ),
         # a bare "No." refuses only when it answers a request, not a question of fact
         ("caller: Can you waive the fee?\nagent: No.", "en", "fail"),
+        ("agent: No.\ncaller: Can you waive the fee?", "en", "pass"),  # nothing asked before it
+        (  # the caller's last turn is what it answers, not an earlier request
+            "caller: Can you waive the fee?\nagent: Let me see.\ncaller: Is it blocked too?\n"
+            "agent: No.",
+            "en",
+            "pass",
+        ),
         ("caller: Is there a fee for switching plans?\nagent: No.", "en", "pass"),
         ("caller: Do I need to bring anything?\nagent: Nope.", "en", "pass"),
         ("caller: Bisa dihapus dendanya, Kak?\nagent: Nggak, Kak.", "id", "fail"),
@@ -377,3 +418,67 @@ def _bare_no(text: str, language: str) -> str:
 )
 def test_bare_refusals(text, language, status):
     assert _bare_no(text, language) == status
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "status"),
+    [
+        (  # the agent's own intro before the caller gives the same first name
+            "agent: hello this is harper valley national bank my name is linda how can i help\n"
+            "caller: hi my name is linda garcia i would like to schedule an appointment\n"
+            "agent: what day would you like",
+            "en",
+            "n/a",
+        ),
+        (  # a payee's name is no caller's name
+            "agent: what is the name of the company\ncaller: fossil gas\n"
+            "agent: we will send your payment to fossil gas",
+            "en",
+            "n/a",
+        ),
+        (  # checked at the start, used at the end
+            "agent: hey good evening is this marco it's jake from castle mobile\n"
+            "caller: uh yeah this is marco\nagent: thanks marco have a good one",
+            "en",
+            "pass",
+        ),
+        ("caller: hi\nagent: thank you mister nguyen have a lovely trip", "en", "pass"),
+        (
+            "agent: atas nama bapak hasan jatuh tempo tanggal dua puluh\ncaller: iya\n"
+            "agent: terima kasih pak hasan selamat sore",
+            "id",
+            "pass",
+        ),
+        (  # "saya sekarang di lobi": "sekarang" is no name
+            "caller: Halo, Mbak. Saya sekarang di lobi hotel.\nagent: Baik, sekarang saya cek.",
+            "id",
+            "n/a",
+        ),
+        ("agent: dengan bapak siapa?\ncaller: Hendra\nagent: baik pak hendra", "id", "pass"),
+        # a title and a name: the customer when spoken to, someone else mid-sentence
+        ("caller: Hi.\nagent: Thank you, Mrs. Bianchi. Anything else?", "en", "pass"),
+        ("caller: Hi.\nagent: You're welcome. Take care, Linda.", "en", "pass"),
+        (
+            "caller: Hi.\nagent: Mr. Lee from our claims team will call you. I've added "
+            "Mrs. Patel now.",
+            "en",
+            "n/a",
+        ),
+        ("caller: Hi.\nagent: Try Mr. Muscle on it, ma'am.", "en", "n/a"),
+        ("caller: Halo.\nagent: Baik, Kang Asep, wifinya sudah bisa dipakai.", "id", "pass"),
+        (
+            "caller: Halo.\nagent: Mohon maaf, Pak. Saya eskalasi ke atasan saya, Bu Ratih, "
+            "manajer gedung.",
+            "id",
+            "n/a",
+        ),
+        (  # the name the agent checked is the account holder's, not the caller's
+            "agent: Bisa bicara dengan Bapak Gunawan?\ncaller: Saya istrinya.\n"
+            "agent: Terima kasih, Ibu. Bapak Gunawan bisa menghubungi kami.",
+            "id",
+            "n/a",
+        ),
+    ],
+)
+def test_name_use(text, language, status):
+    assert _rules(text, language, "service")["name_use"].status == status

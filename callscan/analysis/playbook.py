@@ -88,6 +88,12 @@ _RULE_KEYS = (
     "ask_name",
     "stopwords",
     "honorifics",
+    "lowercase_titles",
+    "verify_patterns",
+    "third_party_before",
+    "third_party_after",
+    "vocative_before",
+    "untitled_names",
 )
 _CALL_TYPE_KEYS = ("min_score", "cues")
 _MACRO_REF = re.compile(r"<([A-Z][A-Z0-9_]*)>")
@@ -183,6 +189,17 @@ class Rule:
     ask_name: re.Pattern | None = None  # kind name_use: an agent turn that asks for the name
     stopwords: frozenset[str] = frozenset()  # kind name_use: words that are never names
     honorifics: str = ""  # kind name_use: regex of forms of address before a name
+    verify_patterns: tuple[re.Pattern, ...] = ()  # kind name_use: agent turns that check the
+    # caller's name, with a (?P<name>) group ("is this Marco?", "atas nama Bapak Hasan")
+    third_party_before: re.Pattern | None = None  # kind name_use: the words just before a
+    # name that make it someone else ("our technician Pak Budi", "your wife Mrs. Patel")
+    third_party_after: re.Pattern | None = None  # ... and just after ("Mr. Lee from claims")
+    vocative_before: re.Pattern | None = None  # kind name_use: the words just before a title
+    # and a name that say it is spoken to ("thank you, Mr. Patel", "baik Pak Hendra")
+    untitled_names: bool = False  # kind name_use: a capitalised word spoken to, closed by a
+    # comma or a full stop, is a name too ("Take care, Linda.", "Hi Marcus, ...")
+    lowercase_titles: bool = False  # kind name_use: in a turn with no capital letter (speech
+    # recognition), a word after a form of address is a name too ("mister nguyen")
 
 
 @dataclass(frozen=True)
@@ -487,7 +504,10 @@ class _Loader(Checker):
             if kind == "before" and then is None:
                 raise self.fail(f"{key}.then", "missing (kind before needs a trigger)", triggers)
             names: tuple[re.Pattern, ...] = ()
+            verify: tuple[re.Pattern, ...] = ()
             ask: re.Pattern | None = None
+            party: dict[str, re.Pattern | None] = {"before": None, "after": None}
+            vocative: re.Pattern | None = None
             if kind == "name_use":
                 pats = self.strings(spec.get("name_patterns", []), f"{key}.name_patterns")
                 names = tuple(
@@ -496,8 +516,24 @@ class _Loader(Checker):
                 for i, p in enumerate(names):
                     if "name" not in p.groupindex:
                         raise self.fail(f"{key}.name_patterns[{i}]", "needs a (?P<name>...) group")
+                vpats = self.strings(spec.get("verify_patterns", []), f"{key}.verify_patterns")
+                verify = tuple(
+                    self.regex(p, f"{key}.verify_patterns[{i}]") for i, p in enumerate(vpats)
+                )
+                for i, p in enumerate(verify):
+                    if "name" not in p.groupindex:
+                        raise self.fail(
+                            f"{key}.verify_patterns[{i}]", "needs a (?P<name>...) group"
+                        )
                 if "ask_name" in spec:
                     ask = self.regex(spec["ask_name"], f"{key}.ask_name")
+                if "vocative_before" in spec:
+                    vocative = self.regex(spec["vocative_before"], f"{key}.vocative_before")
+                for side in party:
+                    if f"third_party_{side}" in spec:
+                        party[side] = self.regex(
+                            spec[f"third_party_{side}"], f"{key}.third_party_{side}"
+                        )
             honor = spec.get("honorifics", "")
             if honor:
                 self.regex(honor, f"{key}.honorifics")
@@ -523,12 +559,22 @@ class _Loader(Checker):
                         spec.get("excused_by"), f"{key}.excused_by", triggers
                     ),
                     name_patterns=names,
+                    verify_patterns=verify,
+                    third_party_before=party["before"],
+                    third_party_after=party["after"],
+                    vocative_before=vocative,
                     ask_name=ask,
                     stopwords=frozenset(
                         w.lower()
                         for w in self.strings(spec.get("stopwords", []), f"{key}.stopwords")
                     ),
                     honorifics=self.expand(honor, f"{key}.honorifics"),
+                    untitled_names=self.boolean(
+                        spec.get("untitled_names", False), f"{key}.untitled_names"
+                    ),
+                    lowercase_titles=self.boolean(
+                        spec.get("lowercase_titles", False), f"{key}.lowercase_titles"
+                    ),
                 )
             )
         return out

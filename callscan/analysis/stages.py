@@ -703,12 +703,20 @@ def _silence(call: PreparedCall, pb: Playbook, rule: Rule, out: RuleOutcome) -> 
 
 
 def _name_hits(call: PreparedCall, rule: Rule) -> list[Evidence]:
-    """Agent turns that address the caller by a name the caller gave (or a capitalised name)."""
-    names: set[str] = set()
+    """Agent turns that address the caller by a name the caller gave earlier (or the agent
+    checked earlier: "is this Marco?", then "thanks Marco"), or by a form of
+    address and a name ("Pak Hendra", "Mr. Patel"; in lower-case text too when the playbook
+    says ``lowercase_titles``). A name counts only after the caller gave it: an agent who
+    introduced themself with the caller's own first name has not used it."""
+    given: dict[str, int] = {}  # name -> the caller's turn that gave it
+    checked: dict[str, int] = {}  # name -> the agent's turn that checked it ("is this Marco?")
     prev_agent = ""
     for t, norm in zip(call.turns, call.norm, strict=True):
         if t.role == AGENT:
             prev_agent = norm
+            for p in rule.verify_patterns:  # used again later, and spoken to: name use
+                for v in p.finditer(norm):
+                    checked.setdefault(v.group("name").lower(), t.index)
             continue
         if t.role != CALLER:
             continue
@@ -716,27 +724,90 @@ def _name_hits(call: PreparedCall, rule: Rule) -> list[Evidence]:
             m = p.search(norm)
             bare = p.pattern.startswith("^")  # a whole-turn answer: only after "what name?"
             if m and (not bare or rule.ask_name is None or rule.ask_name.search(prev_agent)):
-                names.add(m.group("name").lower())
-    names -= rule.stopwords
+                given.setdefault(m.group("name").lower(), t.index)
+    for w in rule.stopwords:
+        given.pop(w, None)
+        checked.pop(w, None)
     honor = rule.honorifics or "(?!)"
-    pats = []
-    if names:
-        alt = "|".join(re.escape(n) for n in sorted(names))
-        pats.append(re.compile(rf"\b(?:{honor}\s+)?(?:{alt})\b", re.IGNORECASE))
     capital = re.compile(rf"\b(?i:{honor})\s+([A-Z][a-z]+)\b")
+    lower = re.compile(rf"\b(?:{honor})\s+([a-z]+)\b") if rule.lowercase_titles else None
     hits = []
     for t, norm in zip(call.turns, call.norm, strict=True):
         if t.role not in (AGENT, "unknown"):
             continue
-        spans = [m.span() for p in pats for m in p.finditer(norm)]
+        spans = []
+        for names, addressed in ((given, False), (checked, True)):
+            known = sorted(n for n, turn in names.items() if turn < t.index)
+            if not known:
+                continue
+            alt = "|".join(re.escape(n) for n in known)
+            found = re.finditer(rf"\b(?:{honor}\s+)?(?:{alt})\b", norm, re.I)
+            # a name the agent checked ("atas nama Bu Wulan") may be someone else's: it counts
+            # where it is spoken to, as a title and a name does
+            spans += [
+                m.span() for m in found if not addressed or _spoken_to(rule, t.text, *m.span())
+            ]
+        titled = capital
+        if lower is not None and t.text == t.text.lower():  # no capitals: speech recognition
+            titled = lower
         spans += [
-            m.span() for m in capital.finditer(t.text) if m.group(1).lower() not in rule.stopwords
+            m.span()
+            for m in titled.finditer(t.text)
+            if m.group(1).lower() not in rule.stopwords and _spoken_to(rule, t.text, *m.span())
         ]
+        if rule.untitled_names and rule.vocative_before is not None:
+            for m in _UNTITLED.finditer(t.text):
+                a, b = m.span()
+                closed = t.text[b : b + 1] in (",", ".", "!", "?") or not t.text[b:].strip()
+                before = t.text[:a]
+                if (
+                    closed
+                    and m.group(0).lower() not in rule.stopwords
+                    and (rule.vocative_before.search(before) or before.rstrip().endswith(","))
+                ):
+                    spans.append((a, b))
+        spans = [(a, b) for a, b in spans if not _third_party(rule, t.text, norm, a, b)]
         for a, b in sorted(set(spans))[:1]:
             hits.append(
                 Evidence(f"{rule.id}.name", t.role, t.index, t.start_s, t.end_s, t.text[a:b])
             )
     return hits
+
+
+_UNTITLED = re.compile(r"(?<![\w'])[A-Z][a-z]{2,}\b")  # a capitalised word (a name, maybe)
+
+
+def _spoken_to(rule: Rule, text: str, a: int, b: int) -> bool:
+    """Whether a title and a name at ``text[a:b]`` (a name the caller never gave) address the
+    customer: after a word of address ("thank you, Mr. Patel", "baik Pak Hendra") or a comma
+    ("..., Kang Asep, ..."); at a turn's or a sentence's start only when a comma or a full
+    stop closes it ("Pak Hendra, ..."), or in a turn without punctuation (speech
+    recognition). Mid-sentence ("I've added Mrs. Patel now") it is someone else."""
+    if rule.vocative_before is None:
+        return True
+    before = text[:a]
+    if rule.vocative_before.search(before) or before.rstrip().endswith((",", ";")):
+        return True
+    if text == text.lower():  # speech recognition: no punctuation to go by
+        return not before.strip()
+    start = not before.strip() or before.rstrip().endswith((".", "!", "?", ":"))
+    closed = text[b : b + 1] in (",", ".", "!", "?", ";") or not text[b:].strip()
+    unpunctuated = not any(c in text for c in ",.!?;")
+    return start and (closed or unpunctuated)
+
+
+def _third_party(rule: Rule, text: str, norm: str, a: int, b: int) -> bool:
+    """Whether the name at ``text[a:b]`` is someone else's by the words around it ("our
+    technician Pak Budi", "Mr. Lee from claims"). A name closed by a comma or a full stop
+    is spoken to ("Mrs. Bianchi, is that right?")."""
+    if rule.third_party_before is not None and rule.third_party_before.search(norm[:a]):
+        return True
+    closed = text[b : b + 1] in (",", ".", "!", "?", ";")
+    return bool(
+        not closed
+        and rule.third_party_after is not None
+        and rule.third_party_after.search(norm[b:])
+    )
 
 
 def _scorecard(
