@@ -81,13 +81,18 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
             DATA / "bare-no-tune" / "labels.jsonl",
             DATA / "bare-no-tune-2" / "labels.jsonl",
             DATA / "bare-no-tune-3" / "labels.jsonl",
+            DATA / "bare-no-tune-4" / "labels.jsonl",
             DATA / "bare-no-labels" / "labels.jsonl",
         ),
         ("bare_no",),
     ),
     # the customer addressed by name (conduct: a plus; passes when heard, else n/a)
     "name_use": (
-        (DATA / "name-tune" / "labels.jsonl", DATA / "name-labels" / "labels.jsonl"),
+        (
+            DATA / "name-tune" / "labels.jsonl",
+            DATA / "name-tune-2" / "labels.jsonl",
+            DATA / "name-labels" / "labels.jsonl",
+        ),
         ("name_use",),
     ),
 }

@@ -12,11 +12,11 @@ rules: ``tests/data/hold-labels/all-calls.jsonl`` (the same 810 calls, read whol
 ``tests/data/hold-tune*`` (480 calls and excerpts written blind to the rules) say whether the agent
 puts the customer on hold and, if so, asks first, says how long and thanks them after; before,
 two in three calls the hold rules applied to on the blind sets had no hold at all. The bare
-"no": ``tests/data/bare-no-labels`` (the same 810 calls) and ``tests/data/bare-no-tune*`` (420
+"no": ``tests/data/bare-no-labels`` (the same 810 calls) and ``tests/data/bare-no-tune*`` (520
 excerpts and whole calls written blind to the rule) say whether the agent refuses a request with
 a refusal and nothing else in the turn; before, the rule heard none of the blind sets' sure
 bare refusals. Name use: ``tests/data/name-labels`` (the same 810 calls) and
-``tests/data/name-tune`` (160 calls written blind to the rule) say whether the agent addresses
+``tests/data/name-tune*`` (260 calls written blind to the rule) say whether the agent addresses
 the customer by name.
 """
 
@@ -67,8 +67,8 @@ def hold_groups():
         ("scripted_greeting", 1210),
         ("farewell", 1010),
         ("hold", 1290),
-        ("bare_no", 1230),
-        ("name_use", 970),
+        ("bare_no", 1330),
+        ("name_use", 1070),
     ],
 )
 def test_labelled_sets_are_whole(rule, n):
@@ -285,57 +285,39 @@ def test_holds(text, language, statuses):
     assert (got["hold_ask"], got["hold_duration"], got["hold_thanks"]) == statuses, got
 
 
-@pytest.fixture(scope="module")
-def bare_no_groups():
-    return eval_rule_labels.score(_labels("bare_no"), "bare_no")
-
-
-BARE_NO_FLOORS = {  # precision, recall of the violation (before this round: blind 0.00 / 0.00)
-    "tune": (0.97, 0.97),
-    "dev": (0.99, 0.99),
-    "heldout": (0.99, 0.99),
-    "blind": (0.95, 0.55),
+# precision, recall floors of one-element rules on calls labelled by readers who never saw
+# them: the sets written blind to each rule (``tests/data/bare-no-tune*``, 520 excerpts and
+# whole calls; ``tests/data/name-tune*``, 260 calls), the dev-calls and the blind sets
+# (measured, never read row by row). Before this round, on the blind sets: bare "no" 0.00 /
+# 0.00, name use 0.94 / 0.72.
+FLOORS = {
+    "bare_no": {
+        "tune": (0.97, 0.97),
+        "dev": (0.99, 0.99),
+        "heldout": (0.99, 0.99),
+        "blind": (0.95, 0.55),
+    },
+    "name_use": {
+        "tune": (0.97, 0.65),
+        "dev": (0.99, 0.99),
+        "heldout": (0.99, 0.99),
+        "blind": (0.95, 0.80),
+    },
 }
+_SCORES: dict[str, dict] = {}
 
 
 @pytest.mark.parametrize("group", ["tune", "dev", "heldout", "blind"])
-def test_bare_no_on_labelled_calls(bare_no_groups, group):
-    """The bare "no" rule on calls labelled by readers who never saw it: the tuning sets
-    (``tests/data/bare-no-tune*``, 420 excerpts and whole calls written blind to the rule), the
-    dev-calls and the blind sets (measured, never read row by row)."""
-    g = bare_no_groups[group]
-    precision, recall = BARE_NO_FLOORS[group]
-    row = g.elements["bare_no"].row()
+@pytest.mark.parametrize("rule", sorted(FLOORS))
+def test_one_element_rules_on_labelled_calls(rule, group):
+    if rule not in _SCORES:  # scored once per rule for its four groups
+        _SCORES[rule] = eval_rule_labels.score(_labels(rule), rule)
+    g = _SCORES[rule][group]
+    precision, recall = FLOORS[rule][group]
+    row = g.elements[rule].row()
     errors = [] if group == "blind" else g.errors[:20]  # the blind rows are never read
-    assert row["present_p"] >= precision, (group, row, errors)
-    assert row["present_r"] >= recall, (group, row, errors)
-    assert row["accuracy"] >= 0.98, (group, row)
-
-
-@pytest.fixture(scope="module")
-def name_use_groups():
-    return eval_rule_labels.score(_labels("name_use"), "name_use")
-
-
-NAME_USE_FLOORS = {  # precision, recall of the plus (before this round: blind 0.94 / 0.72)
-    "tune": (0.97, 0.65),
-    "dev": (0.99, 0.99),
-    "heldout": (0.99, 0.99),
-    "blind": (0.95, 0.80),
-}
-
-
-@pytest.mark.parametrize("group", ["tune", "dev", "heldout", "blind"])
-def test_name_use_on_labelled_calls(name_use_groups, group):
-    """The name-use plus on calls labelled by readers who never saw it: ``tests/data/name-tune``
-    (160 calls written blind to the rule), the dev-calls and the blind sets
-    (``tests/data/name-labels``; measured, never read row by row)."""
-    g = name_use_groups[group]
-    precision, recall = NAME_USE_FLOORS[group]
-    row = g.elements["name_use"].row()
-    errors = [] if group == "blind" else g.errors[:20]  # the blind rows are never read
-    assert row["present_p"] >= precision, (group, row, errors)
-    assert row["present_r"] >= recall, (group, row, errors)
+    assert row["present_p"] >= precision, (rule, group, row, errors)
+    assert row["present_r"] >= recall, (rule, group, row, errors)
 
 
 def _bare_no(text: str, language: str) -> str:
