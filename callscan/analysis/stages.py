@@ -703,31 +703,14 @@ def _silence(call: PreparedCall, pb: Playbook, rule: Rule, out: RuleOutcome) -> 
 
 
 def _name_hits(call: PreparedCall, rule: Rule) -> list[Evidence]:
-    """Agent turns that address the caller by a name the caller gave earlier (or the agent
-    checked earlier: "is this Marco?", then "thanks Marco"), or by a form of
-    address and a name ("Pak Hendra", "Mr. Patel"; in lower-case text too when the playbook
-    says ``lowercase_titles``). A name counts only after the caller gave it: an agent who
-    introduced themself with the caller's own first name has not used it."""
-    given: dict[str, int] = {}  # name -> the caller's turn that gave it
-    checked: dict[str, int] = {}  # name -> the agent's turn that checked it ("is this Marco?")
-    prev_agent = ""
-    for t, norm in zip(call.turns, call.norm, strict=True):
-        if t.role == AGENT:
-            prev_agent = norm
-            for p in rule.verify_patterns:  # used again later, and spoken to: name use
-                for v in p.finditer(norm):
-                    checked.setdefault(v.group("name").lower(), t.index)
-            continue
-        if t.role != CALLER:
-            continue
-        for p in rule.name_patterns:
-            m = p.search(norm)
-            bare = p.pattern.startswith("^")  # a whole-turn answer: only after "what name?"
-            if m and (not bare or rule.ask_name is None or rule.ask_name.search(prev_agent)):
-                given.setdefault(m.group("name").lower(), t.index)
-    for w in rule.stopwords:
-        given.pop(w, None)
-        checked.pop(w, None)
+    """Agent turns that address the caller by name: a name the caller gave earlier, or one the
+    agent checked earlier ("is this Marco?", then "thanks Marco") where it is spoken to; a
+    form of address and a name ("Pak Hendra", "Mr. Patel"; in lower-case text too when the
+    playbook says ``lowercase_titles``) or a capitalised name alone ("Take care, Linda.")
+    where spoken to; never a name the words around it give to someone else. A name counts
+    only after it was given: an agent who introduced themself with the caller's own first
+    name has not used it."""
+    given, checked = _names_heard(call, rule)
     honor = rule.honorifics or "(?!)"
     capital = re.compile(rf"\b(?i:{honor})\s+([A-Z][a-z]+)\b")
     lower = re.compile(rf"\b(?:{honor})\s+([a-z]+)\b") if rule.lowercase_titles else None
@@ -755,23 +738,56 @@ def _name_hits(call: PreparedCall, rule: Rule) -> list[Evidence]:
             for m in titled.finditer(t.text)
             if m.group(1).lower() not in rule.stopwords and _spoken_to(rule, t.text, *m.span())
         ]
-        if rule.untitled_names and rule.vocative_before is not None:
-            for m in _UNTITLED.finditer(t.text):
-                a, b = m.span()
-                closed = t.text[b : b + 1] in (",", ".", "!", "?") or not t.text[b:].strip()
-                before = t.text[:a]
-                if (
-                    closed
-                    and m.group(0).lower() not in rule.stopwords
-                    and (rule.vocative_before.search(before) or before.rstrip().endswith(","))
-                ):
-                    spans.append((a, b))
+        spans += _untitled_names(rule, t.text)
         spans = [(a, b) for a, b in spans if not _third_party(rule, t.text, norm, a, b)]
         for a, b in sorted(set(spans))[:1]:
             hits.append(
                 Evidence(f"{rule.id}.name", t.role, t.index, t.start_s, t.end_s, t.text[a:b])
             )
     return hits
+
+
+def _names_heard(call: PreparedCall, rule: Rule) -> tuple[dict[str, int], dict[str, int]]:
+    """The names the caller gave (``name_patterns``; a whole-turn answer only after the agent
+    asked for a name) and the names the agent checked (``verify_patterns``), each with the
+    turn it was first heard in; stopwords are never names."""
+    given: dict[str, int] = {}
+    checked: dict[str, int] = {}
+    prev_agent = ""
+    for t, norm in zip(call.turns, call.norm, strict=True):
+        if t.role == AGENT:
+            prev_agent = norm
+            for p in rule.verify_patterns:
+                for v in p.finditer(norm):
+                    checked.setdefault(v.group("name").lower(), t.index)
+            continue
+        if t.role != CALLER:
+            continue
+        for p in rule.name_patterns:
+            m = p.search(norm)
+            bare = p.pattern.startswith("^")  # a whole-turn answer: only after "what name?"
+            if m and (not bare or rule.ask_name is None or rule.ask_name.search(prev_agent)):
+                given.setdefault(m.group("name").lower(), t.index)
+    for w in rule.stopwords:
+        given.pop(w, None)
+        checked.pop(w, None)
+    return given, checked
+
+
+def _untitled_names(rule: Rule, text: str) -> list[tuple[int, int]]:
+    """Capitalised words spoken to and closed by punctuation or the turn's end ("Take care,
+    Linda.", "Hi Marcus, ..."), when the playbook says ``untitled_names``."""
+    if not rule.untitled_names or rule.vocative_before is None:
+        return []
+    spans = []
+    for m in _UNTITLED.finditer(text):
+        a, b = m.span()
+        closed = text[b : b + 1] in (",", ".", "!", "?") or not text[b:].strip()
+        before = text[:a]
+        addressed = rule.vocative_before.search(before) or before.rstrip().endswith(",")
+        if closed and addressed and m.group(0).lower() not in rule.stopwords:
+            spans.append((a, b))
+    return spans
 
 
 _UNTITLED = re.compile(r"(?<![\w'])[A-Z][a-z]{2,}\b")  # a capitalised word (a name, maybe)
