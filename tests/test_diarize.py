@@ -229,3 +229,36 @@ def test_mel_spectrogram_is_librosas_without_importing_it(data_dir):
         got = mel_spectrogram(x)
         assert got.shape == ref.T.shape and got.dtype == np.float32
         np.testing.assert_allclose(got, ref.T, rtol=1e-4, atol=1e-6 * float(ref.max()))
+
+
+def test_pitch_check_never_moves_a_region_whose_own_voice_is_clear(data_dir, tmp_path, encoder):
+    # a real bank call (HarperValleyBank ff0296...), its two sides summed to mono as a mono
+    # recorder keeps them. The embeddings split the parties right; the pitch tracker, on
+    # this 8 kHz agent's voice, put her long turns near 78 Hz and her short "How can I help
+    # you today?" near the caller's 112 Hz, so the pitch check gave that turn to the caller. A short region whose own window is clearly nearer
+    # one party's voice is now left to the embeddings.
+    import soundfile as sf
+
+    agent, sr = sf.read(data_dir / "hvb_agent_ff02_31s.flac", dtype="float32")
+    caller, _ = sf.read(data_dir / "hvb_caller_ff02_31s.flac", dtype="float32")
+    path = tmp_path / "mono.wav"
+    sf.write(path, (agent + caller) * 0.5, sr, subtype="PCM_16")
+    call = audio_mod.load(path)
+    regions = vad.speech_regions(call, model=vad.load_vad())[0]
+    hyp = diarize.diarize(call.mono(), regions, encoder=encoder)
+
+    def speaker_at(a: float, b: float) -> str:  # the speaker holding most of (a, b)
+        overlap: dict[str, float] = {}
+        for r in hyp:
+            o = min(b, r.end_s) - max(a, r.start_s)
+            if o > 0:
+                overlap[r.speaker] = overlap.get(r.speaker, 0.0) + o
+        return max(overlap, key=overlap.__getitem__)
+
+    # the corpus' own segment times (segments.tsv); the 0.4 s "Hello," at 3.99 s has no
+    # embedding window of its own and is not asserted
+    agent_turns = [(4.6, 6.27), (6.82, 7.66), (8.33, 9.32), (22.22, 26.0)]
+    caller_turns = [(12.82, 17.38), (29.76, 30.57)]
+    agents = {speaker_at(a, b) for a, b in agent_turns}
+    callers = {speaker_at(a, b) for a, b in caller_turns}
+    assert len(agents) == 1 and len(callers) == 1 and agents != callers, (agents, callers)
