@@ -71,6 +71,22 @@ THREADS = 2
 SR = 8000  # Hz, the HarperValleyBank files
 
 
+def hvb_stereo(call: dict, agent_left: bool = True) -> np.ndarray:
+    """One HarperValleyBank call (a ``calls.tsv`` row) as (samples, 2) float32 at 8 kHz: the
+    agent's file on one channel and the caller's on the other (both start at the same
+    instant), the shorter padded with silence at the end."""
+    import soundfile as sf
+
+    agent, sr_a = sf.read(HVB / call["agent_file"], dtype="float32")
+    caller, sr_c = sf.read(HVB / call["caller_file"], dtype="float32")
+    assert sr_a == sr_c == SR, (sr_a, sr_c)
+    stereo = np.zeros((max(len(agent), len(caller)), 2), dtype=np.float32)
+    a, c = (0, 1) if agent_left else (1, 0)
+    stereo[: len(agent), a] = agent
+    stereo[: len(caller), c] = caller
+    return stereo
+
+
 def build_calls(paths: list[Path], minutes: float) -> list[dict]:
     """Write the stereo test calls (16-bit, 8 kHz): the HarperValleyBank calls joined in
     ``calls.tsv`` order, cut into consecutive pieces of ``minutes``, one per path (the
@@ -82,13 +98,8 @@ def build_calls(paths: list[Path], minutes: float) -> list[dict]:
         calls = list(csv.DictReader(f, delimiter="\t"))
     parts, spans, n = [], [], 0
     for call in calls:
-        agent, sr_a = sf.read(HVB / call["agent_file"], dtype="float32")
-        caller, sr_c = sf.read(HVB / call["caller_file"], dtype="float32")
-        assert sr_a == sr_c == SR, (sr_a, sr_c)
-        length = max(len(agent), len(caller))
-        stereo = np.zeros((length, 2), dtype=np.float32)
-        stereo[: len(agent), 0] = agent
-        stereo[: len(caller), 1] = caller
+        stereo = hvb_stereo(call)
+        length = len(stereo)
         parts.append(stereo)
         spans.append((call["sid"], n, n + length))
         n += length

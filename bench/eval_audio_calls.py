@@ -43,22 +43,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_vs_whisperx import HVB, SR, hvb_stereo  # noqa: E402
 from eval_devcalls import (  # noqa: E402
     DEFAULT as DEVCALLS,
 )
-from eval_devcalls import (  # noqa: E402
-    DONE,
-    MODALITIES,
-    STAGES,
-    STEPS,
-    VIOLATIONS,
+from eval_devcalls import (  # noqa: E402  (the same scoring as the transcripts')
     Group,
+    add_call,
+    label_shaped,
     labels,
     predict,
 )
-
-HVB = ROOT.parent / "shared" / "data" / "audio-real" / "harper-valley-bank"
-SR = 8000
 
 
 def read_calls() -> list[dict]:
@@ -85,13 +80,7 @@ def write_call(call: dict, folder: Path) -> dict[str, Path]:
     """The call's stereo (caller left, agent right) and mono (summed) 16-bit WAVs."""
     import soundfile as sf
 
-    caller, sr_c = sf.read(HVB / call["caller_file"], dtype="float32")
-    agent, sr_a = sf.read(HVB / call["agent_file"], dtype="float32")
-    assert sr_a == sr_c == SR, (sr_a, sr_c)
-    n = max(len(caller), len(agent))
-    stereo = np.zeros((n, 2), dtype=np.float32)
-    stereo[: len(caller), 0] = caller
-    stereo[: len(agent), 1] = agent
+    stereo = hvb_stereo(call, agent_left=False)
     mono = stereo.sum(axis=1)
     peak = float(np.abs(mono).max())
     if peak > 0.99:  # a sum never clips in the file
@@ -145,58 +134,7 @@ def agent_is_right(report: dict, layout: str, segments) -> bool:
 
 def findings(report: dict) -> dict:
     """The report's findings, label-shaped as ``eval_devcalls.predict`` shapes them."""
-    checked = report["stages"]
-    by_id = {s["id"]: s for s in checked["stages"]}
-    rules = {r["id"]: r for r in checked["rules"]}
-    grievance = any(by_id.get(s, {}).get("status") in DONE for s in STEPS) or checked.get(
-        "grievance", {}
-    ).get("raised", False)
-    vak = report["modality"]["caller"]
-    return {
-        "stages": {s: by_id.get(s, {}).get("status") in DONE for s in STAGES},
-        "steps": {s: by_id.get(s, {}).get("status") in DONE for s in STEPS},
-        "grievance": bool(grievance),
-        "violations": {
-            v: rules.get(rule, {}).get("status") == "fail" for v, rule in VIOLATIONS.items()
-        },
-        "modality": vak["leading"] if vak.get("leading") in MODALITIES else "none",
-        "call_type": checked.get("call_type"),
-    }
-
-
-def add(g: Group, name: str, row: dict, guess: dict) -> None:
-    """One call's findings against its label row (``eval_devcalls.score``'s rules)."""
-    g.n += 1
-    for s in STAGES:
-        truth = bool(row["stages"][s])
-        g.stages.add(truth, guess["stages"][s])
-        g.label(s).add(truth, guess["stages"][s])
-        if truth != guess["stages"][s]:
-            g.errors.append(f"{name}: stage {s} label={truth} callscan={guess['stages'][s]}")
-    gold = row["complaint"]
-    if gold is not None or guess["grievance"]:
-        for s in STEPS:
-            truth = bool(gold and gold[s])
-            g.stages.add(truth, guess["steps"][s])
-            g.label(s).add(truth, guess["steps"][s])
-            if truth != guess["steps"][s]:
-                g.errors.append(f"{name}: step {s} label={truth} callscan={guess['steps'][s]}")
-    for v in VIOLATIONS:
-        truth = v in row["violations"]
-        g.conduct.add(truth, guess["violations"][v])
-        g.label(v).add(truth, guess["violations"][v])
-        if truth != guess["violations"][v]:
-            g.errors.append(f"{name}: {v} label={truth} callscan={guess['violations'][v]}")
-    g.modality_right += guess["modality"] == row["caller_modality"]
-    if guess["modality"] != row["caller_modality"]:
-        g.errors.append(
-            f"{name}: modality label={row['caller_modality']} callscan={guess['modality']}"
-        )
-    g.call_type_right += guess["call_type"] == row.get("call_type")
-    if guess["call_type"] != row.get("call_type"):
-        g.errors.append(
-            f"{name}: call type label={row.get('call_type')} callscan={guess['call_type']}"
-        )
+    return label_shaped(report["stages"], report["modality"]["caller"])
 
 
 def summary(g: Group) -> dict:
@@ -257,13 +195,13 @@ def evaluate(calls: list[dict], options, model, folder: Path) -> Results:
                 guess = findings(report)
                 record[layout]["findings"] = guess
                 group = out.groups.setdefault(f"audio-{layout}", Group())
-                add(group, f"{sid} {layout}", row, guess)
+                add_call(group, f"{sid} {layout}", row, guess)
         if row is not None:
             for name, group_name in (
                 (f"hvb_{sid}.txt", "text-human"),
                 (f"hvb_{sid}_asr.txt", "text-corpus-asr"),
             ):
-                add(
+                add_call(
                     out.groups.setdefault(group_name, Group()),
                     name,
                     row,

@@ -131,12 +131,17 @@ def predict(path: Path, language: str, options=None) -> dict:
 
     conv = load(path, language=language)
     checked = stages.check(conv, options=options).to_dict()
+    return label_shaped(checked, modality.detect(conv).to_dict()["caller"])
+
+
+def label_shaped(checked: dict, vak: dict) -> dict:
+    """A stage check's dict (``stages.check(...).to_dict()``, a report's ``stages``) and the
+    caller's modality dict as label-shaped booleans."""
     by_id = {s["id"]: s for s in checked["stages"]}
     rules = {r["id"]: r for r in checked["rules"]}
     grievance = any(by_id.get(s, {}).get("status") in DONE for s in STEPS) or checked.get(
         "grievance", {}
     ).get("raised", False)
-    vak = modality.detect(conv).to_dict()["caller"]
     return {
         "stages": {s: by_id.get(s, {}).get("status") in DONE for s in STAGES},
         "steps": {s: by_id.get(s, {}).get("status") in DONE for s in STEPS},
@@ -147,6 +152,44 @@ def predict(path: Path, language: str, options=None) -> dict:
         "modality": vak["leading"] if vak.get("leading") in MODALITIES else "none",
         "call_type": checked.get("call_type"),
     }
+
+
+def add_call(g: Group, name: str, row: dict, guess: dict) -> None:
+    """One transcript's label-shaped findings against its label row, counted into ``g``:
+    stages; complaint steps where the label or callscan has a grievance; conduct; modality
+    and call type. Each disagreement is listed in ``g.errors`` under ``name``."""
+    g.n += 1
+    for s in STAGES:
+        truth = bool(row["stages"][s])
+        g.stages.add(truth, guess["stages"][s])
+        g.label(s).add(truth, guess["stages"][s])
+        if truth != guess["stages"][s]:
+            g.errors.append(f"{name}: stage {s} label={truth} callscan={guess['stages'][s]}")
+    gold = row["complaint"]
+    if gold is not None or guess["grievance"]:
+        for s in STEPS:
+            truth = bool(gold and gold[s])
+            g.stages.add(truth, guess["steps"][s])
+            g.label(s).add(truth, guess["steps"][s])
+            if truth != guess["steps"][s]:
+                g.errors.append(f"{name}: step {s} label={truth} callscan={guess['steps'][s]}")
+    for v in VIOLATIONS:
+        truth = v in row["violations"]
+        g.conduct.add(truth, guess["violations"][v])
+        g.label(v).add(truth, guess["violations"][v])
+        if truth != guess["violations"][v]:
+            g.errors.append(f"{name}: {v} label={truth} callscan={guess['violations'][v]}")
+    right = guess["modality"] == row["caller_modality"]
+    g.modality_right += right
+    g.call_type_right += guess["call_type"] == row.get("call_type")
+    if guess["call_type"] != row.get("call_type"):
+        g.errors.append(
+            f"{name}: call type label={row.get('call_type')} callscan={guess['call_type']}"
+        )
+    if not right:
+        g.errors.append(
+            f"{name}: modality label={row['caller_modality']} callscan={guess['modality']}"
+        )
 
 
 def score(root: Path, split: str, options=None, only: set[str] | None = None) -> dict[str, Group]:
@@ -160,44 +203,8 @@ def score(root: Path, split: str, options=None, only: set[str] | None = None) ->
         if only is not None and row["id"] not in only:
             continue
         for name, group in transcripts(row):
-            g = groups.setdefault(group, Group())
             guess = predict(root / name, row["lang"], options)
-            g.n += 1
-            for s in STAGES:
-                truth = bool(row["stages"][s])
-                g.stages.add(truth, guess["stages"][s])
-                g.label(s).add(truth, guess["stages"][s])
-                if truth != guess["stages"][s]:
-                    g.errors.append(
-                        f"{name}: stage {s} label={truth} callscan={guess['stages'][s]}"
-                    )
-            gold = row["complaint"]
-            if gold is not None or guess["grievance"]:
-                for s in STEPS:
-                    truth = bool(gold and gold[s])
-                    g.stages.add(truth, guess["steps"][s])
-                    g.label(s).add(truth, guess["steps"][s])
-                    if truth != guess["steps"][s]:
-                        g.errors.append(
-                            f"{name}: step {s} label={truth} callscan={guess['steps'][s]}"
-                        )
-            for v in VIOLATIONS:
-                truth = v in row["violations"]
-                g.conduct.add(truth, guess["violations"][v])
-                g.label(v).add(truth, guess["violations"][v])
-                if truth != guess["violations"][v]:
-                    g.errors.append(f"{name}: {v} label={truth} callscan={guess['violations'][v]}")
-            right = guess["modality"] == row["caller_modality"]
-            g.modality_right += right
-            g.call_type_right += guess["call_type"] == row.get("call_type")
-            if guess["call_type"] != row.get("call_type"):
-                g.errors.append(
-                    f"{name}: call type label={row.get('call_type')} callscan={guess['call_type']}"
-                )
-            if not right:
-                g.errors.append(
-                    f"{name}: modality label={row['caller_modality']} callscan={guess['modality']}"
-                )
+            add_call(groups.setdefault(group, Group()), name, row, guess)
     return groups
 
 

@@ -96,8 +96,53 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
         ("name_use",),
     ),
 }
+# a stage rather than a conduct rule: handled objections (the dev-calls definition), scored
+# with the turn classifier as callscan runs by default; besides its tuning sets, the stage
+# labels of dev-calls and the blind sets (``stage_labels``)
+STAGE_RULES = {"objection": (DATA / "objection-tune" / "labels.jsonl",)}
+RULES.update({stage: (files, (stage,)) for stage, files in STAGE_RULES.items()})
 HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
-TUNE_FOLDERS = ("opening-tune", "closing-tune", "hold-tune", "bare-no-tune", "name-tune")
+TUNE_FOLDERS = (
+    "opening-tune",
+    "closing-tune",
+    "hold-tune",
+    "bare-no-tune",
+    "name-tune",
+    "objection-tune",
+)
+
+
+def stage_labels(stage: str) -> list[dict]:
+    """``{"id", stage}`` rows from the call labels of dev-calls (both transcripts of a bank
+    call) and of every blind set (``tests/data/blind-calls*``)."""
+    rows = []
+    for folder in (DEVCALLS, *sorted(DATA.glob("blind-calls*"))):
+        name = "dev-calls" if folder == DEVCALLS else folder.name
+        with open(folder / "labels.jsonl", encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                r = json.loads(line)
+                ids = [r["id"], f"{r['id']}_asr"] if r["id"].startswith("hvb_") else [r["id"]]
+                rows += [{"id": f"{name}/{i}", stage: bool(r["stages"][stage])} for i in ids]
+    return rows
+
+
+def read_labels(rule_id: str, paths: list[Path] | None = None) -> list[dict]:
+    """The rule's label rows (``paths``: other label files instead of its own). A row whose id
+    has no folder gets its file's folder; a stage rule adds the call labels' stage."""
+    labels = []
+    for path in paths or RULES[rule_id][0]:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    row = json.loads(line)
+                    if "/" not in row["id"]:
+                        row["id"] = f"{path.parent.name}/{row['id']}"
+                    labels.append(row)
+    if rule_id in STAGE_RULES and not paths:
+        labels += stage_labels(rule_id)
+    return labels
 
 
 @dataclass
@@ -174,6 +219,11 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
         conv = parse_text(text, source=str(path))
     else:
         conv = load(str(path))
+    if rule_id in STAGE_RULES:  # as callscan runs by default: rules and turn classifier
+        status = stages.check(conv).stage(rule_id)
+        done = status.status in ("present", "late", "out_of_order")
+        heard = [e.text for ev in status.elements.values() for e in ev]
+        return ({rule_id} if done else set()), "; ".join(heard)
     result = stages.check(conv, options=stages.StageOptions(classifier=False))
     if rule_id == "hold":
         rules = {r.id: r for r in result.rules}
@@ -273,11 +323,7 @@ def main() -> None:
     )
     ap.add_argument("--json", type=Path, help="write the scores here")
     args = ap.parse_args()
-    labels = []
-    for path in args.labels or RULES[args.rule][0]:
-        with open(path, encoding="utf-8") as f:
-            labels += [json.loads(line) for line in f if line.strip()]
-    groups = score(labels, args.rule)
+    groups = score(read_labels(args.rule, args.labels), args.rule)
     out: dict[str, dict] = {}
     print("| group | element | n | present P | present R | 'missing' P | 'missing' R | accuracy |")
     print("|---|---|---|---|---|---|---|---|")
