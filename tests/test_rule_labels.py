@@ -22,7 +22,6 @@ the customer by name.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -39,11 +38,7 @@ from bench import eval_rule_labels  # noqa: E402
 
 
 def _labels(rule: str) -> list[dict]:
-    labels = []
-    for path in eval_rule_labels.RULES[rule][0]:
-        with open(path, encoding="utf-8") as f:
-            labels += [json.loads(line) for line in f if line.strip()]
-    return labels
+    return eval_rule_labels.read_labels(rule)
 
 
 @pytest.fixture(scope="module")
