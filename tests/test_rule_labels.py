@@ -459,3 +459,83 @@ def test_bare_refusals(text, language, status):
 )
 def test_name_use(text, language, status):
     assert _rules(text, language, "service")["name_use"].status == status
+
+
+# Handled objections (a stage, scored with the turn classifier as callscan runs by default):
+# ``tests/data/objection-tune`` (160 calls written blind to the rules, tuned on),
+# ``objection-tune-2`` (100 whole calls written blind, never tuned on), the dev-calls and the
+# blind sets (never read row by row). Before the fifteenth round: tune 0.92 / 0.44, tune-2
+# 0.94 / 0.65, blind 0.91 / 0.84.
+OBJECTION_FLOORS = {
+    "tune": (0.93, 0.89),
+    "tune-2": (0.93, 0.70),
+    "dev": (0.99, 0.99),
+    "heldout": (0.99, 0.99),
+    "blind": (0.89, 0.86),
+}
+
+
+@pytest.fixture(scope="module")
+def objection_scores():
+    scores = eval_rule_labels.score(_labels("objection"), "objection")
+    fresh = eval_rule_labels.DATA / "objection-tune-2" / "labels.jsonl"
+    rows = eval_rule_labels.read_labels("objection", [fresh])
+    scores["tune-2"] = eval_rule_labels.score(rows, "objection")["tune"]
+    return scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", sorted(OBJECTION_FLOORS))
+def test_handled_objections_on_labelled_calls(objection_scores, group):
+    g = objection_scores[group]
+    precision, recall = OBJECTION_FLOORS[group]
+    row = g.elements["objection"].row()
+    errors = [] if group == "blind" else g.errors[:20]  # the blind rows are never read
+    assert row["present_p"] >= precision, (group, row, errors)
+    assert row["present_r"] >= recall, (group, row, errors)
+
+
+def _objection(text: str, language: str) -> str:
+    conv = parse_text(text, language=language)
+    return (
+        stages.check(conv, options=stages.StageOptions(classifier=False)).stage("objection").status
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "status"),
+    [
+        (  # a protest in general words, a fair-point acknowledgement, an option and a question
+            "caller: Why do I have to come in person? It's the twenty-first century.\n"
+            "agent: That's a fair point. You can renew online; when did you last renew?",
+            "en",
+            "present",
+        ),
+        (
+            "caller: Twelve months? No way, I can't commit to a year.\n"
+            "agent: Totally get that. We could start you on the month-to-month plan instead.",
+            "en",
+            "present",
+        ),
+        (  # Betawi: "aye ngarti" and a question about what he watches
+            "caller: Kagak deh, aye udah pasang parabola, ngapain bayar.\n"
+            "agent: Iye Bang, aye ngarti. Kalau boleh tahu, Abang paling sering nonton apa?",
+            "id",
+            "present",
+        ),
+        (
+            "caller: Waduh, DP-ne kok abot tenan, Mas.\n"
+            "agent: Nggih Pak, kulo ngertos. Pripun kalau DP-nya dua puluh persen saja?",
+            "id",
+            "present",
+        ),
+        (  # "nggak ngerti apa-apa" runs a rival down: no acknowledgement (dev-calls dev_id_24)
+            "caller: Wah, mahal juga. Kelana Tour cuma tiga puluh dua.\n"
+            "agent: Kelana Tour itu pemandunya nggak ngerti apa-apa. Mau saya kunci harganya?",
+            "id",
+            "absent",
+        ),
+    ],
+)
+def test_objections_heard_and_handled_in_more_words(text, language, status):
+    assert _objection(text, language) == status

@@ -392,8 +392,12 @@ def _check_stage(
         res.note = res.reason = f"turned off for {call_type} calls in the playbook"
         return res
     start = _first_trigger(call, pb, stage.applies_if)
-    if start is None and classifier is not None:
-        start = res.opened_by = _classifier_trigger(classifier, stage.applies_if)
+    if classifier is not None:  # the stage opens at the first sign, the rules' or the classifier's
+        learned_start = _classifier_trigger(classifier, stage.applies_if)
+        if learned_start is not None and start is None:
+            start = res.opened_by = learned_start  # it applies by the classifier's reading alone
+        elif learned_start is not None and start is not None and learned_start < start:
+            start = learned_start  # a cue heard one too, later: the stage applies either way
     if start is None:
         skipped = not_evaluated(call, [pb.triggers[t].id for t in stage.applies_if])
         res.note = res.reason = skipped or _not_heard(pb, stage.applies_if)
