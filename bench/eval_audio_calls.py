@@ -53,6 +53,7 @@ from eval_devcalls import (  # noqa: E402  (the same scoring as the transcripts'
     label_shaped,
     labels,
     predict,
+    table,
 )
 
 
@@ -114,8 +115,8 @@ def word_roles(report: dict, segments: list[tuple[float, float, str]]) -> tuple[
 
 def agent_is_right(report: dict, layout: str, segments) -> bool:
     """Whether the speaker callscan calls the agent is the agent: on stereo the right channel
-    (the agent's file), on mono the speaker most of whose segment-overlapping words are the
-    agent's."""
+    (the agent's file), on mono the speaker whose turns overlap the agent's human segments for
+    longer than the caller's."""
     turns = report["conversation"]["turns"]
     agents = [t for t in turns if t["role"] == "agent"]
     if not agents:
@@ -239,17 +240,7 @@ def main() -> None:
             f"{wr}/{wn} = {wr / max(wn, 1):.3f}"
         )
     print()
-    print("| input | calls | stage+step P | R | F1 | conduct P | R | modality | call type |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name in ("text-human", "text-corpus-asr", "audio-stereo", "audio-mono"):
-        if name not in res.groups:
-            continue
-        s = summary(res.groups[name])
-        print(
-            f"| {name} | {s['calls']} | {s['stage_step_p']:.2f} | {s['stage_step_r']:.2f} | "
-            f"{s['stage_step_f1']:.2f} | {s['conduct_p']:.2f} | {s['conduct_r']:.2f} | "
-            f"{s['modality_acc']:.2f} | {s['call_type_acc']:.2f} |"
-        )
+    print(table(res.groups, ("text-human", "text-corpus-asr", "audio-stereo", "audio-mono")))
     if args.errors:
         for name, g in res.groups.items():
             for e in g.errors:

@@ -279,13 +279,15 @@ def score_classifier_cv(
     return groups
 
 
-def table(groups: dict[str, Group]) -> str:
+def table(
+    groups: dict[str, Group], names: tuple[str, ...] = ("written", "bank-human", "bank-asr")
+) -> str:
     lines = [
         "| group | transcripts | stage+step P | R | F1 | conduct P | R | F1 | modality acc "
         "| call type acc |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in ("written", "bank-human", "bank-asr"):
+    for name in names:
         g = groups.get(name)
         if g is None:
             continue

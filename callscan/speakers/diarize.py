@@ -466,7 +466,8 @@ def relabel_short_by_pitch(
     voiced = track.voiced[:n]
     semitones[:n][voiced] = 12.0 * np.log2(track.f0_hz[:n][voiced] / 100.0)
     short = [r for r in regions if options.relabel_min_s <= r.end_s - r.start_s < options.window_s]
-    left = [r for r in short if (r.start_s, r.end_s) not in (decided or set())]
+    decided = decided or set()
+    left = [r for r in short if (r.start_s, r.end_s) not in decided]
     in_short = np.zeros(frames.size, dtype=bool)
     for r in short:
         in_short[int(r.start_s / FRAME_S) : int(np.ceil(r.end_s / FRAME_S))] = True
