@@ -123,7 +123,7 @@ def _transcribe_and_assign(
     thread while speech detection runs: each leaves a core partly idle (a 5-minute stereo
     call on 2 cores: 1.7 s in turn, 0.9 s side by side). Errors come out as they were.
     """
-    from callscan import asr
+    from callscan import asr, heap
     from callscan.audio.vad import load_vad, speech_regions
     from callscan.speakers.assign import assign_speakers
 
@@ -138,6 +138,7 @@ def _transcribe_and_assign(
     _step(hook, "speech", 1, 1)
     engine, language = pending.result()  # an error of the load or the detection is raised here
     if load is not None:
+        heap.settle()  # the libraries and the model now live as long as the process
         _step(hook, "model", 1, 1)
     spans = [[(r.start_s, r.end_s) for r in channel] for channel in regions]
     _step(hook, "transcribe", 0, 1)

@@ -789,7 +789,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 def _model():
     """The worker's Whisper model, loaded once; a load failure is raised for every call."""
-    from callscan import asr
+    from callscan import asr, heap
 
     if _WORKER["model"] is None and _WORKER["model_error"] is None:
         options = _WORKER["options"]
@@ -802,6 +802,8 @@ def _model():
             )
         except CallscanError as e:
             _WORKER["model_error"] = str(e)
+        else:
+            heap.settle()  # the model lives as long as the worker
     if _WORKER["model_error"] is not None:
         raise CallscanError(_WORKER["model_error"])
     return _WORKER["model"]

@@ -92,7 +92,7 @@ class Worker:
         self._thread.submit(self._load).result()
 
     def _load(self) -> None:
-        from callscan import asr
+        from callscan import asr, heap
 
         if self.model is None:
             self.model = asr.load_model(
@@ -102,6 +102,7 @@ class Worker:
                 threads=self.options.threads,
             )
             self.warm()
+            heap.settle()  # the model and the warmed analyses live as long as the server
 
     def warm(self) -> None:
         """Use the analyses' data once (playbooks, lexicons, patterns, the turn classifier)
