@@ -307,3 +307,15 @@ def test_constants() -> None:
     assert audio.SAMPLE_RATE == 16000
     assert audio.MAX_DURATION_S == 4 * 3600.0
     assert audio.MIN_SAMPLE_RATE_HZ == 4000
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_channel_peaks_match_numpy_over_axis_0(channels: int) -> None:
+    """The per-channel peak used for the silence and over-full-scale checks: each channel's
+    largest absolute sample, negative peaks included (as numpy's axis-0 reduction gives)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 0.3, (48000, channels)).astype(np.float32)
+    x[100, 0] = -0.99  # the largest magnitude is a negative sample
+    expected = np.maximum(x.max(axis=0), -x.min(axis=0))
+    np.testing.assert_array_equal(audio._peaks(x), expected)
+    assert audio._peaks(x).dtype == np.float32
