@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from callscan import checked_patterns
 from callscan.errors import ConfigError
 
 __all__ = [
@@ -87,6 +88,7 @@ def cached(kind: Any, path: str | Path, build: Callable[[], T]) -> T:
             _cache.move_to_end(key)
             return hit[1]
     value = build()  # outside the lock: a build may read other cached files
+    checked_patterns.flush()  # the patterns the build checked, for the next process
     with _lock:
         _cache[key] = (stamp, value)
         _cache.move_to_end(key)
@@ -410,10 +412,15 @@ class Checker:
         The result is a :class:`GuardedPattern`: it has the methods of ``re.Pattern`` that the
         stages call, and every match runs under a time limit (:data:`MATCH_TIMEOUT_S`; over it
         raises :class:`PatternTimeout`), the second guard after :func:`nested_quantifier`.
+        A pattern that passed these checks in an earlier process is not checked again
+        (:mod:`callscan.checked_patterns`).
         """
         if not isinstance(pattern, str):
             raise self.fail(key, "must be a regular expression string")
         text = self.expand(pattern, key)
+        known = checked_patterns.flags_of(text, flags)  # passed these checks in a process before
+        if known is not None:
+            return cast(re.Pattern, GuardedPattern(text, known, key=f"'{self.path}': {key}"))
         try:
             tree = parse_regex(text, flags)  # the syntax the files are documented in
             compiled = GuardedPattern(text, tree.state.flags, key=f"'{self.path}': {key}")
@@ -428,6 +435,7 @@ class Checker:
                 "(\\w+\\s*)*, can take exponential time on a long turn: bound the outer "
                 "count ({0,5}) or put a fixed word inside it",
             )
+        checked_patterns.remember(text, flags, tree.state.flags)
         return cast(re.Pattern, compiled)  # duck-typed: see GuardedPattern
 
 

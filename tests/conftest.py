@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# callscan's record of checked patterns (callscan.checked_patterns) goes to a folder of the test
+# run, not the user's cache; subprocesses inherit it
+if "CALLSCAN_CACHE_DIR" not in os.environ:
+    os.environ["CALLSCAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="callscan-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CALLSCAN_CACHE_DIR"], ignore_errors=True)
+
+
+@pytest.fixture
+def unchecked_patterns(tmp_path, monkeypatch):
+    """No pattern known as checked: every data file's regexes are checked again."""
+    from callscan import checked_patterns
+
+    monkeypatch.setenv("CALLSCAN_CACHE_DIR", str(tmp_path / "cache"))
+    checked_patterns.forget()
+    yield tmp_path / "cache" / checked_patterns.FILE_NAME
+    checked_patterns.forget()
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,7 @@ def test_known_patterns_as_re_compile(pattern):
         assert _ours(pattern, flags) == _re_outcome(pattern, flags)
 
 
-def test_every_bundled_pattern_gets_re_compiles_flags(monkeypatch):
+def test_every_bundled_pattern_gets_re_compiles_flags(monkeypatch, unchecked_patterns):
     import callscan.config as config
     from callscan.analysis.playbook import load_playbook
 
