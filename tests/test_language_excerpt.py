@@ -77,3 +77,23 @@ def test_checking_the_languages_imports_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "n", [1, 255, 256, 257, 1024, 5000, 1 << 19, (1 << 19) + 1, 3 * (1 << 19) - 7]
+)
+def test_split_is_the_framewise_split_at_every_length(n):
+    """Hop sums give each centred, zero-padded frame's mean square, whatever the length and
+    however the blocks fall (the reference: every frame computed alone)."""
+    rng = np.random.default_rng(n)
+    y = (rng.normal(0, 0.1, n) * (rng.random(n) > 0.5)).astype(np.float32)
+    y[: n // 3] *= 1e-4  # a quiet stretch, cut off at 35 dB
+    padded = np.concatenate([np.zeros(512), y.astype(np.float64), np.zeros(1024)])
+    power = np.array([np.mean(padded[i * 256 : i * 256 + 1024] ** 2) for i in range(1 + n // 256)])
+    loud = 10 * np.log10(np.maximum(power, 1e-10)) - 10 * np.log10(max(power.max(), 1e-10)) > -35
+    edges = np.flatnonzero(np.diff(loud.astype(np.int8))) + 1
+    bounds = ([0] if loud[0] else []) + edges.tolist() + ([loud.size] if loud[-1] else [])
+    want = [
+        (min(a * 256, n), min(b * 256, n)) for a, b in zip(bounds[::2], bounds[1::2], strict=True)
+    ]
+    assert nonsilent_intervals(y, top_db=35.0) == want

@@ -99,32 +99,37 @@ def speech_excerpt(
     return np.concatenate(parts).astype(np.float32, copy=False)
 
 
-def _frame_power(y: np.ndarray, first: int, last: int) -> np.ndarray:
-    """Mean square of frames ``first``..``last - 1`` of ``y``: frame ``i`` centred on sample
-    ``i * SPLIT_HOP``, ``SPLIT_FRAME`` long, zero-padded at the edges (librosa's rms with
-    ``center=True``), from a running sum over just the samples those frames cover."""
-    half = SPLIT_FRAME // 2
-    lo, hi = first * SPLIT_HOP - half, (last - 1) * SPLIT_HOP + half
-    seg = y[max(lo, 0) : max(min(hi, y.size), 0)].astype(np.float64)
-    seg = np.concatenate([np.zeros(max(0, -lo)), seg, np.zeros(max(0, hi - max(lo, y.size)))])
-    csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
-    starts = np.arange(last - first) * SPLIT_HOP
-    return np.asarray((csum[starts + SPLIT_FRAME] - csum[starts]) / SPLIT_FRAME)
+def _hop_energy(y: np.ndarray) -> np.ndarray:
+    """Sum of squares of each ``SPLIT_HOP`` samples of ``y`` (the last hop zero-padded), read
+    ``SPLIT_BLOCK`` samples at a time, in float64."""
+    n_hops = -(-y.size // SPLIT_HOP)
+    energy = np.empty(n_hops, np.float64)
+    for at in range(0, y.size, SPLIT_BLOCK):  # SPLIT_BLOCK is a multiple of SPLIT_HOP
+        block = y[at : at + SPLIT_BLOCK].astype(np.float64)
+        if block.size % SPLIT_HOP:
+            block = np.concatenate([block, np.zeros(SPLIT_HOP - block.size % SPLIT_HOP)])
+        hop = at // SPLIT_HOP
+        energy[hop : hop + block.size // SPLIT_HOP] = (block * block).reshape(-1, SPLIT_HOP).sum(1)
+    return energy
 
 
 def nonsilent_intervals(y: np.ndarray, *, top_db: float = SPEECH_TOP_DB) -> list[tuple[int, int]]:
     """``(start, end)`` sample intervals of ``y`` (1-D) whose frames are within ``top_db`` of
     the loudest frame: what ``librosa.effects.split(y, top_db=top_db, frame_length=1024,
     hop_length=256)`` returns, computed ``SPLIT_BLOCK`` samples at a time (one float per
-    frame is kept, 1/256 of the signal)."""
+    hop is kept, 1/256 of the signal)."""
     if y.size == 0:
         return []
     n_frames = 1 + y.size // SPLIT_HOP
-    step = max(1, SPLIT_BLOCK // SPLIT_HOP)
-    power = np.empty(n_frames, np.float64)
-    for first in range(0, n_frames, step):
-        last = min(n_frames, first + step)
-        power[first:last] = _frame_power(y, first, last)
+    # frame i, centred on sample i * SPLIT_HOP and SPLIT_FRAME long, zero-padded at the edges
+    # (librosa's rms with center=True), covers whole hops i - 2 .. i + 1: its mean square is
+    # theirs summed (hops past either end are zeros)
+    per_frame = SPLIT_FRAME // SPLIT_HOP
+    half = per_frame // 2
+    energy = np.zeros(n_frames + per_frame, np.float64)
+    hops = _hop_energy(y)
+    energy[half : half + hops.size] = hops
+    power = sum(energy[k : k + n_frames] for k in range(per_frame)) / SPLIT_FRAME
     amin = 1e-10
     ref = max(float(power.max()), amin)
     loud = 10.0 * np.log10(np.maximum(power, amin)) - 10.0 * np.log10(ref) > -top_db
