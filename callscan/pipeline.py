@@ -420,6 +420,9 @@ def analyze(
     return report
 
 
+OPENING_TURNS = 8  # turns embedded first (a 20 s opening holds fewer; more are only embedded later)
+
+
 def _embed_turns_aside(conv: Conversation, options: AnalyzeOptions):
     """Embed the turns for the turn classifier on a thread while the opening is scored (the
     embedding model is C code that leaves Python free: 0.65 s of a 5-minute call overlapped
@@ -433,10 +436,12 @@ def _embed_turns_aside(conv: Conversation, options: AnalyzeOptions):
     from callscan.analysis import stages, turn_classifier
 
     texts = [t.text for t in conv.turns]
+    first = texts[:OPENING_TURNS]  # the opening's check needs these while the rest are embedded
     threads = stages.StageOptions().semantic_threads  # what the stage check embeds with
 
     def embed() -> None:
         try:
+            turn_classifier.embed_cached(first, threads)
             turn_classifier.embed_cached(texts, threads)
         except Exception:  # a warm-up only: the stage check raises it properly
             logger.debug("embedding the turns ahead failed", exc_info=True)

@@ -461,3 +461,55 @@ def test_a_lexical_block_that_does_not_fit_is_a_one_line_config_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         tc.load(path)
     assert "not a valid weights file" in str(err.value) and "\n" not in str(err.value)
+
+
+def _slow_embed(monkeypatch, fail_first: bool = False):
+    """semantic.embed made slow (so that two threads overlap), recording each batch; the first
+    batch raises when ``fail_first``."""
+    import threading
+    import time
+
+    batches: list[list[str]] = []
+    started = threading.Event()
+    real = tc.semantic.embed
+
+    def slow(texts, threads=1):
+        batches.append(list(texts))
+        started.set()
+        time.sleep(0.3)
+        if fail_first and len(batches) == 1:
+            raise RuntimeError("embedding failed")
+        return real(texts, threads)
+
+    monkeypatch.setattr(tc.semantic, "embed", slow)
+    return batches, started
+
+
+def test_a_text_being_embedded_is_waited_for_not_embedded_twice(monkeypatch):
+    import threading
+
+    import numpy as np
+
+    batches, started = _slow_embed(monkeypatch)
+    texts = [f"selamat pagi, ada yang bisa saya bantu {i} kali?" for i in range(4)]
+    aside = threading.Thread(target=tc.embed_cached, args=(texts,))
+    aside.start()
+    started.wait()
+    opening = tc.embed_cached(texts[:2])  # while the thread embeds all four
+    aside.join()
+    assert batches == [sorted(texts)]  # each text embedded once
+    np.testing.assert_array_equal(opening, tc.embed_cached(texts)[:2])
+
+
+def test_a_failed_embedding_elsewhere_is_done_by_the_waiting_thread(monkeypatch):
+    import threading
+
+    batches, started = _slow_embed(monkeypatch, fail_first=True)
+    texts = [f"good morning, how can I help you, number {i}?" for i in range(3)]
+    aside = threading.Thread(target=lambda: pytest.raises(RuntimeError, tc.embed_cached, texts))
+    aside.start()
+    started.wait()
+    rows = tc.embed_cached(texts[:1])
+    aside.join()
+    assert rows.shape == (1, tc.DIM)
+    assert batches == [sorted(texts), texts[:1]]

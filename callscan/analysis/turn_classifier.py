@@ -130,6 +130,7 @@ ROLE_OF = {
 CACHE_SIZE = 4096  # turn texts whose embeddings are kept in-process
 _EMBEDDED: dict[tuple[str, str], Any] = {}  # (encoder, text) -> embedding row, oldest first
 _EMBEDDED_LOCK = threading.Lock()
+_IN_FLIGHT: dict[tuple[str, str], threading.Event] = {}  # texts being embedded by a thread now
 
 
 @dataclass(frozen=True, eq=False)
@@ -415,22 +416,50 @@ def clear_cache() -> None:
 
 def embed_cached(texts: list[str], threads: int = 1) -> np.ndarray:
     """:func:`callscan.analysis.semantic.embed` of ``texts``, each text embedded once per
-    process (the last :data:`CACHE_SIZE` texts are kept)."""
+    process (the last :data:`CACHE_SIZE` texts are kept). A text that another thread is
+    embedding at that moment is waited for, not embedded twice (the pipeline embeds a call's
+    turns on a thread while the opening's check needs its first few)."""
     import numpy as np
 
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    with _EMBEDDED_LOCK:  # the pipeline embeds a call's turns on a thread ahead of the check
+    mine = threading.Event()
+    with _EMBEDDED_LOCK:
         rows = {t: _EMBEDDED[(ENCODER, t)] for t in texts if (ENCODER, t) in _EMBEDDED}
-    todo = sorted(set(texts) - set(rows))
-    if todo:
-        rows.update(zip(todo, semantic.embed(todo, threads), strict=True))
+        waits = {
+            t: _IN_FLIGHT[(ENCODER, t)]
+            for t in texts
+            if t not in rows and (ENCODER, t) in _IN_FLIGHT
+        }
+        todo = sorted(set(texts) - set(rows) - set(waits))
+        for text in todo:
+            _IN_FLIGHT[(ENCODER, text)] = mine
+    try:
+        if todo:
+            rows.update(zip(todo, semantic.embed(todo, threads), strict=True))
+            _keep({text: rows[text] for text in todo})
+    finally:
         with _EMBEDDED_LOCK:
             for text in todo:
-                _EMBEDDED[(ENCODER, text)] = rows[text]
-            while len(_EMBEDDED) > CACHE_SIZE:
-                del _EMBEDDED[next(iter(_EMBEDDED))]
+                _IN_FLIGHT.pop((ENCODER, text), None)
+        mine.set()
+    for text, done in waits.items():
+        done.wait()
+        with _EMBEDDED_LOCK:
+            row = _EMBEDDED.get((ENCODER, text))
+        if row is None:  # the other thread failed (it raises there): embed it here
+            row = semantic.embed([text], threads)[0]
+            _keep({text: row})
+        rows[text] = row
     return np.stack([rows[t] for t in texts]).astype(np.float32)
+
+
+def _keep(rows: dict[str, Any]) -> None:
+    with _EMBEDDED_LOCK:
+        for text, row in rows.items():
+            _EMBEDDED[(ENCODER, text)] = row
+        while len(_EMBEDDED) > CACHE_SIZE:
+            del _EMBEDDED[next(iter(_EMBEDDED))]
 
 
 def stage_window(stage: Stage) -> str:
