@@ -5,6 +5,8 @@
     .venv/bin/python bench/eval_rule_labels.py --rule hold
     .venv/bin/python bench/eval_rule_labels.py --rule bare_no
     .venv/bin/python bench/eval_rule_labels.py --rule name_use
+    .venv/bin/python bench/eval_rule_labels.py --rule grievance
+    .venv/bin/python bench/eval_rule_labels.py --rule grievance --labels tests/data/grievance-test/labels.jsonl
     .venv/bin/python bench/eval_rule_labels.py --errors dev         # the dev split's misses
     .venv/bin/python bench/eval_rule_labels.py --json out.json
 
@@ -23,7 +25,12 @@ no reason, alternative or next step): ``tests/data/bare-no-labels/labels.jsonl``
 calls read whole, and ``tests/data/bare-no-tune*``; scored as the violation reported.
 ``name_use`` (the agent addresses the customer by name, a plus):
 ``tests/data/name-labels/labels.jsonl``, the same 810 calls read whole, and
-``tests/data/name-tune``; scored as the plus given.
+``tests/data/name-tune``; scored as the plus given. ``grievance`` (whether the caller raised a
+grievance about a failed product, service, delivery or charge: the complaint steps are scored
+only then), with the turn classifier as callscan runs by default: ``tests/data/grievance-tune``
+(tuning), the call labels of dev-calls and the blind sets (a non-null ``complaint``), and
+``tests/data/grievance-test`` (written beside the tuning set and never tuned on; pass it with
+``--labels``).
 
 Groups: **tune**, the sets written for tuning a rule by writers who never saw it
 (``tests/data/opening-tune*``, ``closing-tune``, ``hold-tune*``, ``bare-no-tune*``, labelled by
@@ -43,6 +50,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -101,6 +109,10 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
 # labels of dev-calls and the blind sets (``stage_labels``)
 STAGE_RULES = {"objection": (DATA / "objection-tune" / "labels.jsonl",)}
 RULES.update({stage: (files, (stage,)) for stage, files in STAGE_RULES.items()})
+# whether the caller raised a grievance (the complaint steps are scored only then), with the
+# turn classifier as callscan runs by default; besides its tuning set, dev-calls and the blind
+# sets, where a label's ``complaint`` is non-null exactly then (``call_labels``)
+RULES["grievance"] = ((DATA / "grievance-tune" / "labels.jsonl",), ("grievance",))
 HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
 TUNE_FOLDERS = (
     "opening-tune",
@@ -109,12 +121,14 @@ TUNE_FOLDERS = (
     "bare-no-tune",
     "name-tune",
     "objection-tune",
+    "grievance-tune",
 )
 
 
 def stage_labels(stage: str) -> list[dict]:
     """``{"id", stage}`` rows from the call labels of dev-calls (both transcripts of a bank
-    call) and of every blind set (``tests/data/blind-calls*``)."""
+    call) and of every blind set (``tests/data/blind-calls*``); for ``"grievance"``, whether
+    the label's ``complaint`` is non-null."""
     rows = []
     for folder in (DEVCALLS, *sorted(DATA.glob("blind-calls*"))):
         name = "dev-calls" if folder == DEVCALLS else folder.name
@@ -124,7 +138,8 @@ def stage_labels(stage: str) -> list[dict]:
                     continue
                 r = json.loads(line)
                 ids = [r["id"], f"{r['id']}_asr"] if r["id"].startswith("hvb_") else [r["id"]]
-                rows += [{"id": f"{name}/{i}", stage: bool(r["stages"][stage])} for i in ids]
+                truth = r["complaint"] is not None if stage == "grievance" else r["stages"][stage]
+                rows += [{"id": f"{name}/{i}", stage: bool(truth)} for i in ids]
     return rows
 
 
@@ -140,7 +155,7 @@ def read_labels(rule_id: str, paths: list[Path] | None = None) -> list[dict]:
                     if "/" not in row["id"]:
                         row["id"] = f"{path.parent.name}/{row['id']}"
                     labels.append(row)
-    if rule_id in STAGE_RULES and not paths:
+    if (rule_id in STAGE_RULES or rule_id == "grievance") and not paths:
         labels += stage_labels(rule_id)
     return labels
 
@@ -219,8 +234,12 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
         conv = parse_text(text, source=str(path))
     else:
         conv = load(str(path))
+    if rule_id == "grievance":  # as callscan runs by default: rules and turn classifier
+        g = _default_check(path, conv).grievance
+        heard = f"{g.signal}: " + "; ".join(e.text for e in g.evidence) if g.raised else ""
+        return ({"grievance"} if g.raised else set()), heard
     if rule_id in STAGE_RULES:  # as callscan runs by default: rules and turn classifier
-        status = stages.check(conv).stage(rule_id)
+        status = _default_check(path, conv).stage(rule_id)
         done = status.status in ("present", "late", "out_of_order")
         heard = [e.text for ev in status.elements.values() for e in ev]
         return ({rule_id} if done else set()), "; ".join(heard)
@@ -241,6 +260,19 @@ def found_elements(path: Path, rule_id: str = "scripted_greeting") -> tuple[set[
     found = {h.rule.split(".", 1)[1] for h in rule.hits if h.rule.startswith(f"{rule_id}.")}
     agent = [t.text for t in conv.turns if t.role == "agent"] or [""]
     return found, agent[-1] if rule_id == "farewell" else agent[0]
+
+
+_CHECKED: dict[Path, Any] = {}  # path -> the default check's result, shared by the rules
+
+
+def _default_check(path: Path, conv) -> Any:
+    """``stages.check(conv)`` as callscan runs by default (rules and turn classifier), once
+    per file in this process: the grievance and objection scores read the same calls."""
+    from callscan.analysis import stages
+
+    if path not in _CHECKED:
+        _CHECKED[path] = stages.check(conv)
+    return _CHECKED[path]
 
 
 def _hold_turn(conv) -> str:

@@ -998,3 +998,83 @@ def test_the_offer_of_help_is_no_needs_question_in_any_form(lang, offer, lookup)
     caller = {"id": "Saya mau reset password.", "en": "I'd like to reset my password."}[lang]
     text = f"agent: {offer}\ncaller: {caller}\nagent: {lookup}\ncaller: Okay."
     assert status(run(text, lang), "needs") == "absent"
+
+
+def _call(lang: str, caller_turn: str, agent_turn: str = "Baik, saya bantu.") -> str:
+    greeting = (
+        "Selamat pagi, dengan Dewi dari Prima Net, ada yang bisa saya bantu?"
+        if lang == "id"
+        else "Good morning, Prima Net, this is Dewi. How can I help?"
+    )
+    return f"agent: {greeting}\ncaller: {caller_turn}\nagent: {agent_turn}\ncaller: Oke.\n"
+
+
+@pytest.mark.parametrize(
+    "lang, caller_turn",
+    [
+        # a problem mentioned as already put right
+        (
+            "en",
+            "Last month my order was missing a part, but you sorted it and it was all fixed. Now I want to change my address.",
+        ),
+        (
+            "id",
+            "Bulan lalu modem saya rusak, udah diganti sama teknisinya, makasih. Sekarang saya mau tanya cara ganti password wifi.",
+        ),
+        # another company's failure, told to a sales agent
+        (
+            "en",
+            "Honestly my current provider keeps dropping my calls, which is why I'm listening to you.",
+        ),
+        ("id", "Jujur saya kecewa sama operator saya yang sekarang, sinyalnya sering hilang."),
+        # nothing to complain about; the caller's own change of plans
+        ("en", "No complaints at all, I'm just moving abroad so I need to close the account."),
+        ("id", "Saya batalin pesanannya karena nggak jadi beli, dananya kapan masuk ya?"),
+        ("en", "I cancelled the trip because I changed my mind. When will I get the refund?"),
+    ],
+)
+def test_problem_words_that_are_no_grievance(lang, caller_turn):
+    r = run(_call(lang, caller_turn), lang)
+    assert not r.grievance.raised, r.grievance.evidence
+
+
+@pytest.mark.parametrize(
+    "lang, caller_turn",
+    [
+        # put right once, broken again: still a grievance
+        ("en", "You fixed the router last week but it keeps restarting again."),
+        ("id", "Kemarin katanya sudah diperbaiki, tapi internetnya masih mati sampai sekarang."),
+        ("en", "I've been charged the thirty dollar transfer fee twice."),
+        ("en", "The discount I was promised in March has never shown up on my bill."),
+        ("en", "I ordered a blue kettle and what arrived was a toaster."),
+        ("en", "I still haven't received the refund for the broken chair."),
+    ],
+)
+def test_grievances_in_general_forms(lang, caller_turn):
+    r = run(_call(lang, caller_turn), lang)
+    assert r.grievance.raised
+
+
+def test_a_refund_guarantee_in_a_pitch_is_no_remedy():
+    text = """
+agent: Good afternoon, this is Sam from Prima Bank. Do you have a minute for our new account?
+caller: Go on.
+agent: That sounds frustrating about your fees. If any payment is ever missed, we refund the charges.
+caller: I'll think about it.
+"""
+    r = run(text, "en")
+    assert not r.grievance.raised
+
+
+def test_a_turn_the_cue_excuses_raises_no_grievance_through_the_classifier():
+    """The turn classifier hears a complaint in a stolen-wallet turn; the grievance cue's
+    ``unless`` (a lost or stolen card, wallet or phone) excuses that turn for it too."""
+    from callscan.analysis.matching import excused, prepare
+    from callscan.analysis.playbook import load_playbook
+
+    text = _call("en", "My wallet was stolen on the train and I'm so worried about my cards.")
+    pb = load_playbook(language="en")
+    call = prepare(parse_text(text, language="en"), pb)
+    assert excused(call, pb.triggers[pb.grievance], 1)
+    assert not excused(call, pb.triggers[pb.grievance], 2)  # an agent turn, not excused
+    assert not run(text, "en").grievance.raised

@@ -247,6 +247,18 @@ def _match(call: PreparedCall, cue: Cue, deadline: float) -> list[Evidence]:
     return hits
 
 
+def excused(call: PreparedCall, cue: Cue, i: int) -> bool:
+    """Whether turn ``i`` is one that ``cue``'s ``unless`` excuses (False for a cue without
+    one): for another signal of the same thing (the turn classifier's) in that turn. A
+    pattern past its time limit excuses nothing."""
+    if cue.unless is None:
+        return False
+    try:
+        return bool(_search(cue.unless, call.norm[i], TURN_LIMIT_S))
+    except PatternTimeout:
+        return False
+
+
 def _replies_to(call: PreparedCall, i: int, pattern: Any, timeout: float) -> bool:
     """Whether turn ``i`` answers a turn that ``pattern`` matches: the other party's last
     turn before it (False when the other party has not spoken yet)."""

@@ -38,7 +38,14 @@ from callscan.analysis import profile_cues
 from callscan.analysis import semantic as sem
 from callscan.analysis import turn_classifier as tcl
 from callscan.analysis.confidence import review as review_confidence
-from callscan.analysis.matching import Evidence, PreparedCall, match, not_evaluated, prepare
+from callscan.analysis.matching import (
+    Evidence,
+    PreparedCall,
+    excused,
+    match,
+    not_evaluated,
+    prepare,
+)
 from callscan.analysis.playbook import CALL_TYPES, Cue, Playbook, Rule, Stage, load_playbook
 from callscan.config import PatternTimeout
 from callscan.conversation import AGENT, CALLER, Conversation
@@ -318,6 +325,10 @@ def grievance(
         if fixes:
             return Grievance(True, [apology[0], fixes[0]], "rules")
     heard = learned.get(TRIGGER_LABELS["complaint"]) if learned is not None else []
+    # a turn the caller's cue excuses (a lost card, a problem already put right, another
+    # company's) raises no grievance through the classifier either
+    cue = pb.triggers[pb.grievance]
+    heard = [e for e in heard if not excused(call, cue, e.turn)]
     if heard and "complaint" in CLASSIFIER_TRIGGERS:
         return Grievance(True, list(heard), "classifier")
     return Grievance(False)
