@@ -28,7 +28,7 @@ calls read whole, and ``tests/data/bare-no-tune*``; scored as the violation repo
 ``tests/data/name-tune``; scored as the plus given. ``grievance`` (whether the caller raised a
 grievance about a failed product, service, delivery or charge: the complaint steps are scored
 only then), with the turn classifier as callscan runs by default: ``tests/data/grievance-tune``
-(tuning), the call labels of dev-calls and the blind sets (a non-null ``complaint``), and
+and ``grievance-tune-2`` (tuning), the call labels of dev-calls and the blind sets (a non-null ``complaint``), and
 ``tests/data/grievance-test`` (written beside the tuning set and never tuned on; pass it with
 ``--labels``).
 
@@ -112,7 +112,10 @@ RULES.update({stage: (files, (stage,)) for stage, files in STAGE_RULES.items()})
 # whether the caller raised a grievance (the complaint steps are scored only then), with the
 # turn classifier as callscan runs by default; besides its tuning set, dev-calls and the blind
 # sets, where a label's ``complaint`` is non-null exactly then (``call_labels``)
-RULES["grievance"] = ((DATA / "grievance-tune" / "labels.jsonl",), ("grievance",))
+RULES["grievance"] = (
+    (DATA / "grievance-tune" / "labels.jsonl", DATA / "grievance-tune-2" / "labels.jsonl"),
+    ("grievance",),
+)
 HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
 TUNE_FOLDERS = (
     "opening-tune",

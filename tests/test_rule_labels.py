@@ -539,3 +539,37 @@ def _objection(text: str, language: str) -> str:
 )
 def test_objections_heard_and_handled_in_more_words(text, language, status):
     assert _objection(text, language) == status
+
+
+# Whether the caller raised a grievance (the complaint steps are scored only then), with the
+# turn classifier as callscan runs by default: ``tests/data/grievance-tune`` and
+# ``grievance-tune-2`` (written blind to the rules, tuned on), ``grievance-test`` (written
+# beside them, never tuned on), the dev-calls and the blind sets (never read row by row).
+# Before the sixteenth round: tune 0.72 / 0.94, test 0.90 / 0.92, blind 0.88 / 0.99.
+GRIEVANCE_FLOORS = {
+    "tune": (0.80, 0.95),
+    "test": (0.88, 0.90),
+    "dev": (0.99, 0.99),
+    "heldout": (0.59, 0.99),
+    "blind": (0.87, 0.96),
+}
+
+
+@pytest.fixture(scope="module")
+def grievance_scores():
+    scores = eval_rule_labels.score(_labels("grievance"), "grievance")
+    test = eval_rule_labels.DATA / "grievance-test" / "labels.jsonl"
+    rows = eval_rule_labels.read_labels("grievance", [test])
+    scores["test"] = eval_rule_labels.score(rows, "grievance")["blind"]
+    return scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", sorted(GRIEVANCE_FLOORS))
+def test_grievances_on_labelled_calls(grievance_scores, group):
+    g = grievance_scores[group]
+    precision, recall = GRIEVANCE_FLOORS[group]
+    row = g.elements["grievance"].row()
+    errors = g.errors[:20] if group in ("tune", "dev") else []  # the others are never read
+    assert row["present_p"] >= precision, (group, row, errors)
+    assert row["present_r"] >= recall, (group, row, errors)

@@ -1031,6 +1031,14 @@ def _call(lang: str, caller_turn: str, agent_turn: str = "Baik, saya bantu.") ->
         ("en", "No complaints at all, I'm just moving abroad so I need to close the account."),
         ("id", "Saya batalin pesanannya karena nggak jadi beli, dananya kapan masuk ya?"),
         ("en", "I cancelled the trip because I changed my mind. When will I get the refund?"),
+        # the caller's own circumstances: a forgotten password, a lost job
+        ("en", "I've forgotten my password and now the app says my account is locked."),
+        ("id", "Saya lupa PIN, terus sekarang m-banking saya nggak bisa masuk."),
+        (
+            "en",
+            "I've just lost my job and I can't pay the whole bill this month, it isn't working for me.",
+        ),
+        ("id", "Saya kena PHK bulan lalu, angsuran bulan ini kok berat banget, bisa keringanan?"),
     ],
 )
 def test_problem_words_that_are_no_grievance(lang, caller_turn):
@@ -1072,7 +1080,9 @@ def test_a_turn_the_cue_excuses_raises_no_grievance_through_the_classifier():
     from callscan.analysis.matching import excused, prepare
     from callscan.analysis.playbook import load_playbook
 
-    text = _call("en", "My wallet was stolen on the train and I'm so worried about my cards.")
+    text = _call(
+        "en", "My wallet's just been stolen on the train and I'm so worried about my cards."
+    )
     pb = load_playbook(language="en")
     call = prepare(parse_text(text, language="en"), pb)
     assert excused(call, pb.triggers[pb.grievance], 1)
