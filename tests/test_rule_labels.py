@@ -475,24 +475,57 @@ OBJECTION_FLOORS = {
 }
 
 
+# Whether the caller raised a grievance (the complaint steps are scored only then), with the
+# turn classifier as callscan runs by default: ``tests/data/grievance-tune`` and
+# ``grievance-tune-2`` (written blind to the rules, tuned on), ``grievance-test`` (written
+# beside them, never tuned on), the dev-calls and the blind sets (never read row by row).
+# Before the sixteenth round: tune 0.72 / 0.94, test 0.90 / 0.92, blind 0.88 / 0.99.
+GRIEVANCE_FLOORS = {
+    "tune": (0.80, 0.95),
+    "test": (0.88, 0.90),
+    "dev": (0.99, 0.99),
+    "heldout": (0.59, 0.99),
+    "blind": (0.87, 0.96),
+}
+
+
+# the call-level labels scored with the turn classifier: their floors per group, and the set
+# written beside the tuning sets (its group name, its folder, the group its rows fall in)
+CALL_LEVEL = {
+    "objection": (OBJECTION_FLOORS, "tune-2", "objection-tune-2", "tune"),
+    "grievance": (GRIEVANCE_FLOORS, "test", "grievance-test", "blind"),
+}
+
+
 @pytest.fixture(scope="module")
-def objection_scores():
-    scores = eval_rule_labels.score(_labels("objection"), "objection")
-    fresh = eval_rule_labels.DATA / "objection-tune-2" / "labels.jsonl"
-    rows = eval_rule_labels.read_labels("objection", [fresh])
-    scores["tune-2"] = eval_rule_labels.score(rows, "objection")["tune"]
-    return scores
+def call_level_scores():
+    cache: dict[str, dict] = {}
+
+    def get(rule: str) -> dict:
+        if rule not in cache:
+            _, name, folder, group = CALL_LEVEL[rule]
+            scores = eval_rule_labels.score(_labels(rule), rule)
+            fresh = eval_rule_labels.DATA / folder / "labels.jsonl"
+            rows = eval_rule_labels.read_labels(rule, [fresh])
+            scores[name] = eval_rule_labels.score(rows, rule)[group]
+            cache[rule] = scores
+        return cache[rule]
+
+    return get
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("group", sorted(OBJECTION_FLOORS))
-def test_handled_objections_on_labelled_calls(objection_scores, group):
-    g = objection_scores[group]
-    precision, recall = OBJECTION_FLOORS[group]
-    row = g.elements["objection"].row()
-    errors = [] if group == "blind" else g.errors[:20]  # the blind rows are never read
-    assert row["present_p"] >= precision, (group, row, errors)
-    assert row["present_r"] >= recall, (group, row, errors)
+@pytest.mark.parametrize(
+    ("rule", "group"),
+    [(rule, group) for rule, (floors, *_) in CALL_LEVEL.items() for group in sorted(floors)],
+)
+def test_call_level_labels_on_labelled_calls(call_level_scores, rule, group):
+    g = call_level_scores(rule)[group]
+    precision, recall = CALL_LEVEL[rule][0][group]
+    row = g.elements[rule].row()
+    errors = g.errors[:20] if group in ("tune", "dev") else []  # the others are never read
+    assert row["present_p"] >= precision, (rule, group, row, errors)
+    assert row["present_r"] >= recall, (rule, group, row, errors)
 
 
 def _objection(text: str, language: str) -> str:
@@ -539,37 +572,3 @@ def _objection(text: str, language: str) -> str:
 )
 def test_objections_heard_and_handled_in_more_words(text, language, status):
     assert _objection(text, language) == status
-
-
-# Whether the caller raised a grievance (the complaint steps are scored only then), with the
-# turn classifier as callscan runs by default: ``tests/data/grievance-tune`` and
-# ``grievance-tune-2`` (written blind to the rules, tuned on), ``grievance-test`` (written
-# beside them, never tuned on), the dev-calls and the blind sets (never read row by row).
-# Before the sixteenth round: tune 0.72 / 0.94, test 0.90 / 0.92, blind 0.88 / 0.99.
-GRIEVANCE_FLOORS = {
-    "tune": (0.80, 0.95),
-    "test": (0.88, 0.90),
-    "dev": (0.99, 0.99),
-    "heldout": (0.59, 0.99),
-    "blind": (0.87, 0.96),
-}
-
-
-@pytest.fixture(scope="module")
-def grievance_scores():
-    scores = eval_rule_labels.score(_labels("grievance"), "grievance")
-    test = eval_rule_labels.DATA / "grievance-test" / "labels.jsonl"
-    rows = eval_rule_labels.read_labels("grievance", [test])
-    scores["test"] = eval_rule_labels.score(rows, "grievance")["blind"]
-    return scores
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("group", sorted(GRIEVANCE_FLOORS))
-def test_grievances_on_labelled_calls(grievance_scores, group):
-    g = grievance_scores[group]
-    precision, recall = GRIEVANCE_FLOORS[group]
-    row = g.elements["grievance"].row()
-    errors = g.errors[:20] if group in ("tune", "dev") else []  # the others are never read
-    assert row["present_p"] >= precision, (group, row, errors)
-    assert row["present_r"] >= recall, (group, row, errors)
