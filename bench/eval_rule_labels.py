@@ -106,7 +106,7 @@ RULES = {  # rule -> (its label files, the elements labelled: the rule's cue nam
 }
 # a stage rather than a conduct rule: handled objections (the dev-calls definition), scored
 # with the turn classifier as callscan runs by default; besides its tuning sets, the stage
-# labels of dev-calls and the blind sets (``stage_labels``)
+# labels of dev-calls and the blind sets (``call_labels``)
 STAGE_RULES = {"objection": (DATA / "objection-tune" / "labels.jsonl",)}
 RULES.update({stage: (files, (stage,)) for stage, files in STAGE_RULES.items()})
 # whether the caller raised a grievance (the complaint steps are scored only then), with the
@@ -116,6 +116,11 @@ RULES["grievance"] = (
     (DATA / "grievance-tune" / "labels.jsonl", DATA / "grievance-tune-2" / "labels.jsonl"),
     ("grievance",),
 )
+# the rules also scored on the call labels of dev-calls and the blind sets: what a row says
+CALL_LABEL = {
+    **{stage: (lambda r, s=stage: r["stages"][s]) for stage in STAGE_RULES},
+    "grievance": lambda r: r["complaint"] is not None,
+}
 HOLD_RULES = {"asked": "hold_ask", "duration": "hold_duration", "thanks": "hold_thanks"}
 TUNE_FOLDERS = (
     "opening-tune",
@@ -128,10 +133,10 @@ TUNE_FOLDERS = (
 )
 
 
-def stage_labels(stage: str) -> list[dict]:
-    """``{"id", stage}`` rows from the call labels of dev-calls (both transcripts of a bank
-    call) and of every blind set (``tests/data/blind-calls*``); for ``"grievance"``, whether
-    the label's ``complaint`` is non-null."""
+def call_labels(rule_id: str) -> list[dict]:
+    """``{"id", rule_id}`` rows from the call labels of dev-calls (both transcripts of a bank
+    call) and of every blind set (``tests/data/blind-calls*``), as :data:`CALL_LABEL` reads
+    them."""
     rows = []
     for folder in (DEVCALLS, *sorted(DATA.glob("blind-calls*"))):
         name = "dev-calls" if folder == DEVCALLS else folder.name
@@ -141,14 +146,14 @@ def stage_labels(stage: str) -> list[dict]:
                     continue
                 r = json.loads(line)
                 ids = [r["id"], f"{r['id']}_asr"] if r["id"].startswith("hvb_") else [r["id"]]
-                truth = r["complaint"] is not None if stage == "grievance" else r["stages"][stage]
-                rows += [{"id": f"{name}/{i}", stage: bool(truth)} for i in ids]
+                truth = bool(CALL_LABEL[rule_id](r))
+                rows += [{"id": f"{name}/{i}", rule_id: truth} for i in ids]
     return rows
 
 
 def read_labels(rule_id: str, paths: list[Path] | None = None) -> list[dict]:
     """The rule's label rows (``paths``: other label files instead of its own). A row whose id
-    has no folder gets its file's folder; a stage rule adds the call labels' stage."""
+    has no folder gets its file's folder; a rule of :data:`CALL_LABEL` adds its call-label rows."""
     labels = []
     for path in paths or RULES[rule_id][0]:
         with open(path, encoding="utf-8") as f:
@@ -158,8 +163,8 @@ def read_labels(rule_id: str, paths: list[Path] | None = None) -> list[dict]:
                     if "/" not in row["id"]:
                         row["id"] = f"{path.parent.name}/{row['id']}"
                     labels.append(row)
-    if (rule_id in STAGE_RULES or rule_id == "grievance") and not paths:
-        labels += stage_labels(rule_id)
+    if rule_id in CALL_LABEL and not paths:
+        labels += call_labels(rule_id)
     return labels
 
 
