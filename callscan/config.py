@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from callscan import checked_patterns
+from callscan import checked_patterns, compiled_patterns
 from callscan.errors import ConfigError
 
 __all__ = [
@@ -482,7 +482,8 @@ class GuardedPattern:
 
     @property
     def compiled(self) -> Any:
-        """The ``regex`` package's pattern object."""
+        """The ``regex`` package's pattern object (loaded from the record of an earlier
+        process's compile where there is one: :mod:`callscan.compiled_patterns`)."""
         if self._rx is None:
             import regex
 
@@ -490,7 +491,7 @@ class GuardedPattern:
             for name in ("IGNORECASE", "MULTILINE", "DOTALL", "VERBOSE", "ASCII", "UNICODE"):
                 if self.flags & getattr(re, name):
                     own |= getattr(regex, name)
-            self._rx = regex.compile(self.pattern, own)
+            self._rx = compiled_patterns.compile(self.pattern, own)
         return self._rx
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable (playbooks travel to batch workers)

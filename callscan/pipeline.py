@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callscan import __version__
+from callscan import __version__, compiled_patterns
 from callscan.conversation import Conversation, is_transcript_path, parse_json
 from callscan.conversation import load as load_conversation
 from callscan.speakers.assign import SpeakersOptions
@@ -330,6 +330,7 @@ def analyze_conversation(
         "profile": profile.to_dict() if profile is not None else None,
         "redaction": redaction,
     }
+    compiled_patterns.flush()  # the patterns this call compiled, for the next process
     return portable_paths(report, conv.source)
 
 

@@ -30,6 +30,17 @@ def unchecked_patterns(tmp_path, monkeypatch):
     checked_patterns.forget()
 
 
+@pytest.fixture
+def uncompiled_patterns(tmp_path, monkeypatch):
+    """No compiled pattern recorded: every regex is compiled again. Yields the record's path."""
+    from callscan import compiled_patterns
+
+    monkeypatch.setenv("CALLSCAN_CACHE_DIR", str(tmp_path / "cache"))
+    compiled_patterns.forget()
+    yield tmp_path / "cache" / compiled_patterns.FILE_NAME
+    compiled_patterns.forget()
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Folder of the real speech clips the tests use (credits in tests/data/SOURCES.md)."""
