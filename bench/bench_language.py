@@ -17,6 +17,11 @@ calls), ``../shared/data/audio`` (real English speech), ``../shared/data/audio-r
 With ``--engine faster-whisper`` the same two windows on the CTranslate2 copy (no float32
 column: CTranslate2 runs int8).
 
+A last column is the language as the pipeline now finds it: read from the encoder's output of
+each channel's first packed window of speech as the transcription encodes it
+(:class:`callscan.asr.language.FromWindows`, the same decode check when unsure), against the
+15 s check on the audio that it replaced.
+
 Usage::
 
     .venv/bin/python bench/bench_language.py [--json bench/out/language.json]
@@ -44,6 +49,22 @@ def recordings() -> list[Path]:
     return sorted(found)
 
 
+def read_in_windows(engine, audio, options) -> dict:
+    """The language the transcription reads from each channel's first packed window (speech
+    regions from the VAD, as the pipeline decodes them)."""
+    from callscan import asr
+    from callscan.audio.vad import load_vad, speech_regions
+    from callscan.speakers.assign import SpeakersOptions
+
+    regions = speech_regions(audio, SpeakersOptions().vad, model=load_vad())
+    spans = [[(r.start_s, r.end_s) for r in channel] for channel in regions]
+    transcript = asr.transcribe(engine, audio, options, regions=spans)
+    return {
+        "language": transcript.language,
+        "share": round(transcript.language_probability, 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "language.json")
@@ -66,7 +87,7 @@ def main() -> None:
         ways.append((15.0, True))
     keys = [f"{w:.0f}s" + ("-float32" if exact else "") for w, exact in ways]
     rows = []
-    print(f"{'recording':44s} {'30 s':>18s} {'15 s':>18s} {'15 s, float32':>18s}")
+    print(f"{'recording':44s} {'30 s':>18s} {'15 s':>18s} {'15 s, float32':>18s} {'windows':>12s}")
     for path in recordings():
         audio = load(str(path))
         row: dict = {
@@ -83,6 +104,9 @@ def main() -> None:
                 "share": round(share, 4),
                 "seconds": round(time.perf_counter() - start, 3),
             }
+        engine.detect_window_s, engine.exact_language = 15.0, False  # as loaded
+        row["windows"] = read_in_windows(engine, audio, options)
+        row["agree_windows"] = row["windows"]["language"] == row["15s"]["language"]
         row["agree"] = row["30s"]["language"] == row["15s"]["language"]
         if "15s-float32" in row:
             row["agree_float32"] = row["15s"]["language"] == row["15s-float32"]["language"]
@@ -90,13 +114,22 @@ def main() -> None:
         cells = [
             f"{row[k]['language']} {row[k]['share']:.3f} {row[k]['seconds']:5.2f}s" for k in keys
         ]
+        cells.append(f"{row['windows']['language']} {row['windows']['share']:.3f}")
         print(f"{row['recording'][:44]:44s} " + " ".join(f"{c:>18s}" for c in cells), flush=True)
     total = {k: round(sum(r[k]["seconds"] for r in rows), 2) for k in keys}
     agree = sum(r["agree"] for r in rows)
+    agree_windows = sum(r["agree_windows"] for r in rows)
     summary = (
         f"\n{len(rows)} recordings ({args.engine}); 30 s and 15 s: the same language on {agree}"
     )
-    record = {"engine": args.engine, "rows": rows, "total_s": total, "agree": agree}
+    summary += f"; read in the windows and the 15 s check: the same on {agree_windows}"
+    record = {
+        "engine": args.engine,
+        "rows": rows,
+        "total_s": total,
+        "agree": agree,
+        "agree_windows": agree_windows,
+    }
     if "15s-float32" in keys:
         record["agree_float32"] = agree32 = sum(r["agree_float32"] for r in rows)
         diff = max(abs(r["15s"]["share"] - r["15s-float32"]["share"]) for r in rows)

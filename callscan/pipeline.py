@@ -119,9 +119,12 @@ def _transcribe_and_assign(
     """:func:`process_recording` once the overrides are checked. Without ``model``,
     ``load()`` loads it (``transcribe_recording``, whose "model" step is ended here).
 
-    The model's load (when given as a function) and the call's language detection run on a
-    thread while speech detection runs: each leaves a core partly idle (a 5-minute stereo
-    call on 2 cores: 1.7 s in turn, 0.9 s side by side). Errors come out as they were.
+    The model's load (when given as a function) runs on a thread while speech detection
+    runs: each leaves a core partly idle (a 5-minute stereo call on 2 cores: 1.7 s in turn,
+    0.9 s side by side). The call's language is read from the encoder's output of the first
+    windows the transcription decodes (:class:`callscan.asr.language.FromWindows`), for an
+    engine that can; for one that cannot, it is checked on that thread after the load.
+    Errors come out as they were.
     """
     from callscan import asr, heap
     from callscan.audio.vad import load_vad, speech_regions
@@ -129,6 +132,8 @@ def _transcribe_and_assign(
 
     def engine_and_language():
         engine = model if load is None else load()
+        if getattr(engine, "reads_language_in_windows", False):
+            return engine, None  # read as the transcription encodes its windows
         return engine, asr.call_language(engine, recording, asr_options)
 
     pending = _aside(engine_and_language, "callscan-model")

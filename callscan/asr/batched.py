@@ -378,7 +378,7 @@ def window_mel(audio: np.ndarray, n_mels: int, n_frames: int):
     return whisper.log_mel_spectrogram(signal, n_mels, padding=padding)[:, :n_frames]
 
 
-def decode_windows(model, audios: list[np.ndarray], language: str, options, *, batch_size: int = 8):
+def decode_windows(model, audios: list[np.ndarray], language, options, *, batch_size: int = 8):
     """Decode packed windows in batches; return, per window, whisper-style segment dicts.
 
     Parameters
@@ -386,8 +386,9 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
     model : whisper.model.Whisper
     audios : list of np.ndarray
         1-D float32 16 kHz signals, each at most 30 s.
-    language : str
-        Whisper language code.
+    language : str or callscan.asr.language.FromWindows
+        Whisper language code; or the windows to read the call's language from (see
+        :func:`_language_of`).
     options : callscan.asr.TranscribeOptions
         Temperatures, beam size and prompt are used.
     batch_size : int
@@ -400,48 +401,92 @@ def decode_windows(model, audios: list[np.ndarray], language: str, options, *, b
         ``probability``), times relative to the window.
     """
     import torch
-    from whisper.timing import add_word_timestamps
     from whisper.tokenizer import get_tokenizer
 
     from callscan.asr.dtw import use_fast_dtw
 
     use_fast_dtw()  # whisper's word-alignment DTW without loading numba for a one-call process
 
+    starts = range(0, len(audios), batch_size)
+    ahead: dict[int, tuple] = {}  # batches encoded before their turn (for the language)
+    if not isinstance(language, str):
+        language = _language_of(model, audios, language, options, batch_size, ahead)
     tokenizer = get_tokenizer(
         model.is_multilingual, num_languages=model.num_languages, language=language
     )
     out: list[list[dict]] = []
-    for start in range(0, len(audios), batch_size):
-        batch = audios[start : start + batch_size]
-        durations = [len(a) / 16000 for a in batch]
-        n_ctx = audio_context(durations, model.dims.n_audio_ctx, options.model)
-        trimmed = TrimmedModel(model, n_ctx)
-        mels = torch.stack([window_mel(a, model.dims.n_mels, 2 * n_ctx) for a in batch]).to(
-            model.device
-        )
+    for start in starts:
+        encoded = ahead.pop(start, None) or _encode_batch(model, audios, start, batch_size, options)
         with torch.no_grad():
-            features = trimmed.encode(mels)  # the encoder, once per window
-            results, guarded = trimmed.decode(
-                features, decode_options(language, options, 0.0), durations
+            out += _decode_batch(model, encoded, language, options, tokenizer)
+    return out
+
+
+def _encode_batch(model, audios: list[np.ndarray], start: int, batch_size: int, options):
+    """The batch of windows from ``start``: its durations, encoder context, mels and encoder
+    features (the encoder run once per window)."""
+    import torch
+
+    batch = audios[start : start + batch_size]
+    durations = [len(a) / 16000 for a in batch]
+    n_ctx = audio_context(durations, model.dims.n_audio_ctx, options.model)
+    mels = torch.stack([window_mel(a, model.dims.n_mels, 2 * n_ctx) for a in batch]).to(
+        model.device
+    )
+    with torch.no_grad():
+        features = TrimmedModel(model, n_ctx).encode(mels)
+    return durations, n_ctx, mels, features
+
+
+def _language_of(model, audios, chooser, options, batch_size: int, ahead: dict) -> str:
+    """The language ``chooser`` (a :class:`callscan.asr.language.FromWindows`) decides on
+    Whisper's language distribution for each of its windows, read from the features their
+    batch is encoded into for the transcription (``whisper.decoding.detect_language``: one
+    decoder step). The batches encoded here are kept in ``ahead`` for their turn, so no
+    window is encoded twice."""
+    import torch
+    from whisper.decoding import detect_language
+
+    distributions = []
+    for index in chooser.windows:
+        start = index - index % batch_size
+        if start not in ahead:
+            ahead[start] = _encode_batch(model, audios, start, batch_size, options)
+        _, n_ctx, _, features = ahead[start]
+        with torch.no_grad():
+            _, probs = detect_language(
+                TrimmedModel(model, n_ctx), features[index - start : index - start + 1]
             )
-            for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
-                if _failed(result, guarded[i]):
-                    first = (result, guarded[i])
-                    results[i] = _retry(trimmed, features[i], language, options, first, duration_s)
-            _beam_where_unsure(trimmed, features, results, durations, language, options)
-            for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
-                if silent(result.avg_logprob, result.no_speech_prob):
-                    out.append([])
-                    continue
-                segments = _segments(result, tokenizer, duration_s)
-                if segments:
-                    add_word_timestamps(
-                        segments=segments,
-                        model=TrimmedModel(model, n_ctx, features[i : i + 1]),
-                        tokenizer=tokenizer,
-                        mel=mels[i],
-                        num_frames=min(2 * n_ctx, int(round(duration_s * 100))),
-                        last_speech_timestamp=0.0,
-                    )
-                out.append(segments)
+        distributions.append(probs[0])
+    return chooser.decide(distributions)
+
+
+def _decode_batch(model, encoded, language: str, options, tokenizer) -> list[list[dict]]:
+    """One encoded batch (:func:`_encode_batch`) decoded: per window, its segments."""
+    from whisper.timing import add_word_timestamps
+
+    durations, n_ctx, mels, features = encoded
+    trimmed = TrimmedModel(model, n_ctx)
+    results, guarded = trimmed.decode(features, decode_options(language, options, 0.0), durations)
+    for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
+        if _failed(result, guarded[i]):
+            first = (result, guarded[i])
+            results[i] = _retry(trimmed, features[i], language, options, first, duration_s)
+    _beam_where_unsure(trimmed, features, results, durations, language, options)
+    out: list[list[dict]] = []
+    for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
+        if silent(result.avg_logprob, result.no_speech_prob):
+            out.append([])
+            continue
+        segments = _segments(result, tokenizer, duration_s)
+        if segments:
+            add_word_timestamps(
+                segments=segments,
+                model=TrimmedModel(model, n_ctx, features[i : i + 1]),
+                tokenizer=tokenizer,
+                mel=mels[i],
+                num_frames=min(2 * n_ctx, int(round(duration_s * 100))),
+                last_speech_timestamp=0.0,
+            )
+        out.append(segments)
     return out

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
+    from callscan.asr.language import FromWindows
     from callscan.asr.options import TranscribeOptions
 
 __all__ = ["Engine", "SegmentDict"]
@@ -35,6 +36,9 @@ class Engine(Protocol):
     name: str  # the engine, as reported in Transcript.engine: "openai-whisper", "faster-whisper"
     detect_window_s: float  # seconds of speech per channel :meth:`language_probs` reads
     runs_on_torch: bool  # torch's threads are set around its work (else it sets its own)
+    # decode_windows takes a callscan.asr.language.FromWindows for its language: the call's
+    # language read from the windows' encoding (else it is checked on excerpts first)
+    reads_language_in_windows: bool
 
     @property
     def is_multilingual(self) -> bool:
@@ -56,12 +60,14 @@ class Engine(Protocol):
     def decode_windows(
         self,
         audios: list[np.ndarray],
-        language: str,
+        language: str | FromWindows,
         options: TranscribeOptions,
         *,
         batch_size: int = 8,
     ) -> list[list[SegmentDict]]:
-        """Decode packed windows (1-D float32 16 kHz, each at most 30 s) in batches.
+        """Decode packed windows (1-D float32 16 kHz, each at most 30 s) in batches, in
+        ``language`` (a :class:`~callscan.asr.language.FromWindows` only where the engine
+        ``reads_language_in_windows``).
 
         Returns, per window, its segments with word timestamps, times relative to the
         window.

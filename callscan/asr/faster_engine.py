@@ -37,6 +37,7 @@ from callscan.errors import CallscanError, ModelError
 
 if TYPE_CHECKING:
     from callscan.asr.engine import SegmentDict
+    from callscan.asr.language import FromWindows
     from callscan.asr.options import TranscribeOptions
 
 __all__ = ["EncodedBatch", "FasterWhisper", "encode_rows", "first_pass_tokens", "load"]
@@ -59,6 +60,8 @@ class FasterWhisper:
     name = "faster-whisper"
     long_form = False  # a channel without speech regions is decoded in packed windows
     runs_on_torch = False  # CTranslate2's threads are set when it loads; torch never imported
+    # the call's language read from the windows' encoding (callscan.asr.language.FromWindows)
+    reads_language_in_windows = True
 
     def __init__(self, model_name: str, model: Any, pipeline: Any, threads: int = 1) -> None:
         from callscan.asr.batched import HALF_CONTEXT_MODELS
@@ -125,12 +128,13 @@ class FasterWhisper:
     def decode_windows(
         self,
         audios: list[np.ndarray],
-        language: str,
+        language: str | FromWindows,
         options: TranscribeOptions,
         *,
         batch_size: int = 8,
     ) -> list[list[SegmentDict]]:
-        """Decode packed windows in batches (CTranslate2 int8, beam 5, word timestamps).
+        """Decode packed windows in batches (CTranslate2 int8, beam 5, word timestamps), in
+        ``language`` (or the language read from the windows' encoding, :meth:`_language_of`).
 
         As on the default engine, the encoder reads 15 s (1500 mel frames) when every window
         of a batch fits in 15 s (CTranslate2 accepts inputs shorter than 30 s), else 30 s.
@@ -141,9 +145,17 @@ class FasterWhisper:
         :func:`callscan.asr.batched.decode_windows`) with times relative to the window. Text
         past the window's end (invented after the audio) is dropped.
         """
+        ahead: dict[int, tuple] = {}  # batches encoded before their turn (for the language)
+        if not isinstance(language, str):
+            language = self._language_of(audios, language, batch_size, ahead)
         out: list[list[dict]] = []
         for start in range(0, len(audios), batch_size):
-            batch = self.encode_batch(audios[start : start + batch_size], language, options)
+            batch = self.encode_batch(
+                audios[start : start + batch_size],
+                language,
+                options,
+                encoded=ahead.pop(start, None),
+            )
             raw = batch.decode(list(range(len(batch.durations))), 0.0)
             if self.use_guards:
                 raw = batch.fallback(raw, [t for t in options.temperatures if t > 0])
@@ -165,11 +177,38 @@ class FasterWhisper:
                 out.append(guards.within_window(segments, duration))
         return out
 
+    def _language_of(
+        self, audios: list[np.ndarray], chooser: FromWindows, batch_size: int, ahead: dict
+    ) -> str:
+        """The language ``chooser`` decides on Whisper's language distribution for each of
+        its windows, read by CTranslate2's language step from the encoder output of the
+        window's batch; the batches encoded here are kept in ``ahead`` for their turn (as
+        the default engine, :func:`callscan.asr.batched.decode_windows`)."""
+        import ctranslate2
+
+        distributions = []
+        for index in chooser.windows:
+            start = index - index % batch_size
+            if start not in ahead:
+                features = _window_features(self, audios[start : start + batch_size])
+                ahead[start] = (features, encode_rows(self.model, features))
+            rows = np.asarray(ahead[start][1])[index - start : index - start + 1]
+            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
+            pairs = self.model.model.detect_language(view)[0]
+            distributions.append({token[2:-2]: float(p) for token, p in pairs})
+        return chooser.decide(distributions)
+
     def encode_batch(
-        self, audios: list[np.ndarray], language: str, options: TranscribeOptions
+        self,
+        audios: list[np.ndarray],
+        language: str,
+        options: TranscribeOptions,
+        *,
+        encoded: tuple | None = None,
     ) -> EncodedBatch:
         """Log-mel features and encoder output of a batch of windows (16 kHz signals of at
-        most 30 s), ready to decode in ``language`` (:class:`EncodedBatch`)."""
+        most 30 s), ready to decode in ``language`` (:class:`EncodedBatch`); ``encoded``:
+        the features and encoder output when already computed."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -188,10 +227,11 @@ class FasterWhisper:
             hotwords=fw_options.hotwords,
         )
         durations = [len(a) / 16000 for a in audios]
-        features = _window_features(self, audios)
-        return EncodedBatch(
-            fw, features, encode_rows(fw, features), durations, prompt, fw_options, tokenizer
-        )
+        if encoded is None:
+            features = _window_features(self, audios)
+            encoded = (features, encode_rows(fw, features))
+        features, output = encoded
+        return EncodedBatch(fw, features, output, durations, prompt, fw_options, tokenizer)
 
     def _segments(self, batch: EncodedBatch, raw: list[dict]) -> list[list[dict]]:
         """Segments with word timestamps of a batch's kept decodes, through the pipeline's

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from callscan.asr.language import detect_language, parse_languages
+from callscan.asr.language import FromWindows, detect_language, parse_languages, settle
 from callscan.errors import CallscanError
 from callscan.transcript import Segment, Transcript, Word
 
@@ -92,6 +92,31 @@ def _resolve_language(engine: Engine, audio: Audio, options: TranscribeOptions) 
     return detect_language(engine, channels, allowed, sr=audio.sr)
 
 
+def _reads_language(engine: Engine, options: TranscribeOptions) -> bool:
+    """Whether the call's language is to be detected (no ``options.language``, several
+    allowed, a multilingual model) by an engine that reads it from the windows it encodes."""
+    if not getattr(engine, "reads_language_in_windows", False) or not engine.is_multilingual:
+        return False
+    if options.language and options.language != "auto":
+        return False
+    return len(parse_languages(options.languages)) > 1
+
+
+def _language_reader(engine: Engine, audio: Audio, options: TranscribeOptions) -> FromWindows:
+    """The call's language read from each channel's first window as the transcription
+    encodes it (:class:`~callscan.asr.language.FromWindows`), settled as
+    :func:`_resolve_language` settles it: the allowed languages, the decode check on each
+    channel's first non-silent speech when unsure. Measured on the 35 real and sample
+    recordings of ``bench/bench_language.py``: the same language on every one."""
+    allowed = parse_languages(options.languages)
+    everything = [audio.channel(i) for i in range(audio.n_channels)]
+
+    def decide(readings: list[tuple[dict[str, float], float]]) -> Detected:
+        return settle(engine, everything, allowed, readings, sr=audio.sr)
+
+    return FromWindows(windows=[], speech_s=[], settle=decide)
+
+
 def segments_from_dicts(dicts: Sequence[SegmentDict], channel: int) -> list[Segment]:
     """Segments of one channel from an engine's whisper-style segment dicts.
 
@@ -154,7 +179,7 @@ def _decode(
     engine: Engine,
     audios: list[np.ndarray],
     windows: list,
-    language: str,
+    language: str | FromWindows,
     options: TranscribeOptions,
 ) -> list:
     """Decode the windows. With a vocabulary, the opening windows (see
@@ -165,6 +190,10 @@ def _decode(
         return engine.decode_windows(audios, language, options, batch_size=options.batch_size)
     plain_options = replace(options, vocabulary=())
     plain = engine.decode_windows(audios, language, plain_options, batch_size=options.batch_size)
+    if isinstance(language, FromWindows):  # read from the windows just decoded
+        if language.detected is None:
+            return plain
+        language = language.detected[0]
     limit = options.vocabulary_window_s
     opening = [
         i
@@ -189,7 +218,7 @@ def transcribe_regions(
     engine: Engine,
     channels: Sequence[tuple[int, np.ndarray]],
     regions: Regions,
-    language: str,
+    language: str | FromWindows,
     options: TranscribeOptions,
 ) -> list[Segment]:
     """Transcribe only the speech ``regions`` of each channel.
@@ -197,11 +226,21 @@ def transcribe_regions(
     ``channels`` holds ``(channel index, 16 kHz signal)`` pairs; ``regions[index]`` that
     channel's speech regions. The regions of every channel are packed into Whisper windows,
     and all windows of all channels are decoded together by the engine in batches of
-    ``options.batch_size``.
+    ``options.batch_size``. ``language``: a Whisper code, or (for an engine that
+    ``reads_language_in_windows``) a :class:`~callscan.asr.language.FromWindows` whose
+    windows are set here to each channel's first; the engine sets its ``detected``.
     """
     from callscan.asr.chunking import pack, render
 
     jobs = [(ch, w) for ch, _ in channels for w in pack(regions[ch])]
+    if isinstance(language, FromWindows):
+        first: dict[int, int] = {}
+        for i, (ch, _) in enumerate(jobs):
+            first.setdefault(ch, i)
+        language.windows = list(first.values())
+        language.speech_s = [
+            sum(p.src_end_s - p.src_start_s for p in jobs[i][1].pieces) for i in language.windows
+        ]
     ys = dict(channels)
     audios = [render(w, ys[ch], 16000) for ch, w in jobs]
     decoded = _decode(engine, audios, [w for _, w in jobs], language, options)
@@ -233,25 +272,36 @@ def transcribe_audio(
     if audio.sr != 16000:
         raise CallscanError(f"Whisper needs 16 kHz audio, got {audio.sr} Hz")
     with _torch_threads(engine, options):
-        detected = language if language is not None else _resolve_language(engine, audio, options)
-        code, probability, probs = detected
+        reader = None
+        if language is None and regions is not None and _reads_language(engine, options):
+            reader = _language_reader(engine, audio, options)  # read as the windows encode
+        elif language is None:
+            language = _resolve_language(engine, audio, options)
         # A mono call saved as stereo carries both parties on both channels: decode it once.
         same = getattr(audio, "identical_channels", False)
         channels = [0] if same else list(range(audio.n_channels))
         segments: list[Segment] = []
-        if regions is None and engine.long_form:
+        if reader is not None:
+            pairs = [(ch, audio.channel(ch)) for ch in channels]
+            segments = transcribe_regions(engine, pairs, regions or [], reader, options)
+            # no window to read it from (no speech): checked on the audio as before
+            language = reader.detected or _resolve_language(engine, audio, options)
+        elif regions is None and engine.long_form:
+            assert language is not None
             for done, ch in enumerate(channels):
                 y = audio.channel(ch)
                 if y.size and np.any(y):  # a silent channel has nothing to decode
-                    decoded = engine.transcribe_channel(y, code, options)
+                    decoded = engine.transcribe_channel(y, language[0], options)
                     segments += segments_from_dicts(decoded, ch)
                 if hook:
                     hook("transcribe", done + 1, len(channels))
         else:
+            assert language is not None
             if regions is None:  # the whole of each channel, in windows
                 regions = [[(0.0, audio.duration_s)]] * audio.n_channels
             pairs = [(ch, audio.channel(ch)) for ch in channels]
-            segments = transcribe_regions(engine, pairs, regions, code, options)
+            segments = transcribe_regions(engine, pairs, regions, language[0], options)
+    code, probability, probs = language
     segments.sort(key=lambda s: (s.start_s, s.channel))
     for i, s in enumerate(segments):
         s.id = i

@@ -16,6 +16,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from callscan.asr.engine import SegmentDict
+    from callscan.asr.language import FromWindows
     from callscan.asr.options import TranscribeOptions
 
 __all__ = ["OpenAIWhisper"]
@@ -32,6 +33,8 @@ class OpenAIWhisper:
     name = "openai-whisper"
     long_form = True  # whisper.transcribe decodes a whole channel
     runs_on_torch = True
+    # the call's language read from the windows' encoding (callscan.asr.language.FromWindows)
+    reads_language_in_windows = True
 
     def __init__(self, module: Any, *, half_context: bool = False) -> None:
         self.module = module  # whisper.model.Whisper (possibly int8-quantised)
@@ -88,12 +91,14 @@ class OpenAIWhisper:
     def decode_windows(
         self,
         audios: list[np.ndarray],
-        language: str,
+        language: str | FromWindows,
         options: TranscribeOptions,
         *,
         batch_size: int = 8,
     ) -> list[list[SegmentDict]]:
-        """Packed windows decoded in batches by :func:`callscan.asr.batched.decode_windows`."""
+        """Packed windows decoded in batches by :func:`callscan.asr.batched.decode_windows`
+        (``language`` may be read from the windows' encoding: a
+        :class:`~callscan.asr.language.FromWindows`)."""
         from callscan.asr import batched
 
         return batched.decode_windows(self.module, audios, language, options, batch_size=batch_size)
