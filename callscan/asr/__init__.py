@@ -102,8 +102,13 @@ def import_engine(engine: str = "openai-whisper") -> None:
         ),
         "faster-whisper": ("ctranslate2", "faster_whisper", "callscan.asr.faster_engine"),
     }
+    from callscan.asr.lazy_numba import import_whisper
+
     for name in modules.get(engine, ()):
-        importlib.import_module(name)
+        if name == "whisper":
+            import_whisper()  # numba deferred to its first use (callscan.asr.lazy_numba)
+        else:
+            importlib.import_module(name)
 
 
 def transcribe(

@@ -320,7 +320,9 @@ def load_whisper(name: str = "base", *, model_path: str | Path | None = None, de
     Order: ``model_path`` if given; callscan's cache (verified); openai-whisper's own
     download (checked by openai-whisper), which needs internet the first time.
     """
-    import whisper
+    from callscan.asr.lazy_numba import import_whisper
+
+    whisper = import_whisper()  # numba deferred to its first use
     from whisper.model import ModelDimensions, Whisper
 
     if model_path is not None:
