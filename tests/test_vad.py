@@ -176,3 +176,33 @@ def test_an_unknown_backend_is_a_clear_error():
 
     with pytest.raises(CallscanError, match="unknown speech detection backend 'tflite'"):
         vad.load_vad("tflite")
+
+
+def test_the_two_channels_on_two_threads_find_what_one_after_the_other_finds(parties, vad_model):
+    stereo = _mix(*parties)
+    options = vad.VadOptions(crosstalk_gate=False)
+    together = vad.speech_regions(stereo, options, model=vad_model)
+    alone = [
+        vad._to_regions(
+            vad._drop_tones(
+                stereo.channel(c), vad._silero(stereo.channel(c), vad_model, options), options
+            ),
+            SR,
+        )
+        for c in (0, 1)
+    ]
+    assert together == alone and together[0] and together[1]
+
+
+def test_an_error_on_the_right_channels_thread_comes_out_as_it_was(parties, vad_model, monkeypatch):
+    stereo = _mix(*parties)
+    real = vad._silero
+
+    def failing(y, model, options):
+        if y is stereo.channel(1) or np.shares_memory(y, stereo.channel(1)):
+            raise ValueError("right channel failed")
+        return real(y, model, options)
+
+    monkeypatch.setattr(vad, "_silero", failing)
+    with pytest.raises(ValueError, match="right channel failed"):
+        vad.speech_regions(stereo, model=vad_model)
