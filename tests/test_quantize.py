@@ -48,6 +48,34 @@ def test_a_large_fp16_linear_is_packed_in_pieces_with_the_same_output():
     assert torch.equal(got, whole)  # each output is one row's dot product either way
 
 
+def test_weights_packed_on_threads_are_the_weights_packed_in_turn():
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.manual_seed(0)
+    n_rows = 3 * quantize.PACK_ROWS + 10
+    weight, bias = torch.randn(n_rows, 64), torch.randn(n_rows)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = quantize.fp16_linear(weight, bias, pool=pool)
+    in_turn = quantize.fp16_linear(weight, bias)
+    x = torch.randn(3, 4, 64)
+    with torch.no_grad():
+        assert torch.equal(threaded(x), in_turn(x))
+
+
+def test_a_model_packed_on_threads_gives_the_logits_of_one_packed_in_turn(monkeypatch):
+    from callscan.asr import weights
+
+    x = torch.randint(0, 50000, (2, 6))
+    features = torch.randn(2, 750, 512)
+    logits = []
+    for workers in (2, 1):
+        monkeypatch.setattr("os.cpu_count", lambda w=workers: w)
+        model = quantize.quantize_fp16(weights.load_whisper("base"))
+        with torch.no_grad():
+            logits.append(model.decoder(x, features))
+    assert torch.equal(logits[0], logits[1])
+
+
 def test_unknown_precision_is_a_library_error():
     with pytest.raises(CallscanError, match="unknown precision 'int4'"):
         quantize.quantize(torch.nn.Module(), "int4")
