@@ -126,3 +126,43 @@ def test_window_mel_is_whispers_padded_spectrogram_to_the_bit(seconds, data_dir)
     for n_frames in (1500, 3000):
         own = whisper.log_mel_spectrogram(torch.from_numpy(audio), padding=whisper.audio.N_SAMPLES)
         assert torch.equal(window_mel(audio, 80, n_frames), own[:, :n_frames])
+
+
+def test_windows_encoded_one_at_a_time_are_the_batch_encoded_to_the_bit(base_model, data_dir):
+    from callscan.audio.decode import load
+
+    y = load(data_dir / "sample.wav").mono()
+    mels = torch.stack([window_mel(y[i * 80000 : (i + 1) * 80000], 80, 1500) for i in range(3)])
+    trimmed = TrimmedModel(base_model, 750)
+    with torch.no_grad():
+        together = trimmed.encode(mels)
+        alone = torch.cat([trimmed.encode(mels[i : i + 1]) for i in range(3)])
+    assert torch.equal(together, alone)
+
+
+def test_word_alignment_reads_the_decodes_cross_attention_with_the_same_words(
+    base_model, data_dir, monkeypatch
+):
+    # the alignment pass reuses the greedy decode's cross-attention keys and values instead
+    # of projecting the window's features again: the same words, times and probabilities
+    from callscan import asr
+    from callscan.asr import batched
+    from callscan.audio.decode import load
+
+    y = load(data_dir / "sample.wav").mono()
+    windows = [y[: 14 * 16000], y[14 * 16000 : 28 * 16000]]
+    options = asr.TranscribeOptions(language="en", threads=1)
+    calls = []
+    real = batched._window_cross
+
+    def spy(model, kept, row):
+        out = real(model, kept, row)
+        calls.append(out is not None and len(out) == 12)
+        return out
+
+    monkeypatch.setattr(batched, "_window_cross", spy)
+    reused = batched.decode_windows(base_model.module, windows, "en", options)
+    monkeypatch.setattr(batched, "_window_cross", lambda model, kept, row: None)
+    computed = batched.decode_windows(base_model.module, windows, "en", options)
+    assert calls == [True, True]
+    assert reused == computed and reused[0] and reused[0][0]["words"]

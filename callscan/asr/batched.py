@@ -206,6 +206,9 @@ def _task_class() -> type:
                     heads = block.cross_attn.n_head
                     for proj in (block.cross_attn.key, block.cross_attn.value):
                         cache[proj] = _per_head(proj(unique), heads)
+                kept = getattr(self.model, "kept_cross", None)
+                if kept is not None:  # for the word alignment (_window_cross)
+                    kept.update({k: v for k, v in cache.items() if v.dim() == 4})
                 self.kv_cache, self.hooks = self.model.install_kv_cache_hooks(cache)
             return super().logits(tokens, audio_features)
 
@@ -278,18 +281,20 @@ class TrimmedModel:
     transcription about 1.5x faster (README).
     """
 
-    def __init__(self, model, n_audio_ctx: int, features=None):
+    def __init__(self, model, n_audio_ctx: int, features=None, cross=None):
         import dataclasses
 
         self._model = model
         self.dims = dataclasses.replace(model.dims, n_audio_ctx=n_audio_ctx)
         self._features = features  # (1, n_audio_ctx, n_audio_state)
+        self._cross = cross  # the cross-attention keys and values of those features
+        self.kept_cross: dict | None = None  # a decode keeps its cross-attention here
 
     def __getattr__(self, name):
         return getattr(self._model, name)
 
     def __call__(self, mel, tokens):
-        return self._model.decoder(tokens, self._features)
+        return self._model.decoder(tokens, self._features, kv_cache=self._cross)
 
     def decode(self, features, options, durations_s=None):
         """``whisper.decoding.decode`` on encoder features of this context, with the decoder
@@ -469,13 +474,32 @@ def _language_of(model, audios, chooser, options, batch_size: int, ahead: dict) 
     return chooser.decide(distributions)
 
 
+def _window_cross(model, kept: dict, row: int) -> dict | None:
+    """Row ``row``'s cross-attention keys and values as a batch's greedy decode computed them
+    (``kept``: per projection, (rows, heads, positions, width / heads)), in whisper's layout,
+    (1, positions, width): what the word alignment of that window would compute again from
+    its features (6 layers x 2 projections of 750 x 512 x 512, 10 ms a window), the same to
+    the bit. None where nothing was kept, or where the decoder is whisper's own, which reads
+    its position from the cache's first entry (a model without
+    :func:`callscan.asr.quantize.fp16_logits`, whose forward reads the self-attention's)."""
+    if not kept or not hasattr(model.decoder, "logits_fp16"):
+        return None
+    out = {}
+    for proj, kv in kept.items():
+        heads, positions, width = kv.shape[1], kv.shape[2], kv.shape[3]
+        out[proj] = kv[row].transpose(0, 1).reshape(1, positions, heads * width)
+    return out
+
+
 def _decode_batch(model, encoded, language: str, options, tokenizer) -> list[list[dict]]:
     """One encoded batch (:func:`_encode_batch`) decoded: per window, its segments."""
     from whisper.timing import add_word_timestamps
 
     durations, n_ctx, mels, features = encoded
     trimmed = TrimmedModel(model, n_ctx)
+    trimmed.kept_cross = {}  # the greedy decode's cross-attention, for the word alignment
     results, guarded = trimmed.decode(features, decode_options(language, options, 0.0), durations)
+    kept, trimmed.kept_cross = trimmed.kept_cross, None
     for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
         if _failed(result, guarded[i]):
             first = (result, guarded[i])
@@ -490,7 +514,9 @@ def _decode_batch(model, encoded, language: str, options, tokenizer) -> list[lis
         if segments:
             add_word_timestamps(
                 segments=segments,
-                model=TrimmedModel(model, n_ctx, features[i : i + 1]),
+                model=TrimmedModel(
+                    model, n_ctx, features[i : i + 1], _window_cross(model, kept, i)
+                ),
                 tokenizer=tokenizer,
                 mel=mels[i],
                 num_frames=min(2 * n_ctx, int(round(duration_s * 100))),

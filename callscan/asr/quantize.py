@@ -219,8 +219,12 @@ def fp16_logits(decoder: Any, *, pool: Any = None) -> Any:
 
 
 def _decoder_forward(self: Any, x: Any, xa: Any, kv_cache: dict | None = None) -> Any:
-    """``whisper.model.TextDecoder.forward`` with the logits from ``self.logits_fp16``."""
-    offset = next(iter(kv_cache.values())).shape[1] if kv_cache else 0
+    """``whisper.model.TextDecoder.forward`` with the logits from ``self.logits_fp16``, its
+    position read from the first block's self-attention entry of ``kv_cache`` (whisper reads
+    the first entry, which is that one in a decode's cache; a cache of cross-attention
+    entries alone, as the word alignment is given, starts at position 0)."""
+    first = self.blocks[0].attn.key
+    offset = kv_cache[first].shape[1] if kv_cache and first in kv_cache else 0
     x = self.token_embedding(x) + self.positional_embedding[offset : offset + x.shape[-1]]
     x = x.to(xa.dtype)
     for block in self.blocks:
