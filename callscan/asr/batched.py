@@ -492,35 +492,52 @@ def _window_cross(model, kept: dict, row: int) -> dict | None:
 
 
 def _decode_batch(model, encoded, language: str, options, tokenizer) -> list[list[dict]]:
-    """One encoded batch (:func:`_encode_batch`) decoded: per window, its segments."""
-    from whisper.timing import add_word_timestamps
+    """One encoded batch (:func:`_encode_batch`) decoded: per window, its segments.
 
+    The windows whose greedy decode is final (it passed the checks and is not unsure) are
+    aligned first, reading the decode's cross-attention (:func:`_window_cross`), which is
+    then let go before any window is decoded again: the retries and the beam search never
+    run beside it (a 5-minute call's peak memory stays where it was)."""
     durations, n_ctx, mels, features = encoded
     trimmed = TrimmedModel(model, n_ctx)
     trimmed.kept_cross = {}  # the greedy decode's cross-attention, for the word alignment
     results, guarded = trimmed.decode(features, decode_options(language, options, 0.0), durations)
     kept, trimmed.kept_cross = trimmed.kept_cross, None
+    failed = [_failed(result, guarded[i]) for i, result in enumerate(results)]
+    out: list[list[dict] | None] = [None] * len(results)
+    for i, result in enumerate(results):
+        if not failed[i] and not unsure(result, options):
+            cross = _window_cross(model, kept, i)
+            out[i] = _aligned(
+                model, n_ctx, features, mels, i, result, durations[i], tokenizer, cross
+            )
+    del kept
     for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
-        if _failed(result, guarded[i]):
+        if failed[i]:
             first = (result, guarded[i])
             results[i] = _retry(trimmed, features[i], language, options, first, duration_s)
     _beam_where_unsure(trimmed, features, results, durations, language, options)
-    out: list[list[dict]] = []
-    for i, (duration_s, result) in enumerate(zip(durations, results, strict=True)):
-        if silent(result.avg_logprob, result.no_speech_prob):
-            out.append([])
-            continue
-        segments = _segments(result, tokenizer, duration_s)
-        if segments:
-            add_word_timestamps(
-                segments=segments,
-                model=TrimmedModel(
-                    model, n_ctx, features[i : i + 1], _window_cross(model, kept, i)
-                ),
-                tokenizer=tokenizer,
-                mel=mels[i],
-                num_frames=min(2 * n_ctx, int(round(duration_s * 100))),
-                last_speech_timestamp=0.0,
-            )
-        out.append(segments)
-    return out
+    for i, result in enumerate(results):
+        if out[i] is None:
+            out[i] = _aligned(model, n_ctx, features, mels, i, result, durations[i], tokenizer)
+    return [segments or [] for segments in out]
+
+
+def _aligned(model, n_ctx, features, mels, i, result, duration_s, tokenizer, cross=None):
+    """Window ``i``'s segments of its final decode, with word timestamps (``cross``: its
+    cross-attention keys and values, when kept)."""
+    from whisper.timing import add_word_timestamps
+
+    if silent(result.avg_logprob, result.no_speech_prob):
+        return []
+    segments = _segments(result, tokenizer, duration_s)
+    if segments:
+        add_word_timestamps(
+            segments=segments,
+            model=TrimmedModel(model, n_ctx, features[i : i + 1], cross),
+            tokenizer=tokenizer,
+            mel=mels[i],
+            num_frames=min(2 * n_ctx, int(round(duration_s * 100))),
+            last_speech_timestamp=0.0,
+        )
+    return segments

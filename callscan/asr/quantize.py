@@ -107,17 +107,22 @@ def quantize_fp16(model: Any, *, logits: bool = True, encoder: bool = True) -> A
 
     model = _plain_linear(model)
     parts = [model] if encoder else [model.decoder]
-    layers = [
-        (parent, name, child)
+    places = [
+        (parent, name)
         for parent in [m for part in parts for m in part.modules()]
         for name, child in list(parent.named_children())
         if type(child) is torch.nn.Linear
     ]
+
+    def pack(place: tuple[Any, str]) -> tuple[Any, str, Any]:
+        layer = getattr(*place)
+        return place[0], place[1], fp16_linear(layer.weight, layer.bias)
+
     with _packing_pool() as pool:
         if logits:  # the largest packing first: the layers' fill in around it
             fp16_logits(model.decoder, pool=pool)
-        packed = pool.map(lambda layer: fp16_linear(layer[2].weight, layer[2].bias), layers)
-        for (parent, name, _), module in zip(layers, packed, strict=True):
+        # each float32 layer is let go as soon as its packed copy replaces it
+        for parent, name, module in pool.map(pack, places):
             setattr(parent, name, module)
     return model
 
