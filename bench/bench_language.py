@@ -19,7 +19,7 @@ column: CTranslate2 runs int8).
 
 A last column is the language as the pipeline now finds it: read from the encoder's output of
 each channel's first packed window of speech as the transcription encodes it
-(:class:`callscan.asr.language.FromWindows`, the same decode check when unsure), against the
+(:class:`callscan.asr.engine.FromWindows`, the same decode check when unsure), against the
 15 s check on the audio that it replaced.
 
 Usage::

@@ -122,7 +122,7 @@ def _transcribe_and_assign(
     The model's load (when given as a function) runs on a thread while speech detection
     runs: each leaves a core partly idle (a 5-minute stereo call on 2 cores: 1.7 s in turn,
     0.9 s side by side). The call's language is read from the encoder's output of the first
-    windows the transcription decodes (:class:`callscan.asr.language.FromWindows`), for an
+    windows the transcription decodes (:class:`callscan.asr.engine.FromWindows`), for an
     engine that can; for one that cannot, it is checked on that thread after the load.
     Errors come out as they were.
     """

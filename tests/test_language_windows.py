@@ -1,5 +1,5 @@
 """The call's language read from the encoder's output of each channel's first window, as the
-transcription encodes it (callscan.asr.language.FromWindows): on real speech, both engines,
+transcription encodes it (callscan.asr.engine.FromWindows): on real speech, both engines,
 the language the check on the audio finds and the very text a transcription told that
 language gives; no window encoded twice; the decode check still settles an unsure reading;
 a call without speech windows falls back to the check on the audio."""
@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from callscan import asr
-from callscan.asr.language import MIN_SPEECH_S, FromWindows
+from callscan.asr.engine import MIN_SPEECH_S, FromWindows
 from callscan.audio.decode import load
 from callscan.audio.vad import load_vad, speech_regions
 from callscan.speakers.assign import SpeakersOptions

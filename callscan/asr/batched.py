@@ -399,7 +399,7 @@ def decode_windows(model, audios: list[np.ndarray], language, options, *, batch_
     model : whisper.model.Whisper
     audios : list of np.ndarray
         1-D float32 16 kHz signals, each at most 30 s.
-    language : str or callscan.asr.language.FromWindows
+    language : str or callscan.asr.engine.FromWindows
         Whisper language code; or the windows to read the call's language from (see
         :func:`_language_of`).
     options : callscan.asr.TranscribeOptions
@@ -452,7 +452,7 @@ def _encode_batch(model, audios: list[np.ndarray], start: int, batch_size: int, 
 
 
 def _language_of(model, audios, chooser, options, batch_size: int, ahead: dict) -> str:
-    """The language ``chooser`` (a :class:`callscan.asr.language.FromWindows`) decides on
+    """The language ``chooser`` (a :class:`callscan.asr.engine.FromWindows`) decides on
     Whisper's language distribution for each of its windows, read from the features their
     batch is encoded into for the transcription (``whisper.decoding.detect_language``: one
     decoder step). The batches encoded here are kept in ``ahead`` for their turn, so no

@@ -16,17 +16,51 @@ whisper-style dicts (``start``, ``end``, ``text``, ``words`` with ``word``, ``st
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from callscan.asr.language import FromWindows
     from callscan.asr.options import TranscribeOptions
 
-__all__ = ["Engine", "SegmentDict"]
+__all__ = ["Engine", "FromWindows", "SegmentDict"]
 
 SegmentDict = dict[str, Any]  # one whisper-style segment (see the module docstring)
+MIN_SPEECH_S = 0.5  # under half a second of speech says nothing about the language
+
+
+@dataclass
+class FromWindows:
+    """The call's language, decided as the transcription encodes its packed windows.
+
+    An engine that can (``Engine.reads_language_in_windows``) takes this for the language of
+    :meth:`~callscan.asr.engine.Engine.decode_windows`: before decoding, it reads Whisper's
+    language distribution from the encoder's output for ``windows`` (each channel's first
+    window, a channel's first 15 s of speech) and calls :meth:`decide` with one
+    distribution per window, in order; the windows are then decoded in the language chosen.
+    The encoder runs once for the language and the transcription, where a check of its own
+    encoded each channel's first speech again (0.25 s of a 5-minute stereo call's critical
+    path). ``settle(readings)`` turns ``(distribution, weight)`` readings into the call's
+    language (:func:`callscan.asr.language.settle`, with its decode check); the result is
+    kept in ``detected``.
+    """
+
+    windows: list[int]  # indices of the windows read, in the engine's list of windows
+    speech_s: list[float]  # seconds of speech in each (its weight; under MIN_SPEECH_S: skipped)
+    settle: Callable[[list[tuple[dict[str, float], float]]], tuple[str, float, dict[str, float]]]
+    detected: tuple[str, float, dict[str, float]] | None = None
+
+    def decide(self, distributions: Sequence[dict[str, float]]) -> str:
+        """The language to decode in, from Whisper's distribution on each of ``windows``."""
+        readings = [
+            (dict(d), s)
+            for d, s in zip(distributions, self.speech_s, strict=True)
+            if s >= MIN_SPEECH_S
+        ]
+        self.detected = self.settle(readings)
+        return self.detected[0]
 
 
 @runtime_checkable
@@ -36,7 +70,7 @@ class Engine(Protocol):
     name: str  # the engine, as reported in Transcript.engine: "openai-whisper", "faster-whisper"
     detect_window_s: float  # seconds of speech per channel :meth:`language_probs` reads
     runs_on_torch: bool  # torch's threads are set around its work (else it sets its own)
-    # decode_windows takes a callscan.asr.language.FromWindows for its language: the call's
+    # decode_windows takes a callscan.asr.engine.FromWindows for its language: the call's
     # language read from the windows' encoding (else it is checked on excerpts first)
     reads_language_in_windows: bool
 
@@ -66,7 +100,7 @@ class Engine(Protocol):
         batch_size: int = 8,
     ) -> list[list[SegmentDict]]:
         """Decode packed windows (1-D float32 16 kHz, each at most 30 s) in batches, in
-        ``language`` (a :class:`~callscan.asr.language.FromWindows` only where the engine
+        ``language`` (a :class:`~callscan.asr.engine.FromWindows` only where the engine
         ``reads_language_in_windows``).
 
         Returns, per window, its segments with word timestamps, times relative to the

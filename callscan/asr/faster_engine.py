@@ -36,8 +36,7 @@ from callscan.asr import guards
 from callscan.errors import CallscanError, ModelError
 
 if TYPE_CHECKING:
-    from callscan.asr.engine import SegmentDict
-    from callscan.asr.language import FromWindows
+    from callscan.asr.engine import FromWindows, SegmentDict
     from callscan.asr.options import TranscribeOptions
 
 __all__ = ["EncodedBatch", "FasterWhisper", "encode_rows", "first_pass_tokens", "load"]
@@ -60,7 +59,7 @@ class FasterWhisper:
     name = "faster-whisper"
     long_form = False  # a channel without speech regions is decoded in packed windows
     runs_on_torch = False  # CTranslate2's threads are set when it loads; torch never imported
-    # the call's language read from the windows' encoding (callscan.asr.language.FromWindows)
+    # the call's language read from the windows' encoding (callscan.asr.engine.FromWindows)
     reads_language_in_windows = True
 
     def __init__(self, model_name: str, model: Any, pipeline: Any, threads: int = 1) -> None:

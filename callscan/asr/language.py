@@ -10,12 +10,12 @@ allowed language below ``CHECK_BELOW``), a decode check settles it (:func:`decod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from callscan.asr.engine import MIN_SPEECH_S
 from callscan.errors import CallscanError
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ CHECK_WINDOW_S = 15.0  # speech decoded once per candidate language by the decod
 CHECK_BELOW = 0.98  # the decode check runs only when Whisper's own share is below this
 CHECK_TOKENS = 32  # tokens decoded per candidate: enough to tell fluent from forced text
 CHECK_TEMPERATURE = 0.1  # softmax temperature turning mean token log-probs into shares
-MIN_SPEECH_S = 0.5  # under half a second of speech says nothing about the language
 SPEECH_TOP_DB = 35.0  # dB below the peak under which frames count as silence for detection
 
 
@@ -187,37 +186,6 @@ def detect_language(
         weight = min(excerpt.size / sr, window_s)  # channels with more speech count more
         readings.append((engine.language_probs(excerpt), weight))
     return settle(engine, channels, languages, readings, sr=sr, regions=regions)
-
-
-@dataclass
-class FromWindows:
-    """The call's language, decided as the transcription encodes its packed windows.
-
-    An engine that can (``Engine.reads_language_in_windows``) takes this for the language of
-    :meth:`~callscan.asr.engine.Engine.decode_windows`: before decoding, it reads Whisper's
-    language distribution from the encoder's output for ``windows`` (each channel's first
-    window, a channel's first 15 s of speech) and calls :meth:`decide` with one
-    distribution per window, in order; the windows are then decoded in the language chosen.
-    The encoder runs once for the language and the transcription, where a check of its own
-    encoded each channel's first speech again (0.25 s of a 5-minute stereo call's critical
-    path). ``settle(readings)`` turns ``(distribution, weight)`` readings into the call's
-    language (:func:`settle`, with its decode check); the result is kept in ``detected``.
-    """
-
-    windows: list[int]  # indices of the windows read, in the engine's list of windows
-    speech_s: list[float]  # seconds of speech in each (its weight; under MIN_SPEECH_S: skipped)
-    settle: Callable[[list[tuple[dict[str, float], float]]], tuple[str, float, dict[str, float]]]
-    detected: tuple[str, float, dict[str, float]] | None = None
-
-    def decide(self, distributions: Sequence[dict[str, float]]) -> str:
-        """The language to decode in, from Whisper's distribution on each of ``windows``."""
-        readings = [
-            (dict(d), s)
-            for d, s in zip(distributions, self.speech_s, strict=True)
-            if s >= MIN_SPEECH_S
-        ]
-        self.detected = self.settle(readings)
-        return self.detected[0]
 
 
 def settle(

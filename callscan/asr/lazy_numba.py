@@ -48,6 +48,11 @@ class _Deferred:
         self._decorator, self._func, self._args, self._kwargs = decorator, func, args, kwargs
         self._compiled: Callable | None = None
 
+    @property
+    def py_func(self) -> Callable:
+        """The Python function, as a numba dispatcher's ``py_func``."""
+        return self._func
+
     def compiled(self) -> Callable:
         """The real numba's function. The deferred functions it calls (``dtw_cpu`` calls
         ``backtrace``) are compiled first and put in its module in their place, since

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from callscan.asr.language import FromWindows, detect_language, parse_languages, settle
+from callscan.asr.engine import FromWindows
+from callscan.asr.language import detect_language, parse_languages, settle
 from callscan.errors import CallscanError
 from callscan.transcript import Segment, Transcript, Word
 
@@ -104,7 +105,7 @@ def _reads_language(engine: Engine, options: TranscribeOptions) -> bool:
 
 def _language_reader(engine: Engine, audio: Audio, options: TranscribeOptions) -> FromWindows:
     """The call's language read from each channel's first window as the transcription
-    encodes it (:class:`~callscan.asr.language.FromWindows`), settled as
+    encodes it (:class:`~callscan.asr.engine.FromWindows`), settled as
     :func:`_resolve_language` settles it: the allowed languages, the decode check on each
     channel's first non-silent speech when unsure. Measured on the 35 real and sample
     recordings of ``bench/bench_language.py``: the same language on every one."""
@@ -227,7 +228,7 @@ def transcribe_regions(
     channel's speech regions. The regions of every channel are packed into Whisper windows,
     and all windows of all channels are decoded together by the engine in batches of
     ``options.batch_size``. ``language``: a Whisper code, or (for an engine that
-    ``reads_language_in_windows``) a :class:`~callscan.asr.language.FromWindows` whose
+    ``reads_language_in_windows``) a :class:`~callscan.asr.engine.FromWindows` whose
     windows are set here to each channel's first; the engine sets its ``detected``.
     """
     from callscan.asr.chunking import pack, render

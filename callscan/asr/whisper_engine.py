@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from callscan.asr.engine import SegmentDict
-    from callscan.asr.language import FromWindows
+    from callscan.asr.engine import FromWindows, SegmentDict
     from callscan.asr.options import TranscribeOptions
 
 __all__ = ["OpenAIWhisper"]
@@ -33,7 +32,7 @@ class OpenAIWhisper:
     name = "openai-whisper"
     long_form = True  # whisper.transcribe decodes a whole channel
     runs_on_torch = True
-    # the call's language read from the windows' encoding (callscan.asr.language.FromWindows)
+    # the call's language read from the windows' encoding (callscan.asr.engine.FromWindows)
     reads_language_in_windows = True
 
     def __init__(self, module: Any, *, half_context: bool = False) -> None:
@@ -98,7 +97,7 @@ class OpenAIWhisper:
     ) -> list[list[SegmentDict]]:
         """Packed windows decoded in batches by :func:`callscan.asr.batched.decode_windows`
         (``language`` may be read from the windows' encoding: a
-        :class:`~callscan.asr.language.FromWindows`)."""
+        :class:`~callscan.asr.engine.FromWindows`)."""
         from callscan.asr import batched
 
         return batched.decode_windows(self.module, audios, language, options, batch_size=batch_size)
