@@ -21,27 +21,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import sys
-import threading
 from pathlib import Path
+
+from callscan.records import Record, pattern_key
 
 FILE_NAME = "checked-patterns.json"
 MAX_ENTRIES = 20_000  # past it the record starts again (a team editing patterns for years)
-
-_lock = threading.Lock()
-_known: dict[str, int] | None = None  # key -> flags, read from the file on first use
-_new: dict[str, int] = {}  # recorded in this process, not yet written
-
-
-def cache_path() -> Path:
-    """``$CALLSCAN_CACHE_DIR/checked-patterns.json``, else the user cache folder's."""
-    env = os.environ.get("CALLSCAN_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / FILE_NAME
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("callscan")) / FILE_NAME
 
 
 @functools.cache
@@ -52,67 +38,34 @@ def _salt() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}:{hashlib.sha256(code).hexdigest()}"
 
 
-def _key(text: str, flags: int) -> str:
-    h = hashlib.sha256(f"{flags}\0".encode())
-    h.update(text.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()[:40]
-
-
-def _read() -> dict[str, int]:
-    try:
-        data = json.loads(cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("salt") != _salt():
-        return {}
-    found = data.get("patterns")
-    if not isinstance(found, dict):
-        return {}
-    return {k: v for k, v in found.items() if isinstance(k, str) and type(v) is int}
+_RECORD = Record(
+    FILE_NAME,
+    salt=_salt,
+    load=lambda data: json.loads(data.decode("utf-8")),
+    dump=lambda record: json.dumps(record).encode("utf-8"),
+    valid=lambda flags: type(flags) is int,
+    max_entries=MAX_ENTRIES,
+)
 
 
 def flags_of(text: str, flags: int) -> int | None:
     """The flags a pattern that passed its checks before compiles with (``re.compile``'s,
     inline flags included), or None when it has to be checked."""
-    global _known
-    with _lock:
-        if _known is None:
-            _known = _read()
-        key = _key(text, flags)
-        return _new.get(key, _known.get(key))
+    found = _RECORD.get(pattern_key(text, flags))
+    return int(found) if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def remember(text: str, flags: int, compiled_flags: int) -> None:
     """Record that ``text`` with ``flags`` passed its checks (written by :func:`flush`)."""
-    with _lock:
-        _new[_key(text, flags)] = compiled_flags
+    _RECORD.put(pattern_key(text, flags), int(compiled_flags))
 
 
 def forget() -> None:
     """Drop what this process knows (tests; the file is read again on the next lookup)."""
-    global _known
-    with _lock:
-        _known = None
-        _new.clear()
+    _RECORD.forget()
 
 
 def flush() -> None:
     """Write what this process recorded, merged with the file as it is now (another process
     may have added to it). Best effort: an error leaves the file as it was."""
-    global _known
-    with _lock:
-        if not _new:
-            return
-        merged = {**_read(), **_new}
-        if len(merged) > MAX_ENTRIES:
-            merged = dict(_new)
-        try:
-            from callscan.util import atomic_write
-
-            path = cache_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, json.dumps({"salt": _salt(), "patterns": merged}))
-        except OSError:
-            return
-        _known = merged
-        _new.clear()
+    _RECORD.flush()

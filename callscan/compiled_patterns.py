@@ -12,7 +12,7 @@ So a compiled pattern is recorded here, as that pickle, under a key made of its 
 flags; the record is valid only with the Python and ``regex`` versions that wrote it. The
 next process that compiles the same pattern with the same flags loads it instead. The
 record is one file, ``compiled-patterns.pickle``, beside ``checked-patterns.json``
-(:func:`callscan.checked_patterns.cache_path`), rewritten atomically and read with an
+(a :class:`callscan.records.Record`), rewritten atomically and read with an
 unpickler that builds nothing but ``regex`` patterns, frozensets and plain data (anything
 else in the file is refused and the pattern compiled afresh). It is trusted as Python
 trusts the bytecode in ``__pycache__``: it lives in the user's own cache folder. Best effort:
@@ -22,26 +22,15 @@ a missing, damaged, foreign or read-only file only means the patterns are compil
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import pickle
 import sys
-import threading
 from typing import Any
+
+from callscan.records import Record, pattern_key
 
 FILE_NAME = "compiled-patterns.pickle"
 MAX_ENTRIES = 5_000  # past it the record starts again (a team editing patterns for years)
-
-_lock = threading.Lock()
-_known: dict[str, bytes] | None = None  # key -> pickled pattern, read from the file on first use
-_new: dict[str, bytes] = {}  # compiled in this process, not yet written
-
-
-def cache_path():
-    """``compiled-patterns.pickle`` in the folder of the checked-pattern record."""
-    from callscan.checked_patterns import cache_path as checked
-
-    return checked().with_name(FILE_NAME)
 
 
 @functools.cache
@@ -52,10 +41,7 @@ def _salt() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}:regex {regex.__version__}"
 
 
-def _key(text: str, flags: int) -> str:
-    h = hashlib.sha256(f"{flags}\0".encode())
-    h.update(text.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()[:40]
+_key = pattern_key
 
 
 class _Loader(pickle.Unpickler):
@@ -75,25 +61,14 @@ def _load(data: bytes) -> Any:
     return _Loader(io.BytesIO(data)).load()
 
 
-def _read() -> dict[str, bytes]:
-    try:
-        data = _load(cache_path().read_bytes())
-    except Exception:  # missing, unreadable, damaged or refused: compile as before
-        return {}
-    if not isinstance(data, dict) or data.get("salt") != _salt():
-        return {}
-    found = data.get("patterns")
-    if not isinstance(found, dict):
-        return {}
-    return {k: v for k, v in found.items() if isinstance(k, str) and type(v) is bytes}
-
-
-def _recorded(key: str) -> bytes | None:
-    global _known
-    with _lock:
-        if _known is None:
-            _known = _read()
-        return _new.get(key, _known.get(key))
+_RECORD = Record(
+    FILE_NAME,
+    salt=_salt,
+    load=_load,
+    dump=lambda record: pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL),
+    valid=lambda data: type(data) is bytes,
+    max_entries=MAX_ENTRIES,
+)
 
 
 def compile(text: str, flags: int) -> Any:
@@ -101,8 +76,8 @@ def compile(text: str, flags: int) -> Any:
     the same pattern with the same flags (and recorded for the next one when not)."""
     import regex
 
-    key = _key(text, flags)
-    data = _recorded(key)
+    key = pattern_key(text, flags)
+    data = _RECORD.get(key)
     if data is not None:
         try:
             pattern = _load(data)
@@ -115,37 +90,16 @@ def compile(text: str, flags: int) -> Any:
         data = pickle.dumps(pattern, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # a pattern the package cannot pickle is simply not recorded
         return pattern
-    with _lock:
-        _new[key] = data
+    _RECORD.put(key, data)
     return pattern
 
 
 def forget() -> None:
     """Drop what this process knows (tests; the file is read again on the next lookup)."""
-    global _known
-    with _lock:
-        _known = None
-        _new.clear()
+    _RECORD.forget()
 
 
 def flush() -> None:
     """Write what this process compiled, merged with the file as it is now (another process
     may have added to it). Best effort: an error leaves the file as it was."""
-    global _known
-    with _lock:
-        if not _new:
-            return
-        merged = {**_read(), **_new}
-        if len(merged) > MAX_ENTRIES:
-            merged = dict(_new)
-        try:
-            from callscan.util import atomic_write
-
-            path = cache_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            record = {"salt": _salt(), "patterns": merged}
-            atomic_write(path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            return
-        _known = merged
-        _new.clear()
+    _RECORD.flush()

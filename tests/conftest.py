@@ -31,13 +31,13 @@ def unchecked_patterns(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def uncompiled_patterns(tmp_path, monkeypatch):
-    """No compiled pattern recorded: every regex is compiled again. Yields the record's path."""
+def uncompiled_patterns(unchecked_patterns):
+    """No compiled pattern recorded either (an empty cache folder): every regex is compiled
+    again. Yields the record's path."""
     from callscan import compiled_patterns
 
-    monkeypatch.setenv("CALLSCAN_CACHE_DIR", str(tmp_path / "cache"))
     compiled_patterns.forget()
-    yield tmp_path / "cache" / compiled_patterns.FILE_NAME
+    yield unchecked_patterns.with_name(compiled_patterns.FILE_NAME)
     compiled_patterns.forget()
 
 

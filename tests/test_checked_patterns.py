@@ -94,17 +94,23 @@ def test_a_damaged_record_is_ignored_and_rewritten(content, unchecked_patterns):
     assert json.loads(unchecked_patterns.read_text())["patterns"]
 
 
-def test_an_unwritable_cache_folder_only_means_checking(monkeypatch, tmp_path):
+def test_an_unwritable_cache_folder_only_means_checking_and_compiling(monkeypatch, tmp_path):
+    from callscan import compiled_patterns
+
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("CALLSCAN_CACHE_DIR", str(blocker))  # mkdir fails under a file
     checked_patterns.forget()
+    compiled_patterns.forget()
     try:
-        config.Checker("team.yaml").regex(r"\bhalo\b", "k")
+        pattern = config.Checker("team.yaml").regex(r"\bhalo\b", "k")
+        assert pattern.search("Halo, selamat pagi")  # compiled (the record unwritable)
         checked_patterns.flush()  # no error
+        compiled_patterns.flush()
         assert checked_patterns.flags_of(r"\bhalo\b", re.IGNORECASE) is not None  # in memory
     finally:
         checked_patterns.forget()
+        compiled_patterns.forget()
 
 
 def test_a_new_process_reads_the_record(unchecked_patterns):

@@ -149,18 +149,6 @@ def test_an_entry_for_another_pattern_is_compiled_afresh(uncompiled_patterns):
     assert pattern.pattern == text and pattern.search("halo") and not pattern.search("bye")
 
 
-def test_an_unwritable_cache_folder_only_means_compiling(monkeypatch, tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a folder")
-    monkeypatch.setenv("CALLSCAN_CACHE_DIR", str(blocker))  # mkdir fails under a file
-    compiled_patterns.forget()
-    try:
-        assert compiled_patterns.compile(r"\bhalo\b", regex.V0).search("halo")
-        compiled_patterns.flush()  # no error
-    finally:
-        compiled_patterns.forget()
-
-
 def test_a_new_process_loads_what_an_analysis_compiled(uncompiled_patterns, tmp_path):
     """Two real processes analysing a transcript: the first compiles the playbook's patterns
     (and its analysis records them), the second compiles none and writes the same report."""
