@@ -41,9 +41,6 @@ def _salt() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}:regex {regex.__version__}"
 
 
-_key = pattern_key
-
-
 class _Loader(pickle.Unpickler):
     """Builds plain data, frozensets and ``regex`` patterns (``regex._regex.compile``), nothing else."""
 

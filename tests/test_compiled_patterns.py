@@ -15,6 +15,7 @@ import regex
 
 from callscan import compiled_patterns, config
 from callscan.analysis.playbook import load_playbook
+from callscan.records import pattern_key
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = sorted((ROOT / "tests" / "data" / "closing-tune").glob("c_*.txt"))
@@ -126,7 +127,7 @@ def test_a_planted_entry_is_never_run(monkeypatch, uncompiled_patterns, tmp_path
     text, flags = r"\bhalo\b", regex.V0
     record = {
         "salt": compiled_patterns._salt(),
-        "patterns": {compiled_patterns._key(text, flags): pickle.dumps(Planted(marker))},
+        "patterns": {pattern_key(text, flags): pickle.dumps(Planted(marker))},
     }
     uncompiled_patterns.parent.mkdir(parents=True)
     uncompiled_patterns.write_bytes(pickle.dumps(record))
@@ -140,7 +141,7 @@ def test_an_entry_for_another_pattern_is_compiled_afresh(uncompiled_patterns):
     other = pickle.dumps(regex.compile(r"\bbye\b", flags))
     record = {
         "salt": compiled_patterns._salt(),
-        "patterns": {compiled_patterns._key(text, flags): other},
+        "patterns": {pattern_key(text, flags): other},
     }
     uncompiled_patterns.parent.mkdir(parents=True)
     uncompiled_patterns.write_bytes(pickle.dumps(record))

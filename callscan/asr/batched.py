@@ -400,8 +400,8 @@ def decode_windows(model, audios: list[np.ndarray], language, options, *, batch_
     audios : list of np.ndarray
         1-D float32 16 kHz signals, each at most 30 s.
     language : str or callscan.asr.engine.FromWindows
-        Whisper language code; or the windows to read the call's language from (see
-        :func:`_language_of`).
+        Whisper language code; or the windows to read the call's language from
+        (:meth:`~callscan.asr.engine.FromWindows.read`).
     options : callscan.asr.TranscribeOptions
         Temperatures, beam size and prompt are used.
     batch_size : int
@@ -420,15 +420,21 @@ def decode_windows(model, audios: list[np.ndarray], language, options, *, batch_
 
     use_fast_dtw()  # whisper's word-alignment DTW without loading numba for a one-call process
 
-    starts = range(0, len(audios), batch_size)
     ahead: dict[int, tuple] = {}  # batches encoded before their turn (for the language)
-    if not isinstance(language, str):
-        language = _language_of(model, audios, language, options, batch_size, ahead)
+    if not isinstance(language, str):  # read from the batches' encoder output
+        language = language.read(
+            batch_size,
+            ahead,
+            lambda start: _encode_batch(model, audios, start, batch_size, options),
+            lambda encoded, row: language_distribution(
+                model, encoded[1], encoded[3][row : row + 1]
+            ),
+        )
     tokenizer = get_tokenizer(
         model.is_multilingual, num_languages=model.num_languages, language=language
     )
     out: list[list[dict]] = []
-    for start in starts:
+    for start in range(0, len(audios), batch_size):
         encoded = ahead.pop(start, None) or _encode_batch(model, audios, start, batch_size, options)
         with torch.no_grad():
             out += _decode_batch(model, encoded, language, options, tokenizer)
@@ -451,27 +457,15 @@ def _encode_batch(model, audios: list[np.ndarray], start: int, batch_size: int, 
     return durations, n_ctx, mels, features
 
 
-def _language_of(model, audios, chooser, options, batch_size: int, ahead: dict) -> str:
-    """The language ``chooser`` (a :class:`callscan.asr.engine.FromWindows`) decides on
-    Whisper's language distribution for each of its windows, read from the features their
-    batch is encoded into for the transcription (``whisper.decoding.detect_language``: one
-    decoder step). The batches encoded here are kept in ``ahead`` for their turn, so no
-    window is encoded twice."""
+def language_distribution(model, n_ctx: int, features) -> dict[str, float]:
+    """Whisper's language distribution for one window from its encoder features (1, n_ctx,
+    width): ``whisper.decoding.detect_language``, one decoder step."""
     import torch
     from whisper.decoding import detect_language
 
-    distributions = []
-    for index in chooser.windows:
-        start = index - index % batch_size
-        if start not in ahead:
-            ahead[start] = _encode_batch(model, audios, start, batch_size, options)
-        _, n_ctx, _, features = ahead[start]
-        with torch.no_grad():
-            _, probs = detect_language(
-                TrimmedModel(model, n_ctx), features[index - start : index - start + 1]
-            )
-        distributions.append(probs[0])
-    return chooser.decide(distributions)
+    with torch.no_grad():
+        _, probs = detect_language(TrimmedModel(model, n_ctx), features)
+    return dict(probs[0])
 
 
 def _window_cross(model, kept: dict, row: int) -> dict | None:

@@ -52,6 +52,25 @@ class FromWindows:
     settle: Callable[[list[tuple[dict[str, float], float]]], tuple[str, float, dict[str, float]]]
     detected: tuple[str, float, dict[str, float]] | None = None
 
+    def read(
+        self,
+        batch_size: int,
+        ahead: dict[int, Any],
+        encode: Callable[[int], Any],
+        distribution: Callable[[Any, int], dict[str, float]],
+    ) -> str:
+        """The language to decode in, as an engine reads it: ``encode(start)`` encodes the
+        batch of windows from ``start`` (kept in ``ahead`` for its turn, so no window is
+        encoded twice) and ``distribution(encoded, row)`` is Whisper's language distribution
+        for one row of an encoded batch."""
+        found = []
+        for index in self.windows:
+            start = index - index % batch_size
+            if start not in ahead:
+                ahead[start] = encode(start)
+            found.append(distribution(ahead[start], index - start))
+        return self.decide(found)
+
     def decide(self, distributions: Sequence[dict[str, float]]) -> str:
         """The language to decode in, from Whisper's distribution on each of ``windows``."""
         readings = [

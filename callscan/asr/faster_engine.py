@@ -92,7 +92,10 @@ class FasterWhisper:
         The encoder reads the frames a window of the excerpt's length is decoded with
         (:func:`_window_features`), and CTranslate2's language step reads its output: 0.09 s a channel
         instead of 0.36 s for a whole 30 s input."""
-        encoded = self.model.encode(_window_features(self, [excerpt]))
+        return self._distribution(self.model.encode(_window_features(self, [excerpt])))
+
+    def _distribution(self, encoded: Any) -> dict[str, float]:
+        """CTranslate2's language step on one row of encoder output: code -> probability."""
         pairs = self.model.model.detect_language(encoded)[0]
         return {token[2:-2]: float(p) for token, p in pairs}
 
@@ -133,7 +136,8 @@ class FasterWhisper:
         batch_size: int = 8,
     ) -> list[list[SegmentDict]]:
         """Decode packed windows in batches (CTranslate2 int8, beam 5, word timestamps), in
-        ``language`` (or the language read from the windows' encoding, :meth:`_language_of`).
+        ``language`` (or the language read from the windows' encoding,
+        :meth:`~callscan.asr.engine.FromWindows.read`).
 
         As on the default engine, the encoder reads 15 s (1500 mel frames) when every window
         of a batch fits in 15 s (CTranslate2 accepts inputs shorter than 30 s), else 30 s.
@@ -145,8 +149,13 @@ class FasterWhisper:
         past the window's end (invented after the audio) is dropped.
         """
         ahead: dict[int, tuple] = {}  # batches encoded before their turn (for the language)
-        if not isinstance(language, str):
-            language = self._language_of(audios, language, batch_size, ahead)
+        if not isinstance(language, str):  # read from the batches' encoder output
+            language = language.read(
+                batch_size,
+                ahead,
+                lambda start: self._read_batch(audios, start, batch_size),
+                self._row_distribution,
+            )
         out: list[list[dict]] = []
         for start in range(0, len(audios), batch_size):
             batch = self.encode_batch(
@@ -176,26 +185,17 @@ class FasterWhisper:
                 out.append(guards.within_window(segments, duration))
         return out
 
-    def _language_of(
-        self, audios: list[np.ndarray], chooser: FromWindows, batch_size: int, ahead: dict
-    ) -> str:
-        """The language ``chooser`` decides on Whisper's language distribution for each of
-        its windows, read by CTranslate2's language step from the encoder output of the
-        window's batch; the batches encoded here are kept in ``ahead`` for their turn (as
-        the default engine, :func:`callscan.asr.batched.decode_windows`)."""
+    def _read_batch(self, audios: list[np.ndarray], start: int, batch_size: int) -> tuple:
+        """The log-mel features and encoder output of the batch of windows from ``start``."""
+        features = _window_features(self, audios[start : start + batch_size])
+        return features, encode_rows(self.model, features)
+
+    def _row_distribution(self, encoded: tuple, row: int) -> dict[str, float]:
+        """The language distribution of one row of an encoded batch (:meth:`_read_batch`)."""
         import ctranslate2
 
-        distributions = []
-        for index in chooser.windows:
-            start = index - index % batch_size
-            if start not in ahead:
-                features = _window_features(self, audios[start : start + batch_size])
-                ahead[start] = (features, encode_rows(self.model, features))
-            rows = np.asarray(ahead[start][1])[index - start : index - start + 1]
-            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
-            pairs = self.model.model.detect_language(view)[0]
-            distributions.append({token[2:-2]: float(p) for token, p in pairs})
-        return chooser.decide(distributions)
+        rows = np.asarray(encoded[1])[row : row + 1]
+        return self._distribution(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)))
 
     def encode_batch(
         self,

@@ -109,9 +109,8 @@ class OpenAIWhisper:
         it): with 15 s, half of its input positions, as the packed windows are decoded
         (:func:`callscan.asr.batched.audio_context`)."""
         import torch
-        from whisper.decoding import detect_language
 
-        from callscan.asr.batched import TrimmedModel, window_mel
+        from callscan.asr.batched import TrimmedModel, language_distribution, window_mel
 
         model = self.module
         n_ctx = int(model.dims.n_audio_ctx * min(self.detect_window_s, 30.0) / 30.0)
@@ -122,8 +121,7 @@ class OpenAIWhisper:
             # the same language each time, shares within 2e-4 of float32's, 1.45x faster
             # (bench/bench_language.py); the decode check below stays in float32
             features = trimmed.encode(mel[None], exact=self.exact_language)
-            _, probs = detect_language(trimmed, features)
-        return dict(probs[0])
+        return language_distribution(model, n_ctx, features)
 
     def check_logprobs(
         self, excerpts: list[np.ndarray], codes: list[str], max_tokens: int
