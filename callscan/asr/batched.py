@@ -3,7 +3,7 @@
 Each window (at most 15 s of packed speech, see :mod:`callscan.asr.chunking`) is one item of
 a batch: the encoder and the greedy decoder run once for the whole batch (whisper's own
 ``DecodingTask`` on the encoder features, its cross-attention read per head, see
-:func:`_task_class`; with ``base`` the encoder reads 15 s, not 30 s, see
+:mod:`callscan.asr.decoding_task`; with ``base`` the encoder reads 15 s, not 30 s, see
 :class:`TrimmedModel`), with the decoder guards of :mod:`callscan.asr.guards`. Windows whose
 decode fails Whisper's own checks (compression ratio > 2.4 or mean log-probability < -1) or
 was ended as a repetition loop are decoded again alone with Whisper's temperature fallback.
@@ -15,10 +15,9 @@ Segments and word timestamps are then built per window with openai-whisper's own
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from callscan.asr.decoding_task import install_attention, task_class
 from callscan.asr.guards import (
     COMPRESSION_RATIO_MAX,
     LOGPROB_MIN,
@@ -170,105 +169,6 @@ def _segments(result, tokenizer, duration_s: float) -> list[dict]:
     return [s for s in out if s["text"].strip()]
 
 
-@functools.cache
-def _task_class() -> type:
-    """whisper's ``DecodingTask``, with each window's cross-attention keys and values
-    computed once, per head and contiguous, and read by all of the window's rows.
-
-    * Beam search over a batch of windows: openai-whisper 20250625 repeats the token rows
-      ``n_group`` times per window but not the encoder features, so its beam search works
-      on one window only (a batch fails in cross-attention: openai/whisper pull requests
-      2389 and 2843, open). Here the features are repeated as ``run`` expects (it keeps
-      every ``n_group``-th row afterwards; the language step gets one row per window).
-    * A decoder step is bound by reading the cross-attention keys and values (8 windows x
-      750 positions x 512 x 4 bytes, twice, in each of 6 layers): repeating them per beam
-      made beam search 5x as slow, and whisper's layout (positions, then heads) makes each
-      read strided. They are computed here from one row per window and kept per head,
-      contiguous (:func:`_cross_attention_per_head` reads them); whisper's own decode
-      computes the same numbers (tested token for token, greedy and beam).
-    """
-    from whisper.decoding import DecodingTask, PyTorchInference
-
-    class Inference(PyTorchInference):
-        n_group = 1
-
-        def logits(self, tokens, audio_features):
-            if not self.kv_cache:
-                unique = audio_features[:: self.n_group]
-                # self-attention entries first and empty: the decoder reads its position
-                # from the first entry's length
-                rows, _, width = audio_features.shape
-                empty = audio_features.new_zeros((rows, 0, width))
-                cache = {}
-                for block in self.model.decoder.blocks:
-                    cache[block.attn.key] = cache[block.attn.value] = empty
-                for block in self.model.decoder.blocks:
-                    heads = block.cross_attn.n_head
-                    for proj in (block.cross_attn.key, block.cross_attn.value):
-                        cache[proj] = _per_head(proj(unique), heads)
-                kept = getattr(self.model, "kept_cross", None)
-                if kept is not None:  # for the word alignment (_window_cross)
-                    kept.update({k: v for k, v in cache.items() if v.dim() == 4})
-                self.kv_cache, self.hooks = self.model.install_kv_cache_hooks(cache)
-            return super().logits(tokens, audio_features)
-
-    class Task(DecodingTask):
-        def __init__(self, model, options):
-            super().__init__(model, options)
-            _cross_attention_per_head(model.decoder)
-            self.inference = Inference(model, len(self.initial_tokens))
-            self.inference.n_group = self.n_group
-            if hasattr(self.decoder, "inference"):  # the beam search rearranges its cache
-                self.decoder.inference = self.inference
-
-        def _get_audio_features(self, mel):
-            features = super()._get_audio_features(mel)
-            if self.n_group == 1:
-                return features
-            return features.repeat_interleave(self.n_group, dim=0)
-
-        def _detect_language(self, audio_features, tokens):  # one row per window
-            return super()._detect_language(audio_features[:: self.n_group], tokens)
-
-    return Task
-
-
-def _per_head(x, heads: int):
-    """(windows, positions, width) -> (windows, heads, positions, width / heads), contiguous."""
-    windows, positions, width = x.shape
-    return x.view(windows, positions, heads, width // heads).transpose(1, 2).contiguous()
-
-
-def _cross_attention_per_head(decoder) -> None:
-    """Let each cross-attention of ``decoder`` read keys and values kept per head
-    (:func:`_per_head`, 4-D), ``g`` query rows per key row: rows ``a * g ... a * g + g - 1``
-    (the beams of window ``a``, or just row ``a``) attend to window ``a``, as one attention
-    with ``g`` times the queries. With whisper's own 3-D keys (word alignment, a plain
-    decode) it is whisper's attention, unchanged. Installed once per decoder."""
-    import types
-
-    import torch.nn.functional as F
-
-    for block in decoder.blocks:
-        attention = block.cross_attn
-        if getattr(attention, "_callscan_per_head", False):
-            continue
-        own = attention.qkv_attention
-
-        def qkv_attention(self, q, k, v, mask=None, _own=own):
-            if k.dim() == 3:  # whisper's layout: its own attention
-                return _own(q, k, v, mask)
-            n_batch, n_ctx, n_state = q.shape
-            windows, heads = k.shape[0], k.shape[1]
-            group = n_batch // windows
-            q = q.reshape(windows, group * n_ctx, heads, n_state // heads).transpose(1, 2)
-            a = F.scaled_dot_product_attention(q, k, v)  # whisper's scale, no mask
-            return a.transpose(1, 2).reshape(n_batch, n_ctx, n_state), None
-
-        attention.qkv_attention = types.MethodType(qkv_attention, attention)
-        attention._callscan_per_head = True
-
-
 class TrimmedModel:
     """The model as whisper's decoding and alignment see it, with a shorter encoder input.
 
@@ -284,6 +184,7 @@ class TrimmedModel:
     def __init__(self, model, n_audio_ctx: int, features=None, cross=None):
         import dataclasses
 
+        install_attention(model.decoder)  # each row's numbers its own (decoding_task)
         self._model = model
         self.dims = dataclasses.replace(model.dims, n_audio_ctx=n_audio_ctx)
         self._features = features  # (1, n_audio_ctx, n_audio_state)
@@ -303,7 +204,7 @@ class TrimmedModel:
         Returns the results and, per result, whether a guard ended it (a repetition loop, or
         text past the window's end): a failed decode.
         """
-        task = _task_class()(self, options)
+        task = task_class()(self, options)
         if not options.beam_size:  # one row per window (greedy or one sample)
             stop = decode_guard(task.tokenizer, task.sample_begin, durations_s)
             task.logit_filters.append(stop)
@@ -470,18 +371,19 @@ def language_distribution(model, n_ctx: int, features) -> dict[str, float]:
 
 def _window_cross(model, kept: dict, row: int) -> dict | None:
     """Row ``row``'s cross-attention keys and values as a batch's greedy decode computed them
-    (``kept``: per projection, (rows, heads, positions, width / heads)), in whisper's layout,
-    (1, positions, width): what the word alignment of that window would compute again from
-    its features (6 layers x 2 projections of 750 x 512 x 512, 10 ms a window), the same to
-    the bit. None where nothing was kept, or where the decoder is whisper's own, which reads
-    its position from the cache's first entry (a model without
-    :func:`callscan.asr.quantize.fp16_logits`, whose forward reads the self-attention's)."""
-    if not kept or not hasattr(model.decoder, "logits_fp16"):
+    (``kept``: window -> projection -> (1, heads, positions, width / heads), see
+    :func:`callscan.asr.decoding_task.task_class`), in whisper's layout, (1, positions,
+    width): what the word alignment of that window would compute again from its features
+    (6 layers x 2 projections of 750 x 512 x 512, 10 ms a window), the same to the bit. None
+    where nothing was kept, or where the decoder is whisper's own, which reads its position
+    from the cache's first entry (a model without :func:`callscan.asr.quantize.fp16_logits`,
+    whose forward reads the self-attention's)."""
+    if row not in kept or not hasattr(model.decoder, "logits_fp16"):
         return None
     out = {}
-    for proj, kv in kept.items():
+    for proj, kv in kept[row].items():
         heads, positions, width = kv.shape[1], kv.shape[2], kv.shape[3]
-        out[proj] = kv[row].transpose(0, 1).reshape(1, positions, heads * width)
+        out[proj] = kv[0].transpose(0, 1).reshape(1, positions, heads * width)
     return out
 
 

@@ -72,6 +72,8 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
 
     ``durations_s``: per row, the window's audio length in seconds (None: no end rules).
     After decoding, the filter's ``failed`` holds the rows it ended as repetition loops.
+    While a decode leaves its ended rows out (:mod:`callscan.asr.decoding_task`), it sets the
+    filter's ``rows``: the row number in ``durations_s`` of each row it is given.
     """
     from whisper.decoding import LogitFilter
 
@@ -86,6 +88,7 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
     class DecodeGuard(LogitFilter):
         def __init__(self) -> None:
             self.failed: set[int] = set()
+            self.rows: list[int] | None = None
             self._step = 0
 
         @staticmethod
@@ -95,17 +98,19 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
 
         def apply(self, logits, tokens) -> None:
             self._step += 1
+            rows = self.rows or range(tokens.shape[0])
             if caps is not None:
                 for row, last in enumerate(tokens[:, -1].tolist()):
                     if last == eot:
                         continue
-                    if last >= max(ends[row], ts_begin + 1):
+                    if last >= max(ends[rows[row]], ts_begin + 1):
                         self._end(logits, row)  # a timestamp at the audio's end
                         continue
-                    if int(logits[row].argmax()) > caps[row]:  # a timestamp after the audio
+                    cap = caps[rows[row]]
+                    if int(logits[row].argmax()) > cap:  # a timestamp after the audio
                         if last < eot:  # closing a segment: close it at the end
                             logits[row, :] = float("-inf")
-                            logits[row, caps[row]] = 0.0
+                            logits[row, cap] = 0.0
                         else:  # opening one: nothing after the audio is transcribed
                             self._end(logits, row)
             if self._step % CHECK_EVERY or tokens.shape[1] - sample_begin < MIN_LOOP_TOKENS:
@@ -114,7 +119,7 @@ def decode_guard(tokenizer, sample_begin: int, durations_s=None):
                 if seq[-1] == eot:
                     continue
                 if looping([t for t in seq if t < eot]):
-                    self.failed.add(row)
+                    self.failed.add(rows[row])
                     self._end(logits, row)
 
     return DecodeGuard()
