@@ -318,8 +318,10 @@ def decode_windows(model, audios: list[np.ndarray], language, options, *, batch_
     from whisper.tokenizer import get_tokenizer
 
     from callscan.asr.dtw import use_fast_dtw
+    from callscan.asr.median_filter import use_fast_median
 
     use_fast_dtw()  # whisper's word-alignment DTW without loading numba for a one-call process
+    use_fast_median()  # and its median filter by a selection network (the same values)
 
     ahead: dict[int, tuple] = {}  # batches encoded before their turn (for the language)
     if not isinstance(language, str):  # read from the batches' encoder output
