@@ -1,23 +1,25 @@
 """whisper's ``DecodingTask`` as the batched decode runs it (:mod:`callscan.asr.batched`).
 
-Three changes to how it computes, none to what it decides:
+Two changes to how it computes, none to what it decides:
 
 * **Cross-attention read per head.** Each window's cross-attention keys and values are
   computed once, per head and contiguous, and read by all of the window's rows (beam search
   over a batch of windows; see :func:`task_class`).
-* **Attention by explicit products, row by row.** PyTorch's fused CPU attention splits its
-  work by the thread count and the batch's size, so a row's numbers changed with the rows
-  beside it (up to 8e-8 on 2 threads). The decoder's attention here is the matrix products
-  and softmax of whisper's own non-fused path, which give every row the same numbers
-  whatever the batch (tested). A decoder step is bound by reading the cross-attention's keys
-  and values, and these products read them as fast (6 layers, 8 windows of 750 positions:
-  0.85 -> 0.78 ms a layer).
-* **Finished rows leave the batch.** whisper's greedy loop computes every row until the last
-  one ends; a 5-minute call's first batch of 8 windows ran 74 steps for 430 tokens, a
-  quarter of its rows' work on rows already ended. Here a row that has ended is dropped
-  from the computation (its keys and values too) and given end tokens, as whisper gives
-  it: the same tokens and log-probabilities to the bit (tested), since every row's numbers
-  are its own (above).
+* **Ended rows leave the batch.** whisper's greedy loop computes every row until the last
+  one has ended: the first batch of 8 windows of the 5-minute bench call ran 74 steps for
+  430 tokens, a quarter of its rows' work on rows that had already ended. Here a row that
+  has ended is taken out of the computation (:func:`_greedy_loop`): its later tokens are end
+  tokens and its log-probability sum stops, as in whisper's loop. The cross-attention keys
+  and values stay where they are: the rows going on are kept as a prefix of them by swapping
+  rows in place (:func:`_compact_order`), so nothing is allocated and the ended rows' keys
+  are still there for the word alignment. The 5-minute call's greedy decode 1.56-1.72 ->
+  1.37-1.45 s (2 threads, in the transcription as it runs).
+
+  The tokens are whisper's own (tested on real speech); the log-probabilities agree to
+  within 1e-6, not to the bit: PyTorch's fused CPU attention splits its work by the batch's
+  size, so a row's numbers move in the last bits with the rows beside it (as they already
+  did with the windows a batch is made of). Explicit products, which give each row the same
+  numbers whatever the batch, were measured: 0.15 s slower on the same decode.
 """
 
 from __future__ import annotations
