@@ -1,5 +1,7 @@
-"""The numpy YIN of callscan.audio.prosody gives librosa.yin's F0 to the bit, on real speech,
-without importing librosa (about 1.3 s of every ``callscan transcribe`` and ``analyze``)."""
+"""The numpy YIN of callscan.audio.prosody gives librosa.yin's F0 on real speech (to within
+0.001 Hz: numpy's FFT where librosa's is scipy's, whose import costs 0.08 s of a one-call
+process), without importing librosa (about 1.3 s of every ``callscan transcribe`` and
+``analyze``) or scipy."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from callscan.audio.prosody import (
     HOP_LENGTH,
     f0_track,
     frame_signal,
+    next_fast_len,
     to_f0_rate,
     yin,
 )
@@ -57,7 +60,9 @@ def test_yin_is_librosas_yin_on_real_speech(data_dir):
             )
             got = yin(x, fmin=fmin, fmax=fmax, sr=F0_SR)
             assert got.shape == want.shape and got.dtype == want.dtype, name
-            assert np.array_equal(got, want), (name, fmin, np.abs(got - want).max())
+            # the same trough in every frame, the same interpolated period to 1e-5 of it
+            assert np.abs(got - want).max() < 1e-3, (name, fmin, np.abs(got - want).max())
+            assert np.abs(got / want - 1).max() < 1e-5, (name, fmin)
         frames = librosa.util.frame(
             np.pad(x, F0_FRAME_LENGTH // 2),
             frame_length=F0_FRAME_LENGTH,
@@ -69,6 +74,13 @@ def test_yin_is_librosas_yin_on_real_speech(data_dir):
         )
         voiced_frames += int(f0_track(x, sr=F0_SR).voiced.sum())
     assert voiced_frames > 2000  # the comparison covered plenty of real voicing
+
+
+def test_the_fft_length_is_scipys_fast_length_for_a_real_transform():
+    import scipy.fft
+
+    for n in [*range(1, 2100), 4095, 4097, 10007, 65537]:
+        assert next_fast_len(n) == scipy.fft.next_fast_len(n, real=True), n
 
 
 def test_yin_finds_the_pitch_of_a_harmonic_voice():
@@ -98,7 +110,7 @@ def test_f0_track_never_imports_librosa(data_dir):
         f"y = load({str(data_dir / 'sample.wav')!r}).channel(0)\n"
         "track = f0_track(y, sr=16000)\n"
         "assert track.voiced.sum() > 100, track.voiced.sum()\n"
-        "print(','.join(m for m in ('librosa', 'numba') if m in sys.modules))\n"
+        "print(','.join(m for m in ('librosa', 'numba', 'scipy') if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

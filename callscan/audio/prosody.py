@@ -173,17 +173,32 @@ def yin_frames(
     return np.concatenate(blocks) if blocks else np.zeros(0)
 
 
+def next_fast_len(target: int) -> int:
+    """The smallest 5-smooth number (2^a 3^b 5^c) at or above ``target``: an FFT length as fast
+    as pocketfft gets for a real transform (``scipy.fft.next_fast_len(target, real=True)``)."""
+    best = 1 << max(0, (target - 1).bit_length())  # a power of two at or above it
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            n = p35
+            while n < target:
+                n *= 2
+            best = min(best, n)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 def _yin_block(frames, fmin, fmax, sr, trough_threshold) -> np.ndarray:
     """:func:`yin_frames` of up to :data:`BLOCK_FRAMES` frames."""
-    import scipy.fft
-
     frame_length = frames.shape[-1]
     min_period = int(np.floor(sr / fmax))
     max_period = min(int(np.ceil(sr / fmin)), frame_length - 1)
     # autocorrelation up to max_period (librosa.autocorrelate: power spectrum, inverse FFT)
-    n_fft = scipy.fft.next_fast_len(2 * frame_length - 1, real=True)
-    spec = scipy.fft.rfft(frames, n=n_fft, axis=-1)
-    acf = scipy.fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=-1)[:, : max_period + 1]
+    n_fft = next_fast_len(2 * frame_length - 1)
+    spec = np.fft.rfft(frames, n=n_fft, axis=-1)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=-1)[:, : max_period + 1]
     # difference function d(k) = 2 (acf(0) - acf(k)) - sum_{m<k} y(m)^2, with librosa's
     # zeroed first energy term (it sets d(0) = 0 before reading the energies)
     diff = np.cumsum(np.square(frames[:, : max_period + 1]), axis=-1)
