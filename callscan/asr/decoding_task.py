@@ -90,6 +90,7 @@ def task_class() -> type:
 
     class Inference(PyTorchInference):
         n_group = 1
+        cross_base: dict = {}  # replaced (never changed in place) by each decode, in logits
 
         def logits(self, tokens, audio_features):
             if not self.kv_cache:
