@@ -129,24 +129,14 @@ class Espeak:
         if self.path is not None:
             cmd.append(f"--path={self.path}")
         cmd += ["-v", str(voice["voice"])]
-        for key, flag in (
-            ("speed", "-s"),
-            ("pitch", "-p"),
-            ("amplitude", "-a"),
-            ("word_gap", "-g"),
-        ):
+        for key, flag in (("speed", "-s"), ("pitch", "-p"), ("amplitude", "-a"), ("word_gap", "-g")):
             if voice.get(key) is not None:
                 cmd += [flag, str(int(voice[key]))]
         return cmd
 
     def describe(self, voice: dict) -> str:
         parts = [f"espeak-ng {self.version} -v {voice['voice']}"]
-        for key, flag in (
-            ("speed", "-s"),
-            ("pitch", "-p"),
-            ("amplitude", "-a"),
-            ("word_gap", "-g"),
-        ):
+        for key, flag in (("speed", "-s"), ("pitch", "-p"), ("amplitude", "-a"), ("word_gap", "-g")):
             if voice.get(key) is not None:
                 parts.append(f"{flag} {int(voice[key])}")
         return " ".join(parts)

@@ -131,7 +131,6 @@ def main(argv: list[str] | None = None) -> int:
     print("| sample | duration | WER agent | WER caller | WER mono | pooled |")
     print("|---|---|---|---|---|---|")
     for name, meta, res, cells in rows:
-
         def cell(key, cells=cells):
             return f"{cells[key]:.3f}" if key in cells else "-"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from callscan.asr.decoding_task import install_attention, task_class
+from callscan.asr.decoding_task import task_class
 from callscan.asr.guards import (
     COMPRESSION_RATIO_MAX,
     LOGPROB_MIN,
@@ -184,7 +184,6 @@ class TrimmedModel:
     def __init__(self, model, n_audio_ctx: int, features=None, cross=None):
         import dataclasses
 
-        install_attention(model.decoder)  # each row's numbers its own (decoding_task)
         self._model = model
         self.dims = dataclasses.replace(model.dims, n_audio_ctx=n_audio_ctx)
         self._features = features  # (1, n_audio_ctx, n_audio_state)
