@@ -6,8 +6,8 @@ start of* ``y``; none of them knows about calls, roles or scores.
 
 F0 is tracked with YIN (:func:`yin`, ``librosa.yin`` ported to numpy: the same F0 to within
 1e-5 of it, without importing librosa, numba or scipy, about 1.4 s per process) on the signal
-resampled to 8 kHz (so wideband and telephone audio are analysed on the same band), and a frame counts as
-voiced only when
+resampled to 8 kHz (so wideband and telephone audio are analysed on the same band), and a
+frame counts as voiced only when
 
 * its normalised autocorrelation at the YIN period is at least ``voicing_threshold``
   (a periodicity check YIN itself does not make), and
