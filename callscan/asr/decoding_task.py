@@ -91,6 +91,7 @@ def task_class() -> type:
     class Inference(PyTorchInference):
         n_group = 1
         cross_base: dict = {}  # replaced (never changed in place) by each decode, in logits
+        windows: list[int] = []  # the window of each row of cross_base (likewise replaced)
 
         def logits(self, tokens, audio_features):
             if not self.kv_cache:
@@ -108,6 +109,7 @@ def task_class() -> type:
                         cache[proj] = per_head(proj(unique), heads)
                 # the whole cross-attention entries, whose rows a greedy decode reorders
                 self.cross_base = {m: e for m, e in cache.items() if e.dim() == 4}
+                self.windows = list(range(rows))
                 self.kv_cache, self.hooks = self.model.install_kv_cache_hooks(cache)
             return super().logits(tokens, audio_features)
 
@@ -117,23 +119,14 @@ def task_class() -> type:
             at every step anyway). The cross-attention entries stay where they are, in place:
             the rows going on are a prefix of each, ``order`` swaps an ending row out of it
             for a row going on past it (:func:`_compact_order`), so nothing new is allocated
-            and the ended rows' keys and values are still there for the word alignment."""
-            import torch
-
+            and the ended rows' keys and values are still there for the word alignment;
+            ``windows`` follows the swaps."""
             n = len(order)
-            swaps = [(new, old) for new, old in enumerate(order) if new != old]
+            _swap_rows(self.cross_base.values(), self.windows, order)
             for module, entry in self.kv_cache.items():
-                if entry.dim() != 4:
-                    self.kv_cache[module] = entry[order]
-                    continue
-                base = self.cross_base[module]
-                if swaps:
-                    spare = torch.empty_like(base[0])
-                    for new, old in swaps:
-                        spare.copy_(base[new])
-                        base[new].copy_(base[old])
-                        base[old].copy_(spare)
-                self.kv_cache[module] = base[:n]
+                self.kv_cache[module] = (
+                    self.cross_base[module][:n] if entry.dim() == 4 else entry[order]
+                )
 
     class Task(DecodingTask):
         def __init__(self, model, options):
@@ -159,6 +152,22 @@ def task_class() -> type:
             return _greedy_loop(self, audio_features, tokens)
 
     return Task
+
+
+def _swap_rows(tensors, windows: list[int], order: list[int]) -> None:
+    """Swap, in place, row ``new`` and row ``old`` of each of ``tensors`` and of ``windows``
+    wherever ``order[new] == old != new`` (the pairs of :func:`_compact_order`)."""
+    import torch
+
+    swaps = [(new, old) for new, old in enumerate(order) if new != old]
+    for new, old in swaps:
+        windows[new], windows[old] = windows[old], windows[new]
+    for base in tensors if swaps else ():
+        spare = torch.empty_like(base[0])
+        for new, old in swaps:
+            spare.copy_(base[new])
+            base[new].copy_(base[old])
+            base[old].copy_(spare)
 
 
 def _compact_order(going: list[bool]) -> list[int]:
@@ -187,7 +196,6 @@ def _greedy_loop(task, audio_features, tokens):
     n_batch = tokens.shape[0]
     sum_logprobs = torch.zeros(n_batch, device=audio_features.device)
     no_speech_probs = [np.nan] * n_batch
-    slots = list(range(n_batch))  # the window of each row of the cross-attention entries
     active = torch.arange(n_batch)  # the windows of the rows still decoding
     live = tokens  # their tokens
     guards = [f for f in task.logit_filters if hasattr(f, "rows")]
@@ -212,19 +220,17 @@ def _greedy_loop(task, audio_features, tokens):
             if not all(going):
                 order = _compact_order(going)
                 task.inference.keep_rows(order)
-                for new, old in enumerate(order):
-                    if new != old:
-                        slots[new], slots[old] = slots[old], slots[new]
-                active, live = active[order], live[order]
+                live = live[order]
+                active = torch.tensor(task.inference.windows[: len(order)])
                 for guard in guards:
                     guard.rows = active.tolist()
         kept = getattr(task.model, "kept_cross", None)
         if kept is not None:
-            for row, window in enumerate(slots):
+            for row, window in enumerate(task.inference.windows):
                 kept[window] = {m: e[row : row + 1] for m, e in task.inference.cross_base.items()}
     finally:
         task.inference.cleanup_caching()
-        task.inference.cross_base = {}
+        task.inference.cross_base, task.inference.windows = {}, []
         for guard in guards:
             guard.rows = None
     return tokens, sum_logprobs, no_speech_probs
